@@ -1,0 +1,255 @@
+"""Structs shared by the services, the API and the UI (inputs and views of tickets)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+Title = Annotated[str, Meta(min_length=1, max_length=500)]
+Text = Annotated[str, Meta(max_length=200_000)]
+Short = Annotated[str, Meta(max_length=200)]
+Priority = Literal["krytyczny", "wysoki", "normalny", "niski"]
+UrlList = Annotated[list[Annotated[str, Meta(min_length=1, max_length=2000)]], Meta(max_length=100)]
+Words = Annotated[list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=100)]
+
+
+class Actor(msgspec.Struct, frozen=True):
+    """Who does something: a user, or the system (worker, import, DevOps)."""
+
+    user_id: int | None
+    name: str
+    role: str = "system"
+
+    @property
+    def label(self) -> str:
+        return f"user:{self.user_id}" if self.user_id is not None else self.name
+
+
+SYSTEM = Actor(None, "system")
+
+
+class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A new ticket. Only definition and title are required."""
+
+    definition: Annotated[str, Meta(min_length=1, max_length=16)] = "ZS"
+    title: Title
+    description: Text = ""
+    solution: Text = ""
+    client_id: int | None = None
+    partner_id: int | None = None
+    contact_id: int | None = None
+    contact_email: Annotated[str, Meta(max_length=320)] | None = None
+    licence: Short | None = None
+    lead_consultant_id: int | None = None
+    product: Short = ""
+    version: Short = ""
+    module: Short = ""
+    area: Short = ""
+    interface: Short = ""
+    type: Short = ""
+    submission_mode: Short = ""
+    priority: Priority = "normalny"
+    reported_at: dt.datetime | None = None
+    notes: Text = ""
+    keywords: Words = msgspec.field(default_factory=list)
+    kb_links: UrlList = msgspec.field(default_factory=list)
+    parent_id: int | None = None
+
+
+class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Partial update: only the fields present change."""
+
+    title: Title | UnsetType = UNSET
+    description: Text | UnsetType = UNSET
+    solution: Text | UnsetType = UNSET
+    client_id: int | None | UnsetType = UNSET
+    partner_id: int | None | UnsetType = UNSET
+    contact_id: int | None | UnsetType = UNSET
+    contact_email: Annotated[str, Meta(max_length=320)] | None | UnsetType = UNSET
+    licence: Short | None | UnsetType = UNSET
+    lead_consultant_id: int | None | UnsetType = UNSET
+    product: Short | UnsetType = UNSET
+    version: Short | UnsetType = UNSET
+    module: Short | UnsetType = UNSET
+    area: Short | UnsetType = UNSET
+    interface: Short | UnsetType = UNSET
+    type: Short | UnsetType = UNSET
+    submission_mode: Short | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    reported_at: dt.datetime | UnsetType = UNSET
+    notes: Text | UnsetType = UNSET
+    keywords: Words | UnsetType = UNSET
+    kb_links: UrlList | UnsetType = UNSET
+    verified: bool | UnsetType = UNSET
+
+    def present(self) -> dict[str, object]:
+        return {
+            f: getattr(self, f)
+            for f in self.__struct_fields__
+            if getattr(self, f) is not UNSET
+        }
+
+
+PATCHABLE_FIELDS = tuple(TicketPatch.__struct_fields__)
+
+
+class TransitionRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    to: Annotated[str, Meta(min_length=1, max_length=32)]
+    note: Text | None = None
+    resolution: Literal["resolved", "rejected"] | None = None
+    solution: Text | None = None
+
+
+class PhoneEventCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A phone call being registered by a consultant (a ZT event)."""
+
+    title: Title
+    description: Text = ""
+    licence: Short | None = None
+    client_id: int | None = None
+    contact_id: int | None = None
+    contact_name: Short | None = None
+    contact_email: Annotated[str, Meta(max_length=320)] | None = None
+    contact_phone: Short | None = None
+    product: Short = ""
+    version: Short = ""
+    module: Short = ""
+    type: Short = ""
+    priority: Priority = "normalny"
+
+
+class CloseEventRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    create_task: bool = False
+    definition: Annotated[str, Meta(min_length=1, max_length=16)] = "ZS"
+    priority: Priority | None = None
+    solution: Text | None = None
+    note: Text | None = None
+
+
+class ManualTimeEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    minutes: Annotated[int, Meta(gt=0, le=24 * 60)]
+    started_at: dt.datetime | None = None
+    note: Text = ""
+
+
+class ReuseRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    source_ticket_id: int
+
+
+class HistoryEntry(msgspec.Struct):
+    at: dt.datetime
+    actor: str
+    action: str
+    field: str | None
+    old_value: object
+    new_value: object
+    note: str
+
+
+class MessageView(msgspec.Struct):
+    id: int
+    at: dt.datetime
+    direction: str
+    sender: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    attach_reason: str
+
+
+class TimeEntryView(msgspec.Struct):
+    id: int
+    user_id: int
+    started_at: dt.datetime
+    stopped_at: dt.datetime | None
+    seconds: int | None
+    manual: bool
+    note: str
+
+
+class AttachmentView(msgspec.Struct):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: dt.datetime
+
+
+class TicketLink(msgspec.Struct):
+    id: int
+    number: str
+    title: str
+    state: str
+
+
+class TicketView(msgspec.Struct):
+    """A ticket as every reader sees it, warnings included."""
+
+    id: int
+    number: str
+    definition: str
+    kind: str
+    state: str
+    state_label: str
+    resolution: str | None
+    title: str
+    description: str
+    solution: str
+    client_id: int | None
+    client_name: str | None
+    partner_id: int | None
+    partner_name: str | None
+    contact_id: int | None
+    contact_email: str | None
+    licence: str | None
+    lead_consultant_id: int | None
+    product: str
+    version: str
+    module: str
+    area: str
+    interface: str
+    type: str
+    submission_mode: str
+    priority: str
+    reported_at: dt.datetime
+    completed_at: dt.datetime | None
+    notes: str
+    keywords: list[str]
+    kb_links: list[str]
+    verified: bool
+    reuse_count: int
+    parent: TicketLink | None
+    children: list[TicketLink]
+    allowed_transitions: list[str]
+    warnings: list[str]
+    devops_work_item_id: int | None
+    devops_url: str | None
+    devops_state: str | None
+    external_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    time_total_s: int = 0
+    messages: list[MessageView] = msgspec.field(default_factory=list)
+    history: list[HistoryEntry] = msgspec.field(default_factory=list)
+    time_entries: list[TimeEntryView] = msgspec.field(default_factory=list)
+    attachments: list[AttachmentView] = msgspec.field(default_factory=list)
+
+
+class TicketSummary(msgspec.Struct):
+    id: int
+    number: str
+    definition: str
+    state: str
+    resolution: str | None
+    title: str
+    client_id: int | None
+    product: str
+    module: str
+    priority: str
+    reported_at: dt.datetime
+    completed_at: dt.datetime | None
+    warnings: list[str]
