@@ -66,7 +66,9 @@ def write_definition(session: Session, definition: Definition) -> DefinitionRow:
     row.name = definition.name
     row.kind = definition.kind
     row.number_pattern = definition.number_pattern
-    row.states = [{"code": s.code, "label_pl": s.label_pl, "label_en": s.label_en} for s in definition.states]
+    row.states = [
+        {"code": s.code, "label_pl": s.label_pl, "label_en": s.label_en} for s in definition.states
+    ]
     row.transitions = {k: list(v) for k, v in definition.transitions.items()}
     row.initial_state = definition.initial_state
     row.final_states = list(definition.final_states)
@@ -86,7 +88,11 @@ def seed_defaults(session: Session) -> None:
             if (kind, value) not in existing:
                 session.add(
                     DictionaryEntryRow(
-                        kind=kind, value=value, label_pl=label_pl, label_en=label_en, position=position
+                        kind=kind,
+                        value=value,
+                        label_pl=label_pl,
+                        label_en=label_en,
+                        position=position,
                     )
                 )
     session.flush()
@@ -100,7 +106,9 @@ def get_definition(session: Session, code: str) -> Definition:
 
 
 def list_definitions(session: Session) -> list[Definition]:
-    return [to_domain(r) for r in session.scalars(select(DefinitionRow).order_by(DefinitionRow.code))]
+    return [
+        to_domain(r) for r in session.scalars(select(DefinitionRow).order_by(DefinitionRow.code))
+    ]
 
 
 def dictionary(session: Session, kind: str) -> list[DictionaryEntryRow]:

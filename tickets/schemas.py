@@ -65,12 +65,12 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     title: Title | UnsetType = UNSET
     description: Text | UnsetType = UNSET
     solution: Text | UnsetType = UNSET
-    client_id: int | None | UnsetType = UNSET
-    partner_id: int | None | UnsetType = UNSET
-    contact_id: int | None | UnsetType = UNSET
-    contact_email: Annotated[str, Meta(max_length=320)] | None | UnsetType = UNSET
-    licence: Short | None | UnsetType = UNSET
-    lead_consultant_id: int | None | UnsetType = UNSET
+    client_id: int | UnsetType | None = UNSET
+    partner_id: int | UnsetType | None = UNSET
+    contact_id: int | UnsetType | None = UNSET
+    contact_email: Annotated[str, Meta(max_length=320)] | UnsetType | None = UNSET
+    licence: Short | UnsetType | None = UNSET
+    lead_consultant_id: int | UnsetType | None = UNSET
     product: Short | UnsetType = UNSET
     version: Short | UnsetType = UNSET
     module: Short | UnsetType = UNSET
@@ -87,9 +87,7 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def present(self) -> dict[str, object]:
         return {
-            f: getattr(self, f)
-            for f in self.__struct_fields__
-            if getattr(self, f) is not UNSET
+            f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET
         }
 
 

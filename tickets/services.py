@@ -100,7 +100,9 @@ def _check_dictionaries(session: Session, values: dict[str, Any]) -> None:
         if value:
             allowed = defs.dictionary_values(session, field)
             if allowed and value not in allowed:
-                raise ValidationFailed(field, f"{value!r} is not one of {', '.join(sorted(allowed))}")
+                raise ValidationFailed(
+                    field, f"{value!r} is not one of {', '.join(sorted(allowed))}"
+                )
 
 
 def _check_references(session: Session, values: dict[str, Any]) -> None:
@@ -215,8 +217,12 @@ def update_ticket(session: Session, actor: Actor, ticket_id: int, patch: TicketP
     if "kb_links" in changes:
         changes["kb_links"] = _normalise_words(changes["kb_links"])  # type: ignore[arg-type]
     if changes.get("licence"):
-        merged: dict[str, Any] = {"licence": changes["licence"], "client_id": changes.get("client_id"),
-                                  "partner_id": changes.get("partner_id"), "product": changes.get("product") or ticket.product}
+        merged: dict[str, Any] = {
+            "licence": changes["licence"],
+            "client_id": changes.get("client_id"),
+            "partner_id": changes.get("partner_id"),
+            "product": changes.get("product") or ticket.product,
+        }
         _fill_from_licence(session, merged)
         changes.update({k: v for k, v in merged.items() if k not in changes or changes[k] is None})
     _check_dictionaries(session, changes)
@@ -261,7 +267,13 @@ def apply_transition(
     ticket.completed_at = event.at if event.completed else None
     ticket.updated_at = event.at
     record(
-        session, ticket, actor, "transition", field="state", old=event.old, new=event.new,
+        session,
+        ticket,
+        actor,
+        "transition",
+        field="state",
+        old=event.old,
+        new=event.new,
         note=note or "",
     )
     session.flush()
@@ -285,7 +297,14 @@ def transition_ticket(
     ticket = get_ticket(session, ticket_id, for_update=True)
     definition = defs.get_definition(session, ticket.definition_code)
     apply_transition(
-        session, actor, ticket, definition, target, resolution=resolution, solution=solution, note=note
+        session,
+        actor,
+        ticket,
+        definition,
+        target,
+        resolution=resolution,
+        solution=solution,
+        note=note,
     )
     if target in definition.final_states:
         stop_all_timers(session, ticket.id)
@@ -295,7 +314,9 @@ def transition_ticket(
 # Phone events -------------------------------------------------------------------------------
 
 
-def _contact_for_event(session: Session, data: PhoneEventCreate, client_id: int | None) -> int | None:
+def _contact_for_event(
+    session: Session, data: PhoneEventCreate, client_id: int | None
+) -> int | None:
     if data.contact_id is not None:
         if session.get(ContactRow, data.contact_id) is None:
             raise ValidationFailed("contact_id", f"no such record: {data.contact_id}")
@@ -321,8 +342,12 @@ def _contact_for_event(session: Session, data: PhoneEventCreate, client_id: int 
 
 def register_phone_event(session: Session, actor: Actor, data: PhoneEventCreate) -> TicketRow:
     """A consultant takes a call: a ZT event in progress, with the stopwatch running."""
-    values: dict[str, Any] = {"licence": data.licence, "client_id": data.client_id,
-                              "partner_id": None, "product": data.product}
+    values: dict[str, Any] = {
+        "licence": data.licence,
+        "client_id": data.client_id,
+        "partner_id": None,
+        "product": data.product,
+    }
     _fill_from_licence(session, values)
     contact_id = _contact_for_event(session, data, values["client_id"])
     ticket = create_ticket(
@@ -392,7 +417,9 @@ def close_event(
         )
         record(session, task, actor, "created_from_event", new=event.number)
     note = request.note or (f"Utworzono zadanie {task.number}" if task else None)
-    apply_transition(session, actor, event, definition, "completed", solution=request.solution, note=note)
+    apply_transition(
+        session, actor, event, definition, "completed", solution=request.solution, note=note
+    )
     stop_all_timers(session, event.id)
     return event, task
 
@@ -441,14 +468,21 @@ def stop_timer(session: Session, actor: Actor, ticket_id: int) -> TimeEntryRow:
 def stop_all_timers(session: Session, ticket_id: int) -> None:
     now = utcnow()
     for entry in session.scalars(
-        select(TimeEntryRow).where(TimeEntryRow.ticket_id == ticket_id, TimeEntryRow.stopped_at.is_(None))
+        select(TimeEntryRow).where(
+            TimeEntryRow.ticket_id == ticket_id, TimeEntryRow.stopped_at.is_(None)
+        )
     ):
         _stop(entry, now)
     session.flush()
 
 
 def add_time(
-    session: Session, actor: Actor, ticket_id: int, minutes: int, started_at: dt.datetime | None, note: str
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    minutes: int,
+    started_at: dt.datetime | None,
+    note: str,
 ) -> TimeEntryRow:
     if actor.user_id is None:
         raise ValidationFailed("user", "only a user records time")
@@ -481,7 +515,7 @@ def time_total_s(session: Session, ticket_id: int) -> int:
 
 
 def record_reuse(session: Session, actor: Actor, ticket_id: int, source_ticket_id: int) -> ReuseRow:
-    """"This earlier solution helped": counts toward the source's ranking."""
+    """ "This earlier solution helped": counts toward the source's ranking."""
     ticket = get_ticket(session, ticket_id)
     source = get_ticket(session, source_ticket_id, for_update=True)
     if source.id == ticket.id:
@@ -489,7 +523,9 @@ def record_reuse(session: Session, actor: Actor, ticket_id: int, source_ticket_i
     if source.state != "completed":
         raise ValidationFailed("source_ticket_id", f"{source.number} is not solved")
     existing = session.scalar(
-        select(ReuseRow).where(ReuseRow.ticket_id == ticket.id, ReuseRow.source_ticket_id == source.id)
+        select(ReuseRow).where(
+            ReuseRow.ticket_id == ticket.id, ReuseRow.source_ticket_id == source.id
+        )
     )
     if existing is not None:
         return existing

@@ -45,7 +45,7 @@ class Base(DeclarativeBase):
     """Declarative base of every Sedno table."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}  # noqa: RUF012
 
 
 def utcnow() -> dt.datetime:

@@ -106,6 +106,8 @@ class ClientRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
+    search_name: Mapped[str] = mapped_column(String(300), default="", index=True)
+    """The name folded (lower case, no diacritics) for look-ups as you type."""
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(64))
@@ -261,7 +263,7 @@ class TimeEntryRow(Base):
 
 
 class ReuseRow(Base):
-    """"This earlier solution helped": a reuse of a solved ticket for another one."""
+    """ "This earlier solution helped": a reuse of a solved ticket for another one."""
 
     __tablename__ = "reuses"
 

@@ -56,7 +56,7 @@ class OutboxJob(msgspec.Struct, frozen=True):
     request_id: str | None = None
 
 
-class RetryLater(Exception):  # noqa: N818 - reads as an instruction
+class RetryLater(Exception):
     """The job could not be done now (dependency down, rate limit); try again after `delay_s`."""
 
     def __init__(self, reason: str, delay_s: float | None = None) -> None:
@@ -64,7 +64,7 @@ class RetryLater(Exception):  # noqa: N818 - reads as an instruction
         self.delay_s = delay_s
 
 
-class PermanentFailure(Exception):  # noqa: N818
+class PermanentFailure(Exception):
     """The job can never succeed (bad data, rejected by the remote); keep it as `dead`."""
 
 

@@ -1,0 +1,41 @@
+# Two commands on a fresh Debian machine with only Python: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test system-deps lint typecheck bench clean cluster
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || true
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"; \
+	else $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"; fi
+	touch $(STAMP)
+
+## make run: migrate the embedded database, load demo data, serve API + UI + workers on :8000
+run: $(STAMP)
+	$(BIN)/sedno migrate
+	$(BIN)/sedno demo
+	$(BIN)/sedno serve --host $(HOST) --port $(PORT)
+
+## make test: install what the tests need (system packages too, as root) and run the suite
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+system-deps:
+	bash .ci/system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.numbering
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,225 @@
+"""The `sedno` command."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from api.settings import load_settings
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    from api.logs import configure_logging
+
+    configure_logging(logging.DEBUG if verbose else logging.INFO)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(verbose: bool) -> None:
+    """Sedno: a support desk built around knowledge."""
+    _setup_logging(verbose)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers/--no-workers", default=None, help="Run background workers in-process.")
+def serve(host: str, port: int, workers: bool | None) -> None:
+    """API + UI (+ in-process workers on the embedded default)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = load_settings()
+    app = create_app(settings, run_workers=workers)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["intake", "outbox", "all"]))
+def worker(kind: str) -> None:
+    """Workers alone, for the scaled-out layout."""
+    from api.bootstrap import build_container, make_outbox_worker
+
+    settings = load_settings()
+    container = build_container(settings, prepare="none")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threads: list[threading.Thread] = []
+    if kind in ("outbox", "all"):
+        outbox = make_outbox_worker(container)
+        threads.append(
+            threading.Thread(target=outbox.run_forever, args=(stop, settings.outbox_poll_s))
+        )
+    if kind in ("intake", "all"):
+        if settings.imap is None:
+            raise click.ClickException("no mailbox configured (SEDNO_IMAP_HOST)")
+        from intake.worker import run_intake_worker
+
+        threads.append(
+            threading.Thread(target=run_intake_worker, args=(settings, container.db, stop))
+        )
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        for t in threads:
+            t.join(timeout=0.5)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply database migrations (Alembic)."""
+    from api.bootstrap import build_container
+
+    settings = load_settings()
+    build_container(settings, prepare="migrate")
+    click.echo(f"database at head: {settings.database.url.split('@')[-1]}")
+
+
+@main.group(name="import")
+def import_group() -> None:
+    """Import historical data."""
+
+
+@import_group.command(name="tickets")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_tickets_cmd(file: Path) -> None:
+    """Import tickets from JSON lines; idempotent on external_id."""
+    from tickets.importer import import_file
+
+    from api.bootstrap import build_container
+
+    container = build_container(load_settings())
+    summary = import_file(container.db, file, progress=True)
+    click.echo(summary.describe())
+    if summary.failed:
+        for line_no, error in summary.errors[:50]:
+            click.echo(f"line {line_no}: {error}", err=True)
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the search index from the database."""
+    from search.sync import reindex_all
+
+    from api.bootstrap import build_container
+
+    container = build_container(load_settings())
+    count = reindex_all(container, progress=True)
+    click.echo(f"indexed {count} completed tickets")
+
+
+@main.group()
+def user() -> None:
+    """Users and tokens."""
+
+
+@user.command(name="add")
+@click.argument("login")
+@click.option("--name", default=None)
+@click.option("--role", type=click.Choice(["consultant", "curator", "admin"]), default="consultant")
+@click.option("--email", default=None)
+@click.option("--password", default=None, help="Also allow UI login with a password.")
+def user_add(
+    login: str, name: str | None, role: str, email: str | None, password: str | None
+) -> None:
+    """Add a user and print their API token (shown once)."""
+    from api.bootstrap import build_container
+    from tickets.auth import create_user
+
+    container = build_container(load_settings())
+    with container.db.transaction() as s:
+        _, token = create_user(
+            s, login=login, name=name or login, role=role, email=email, password=password
+        )
+    click.echo(token)
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo data (partners, clients, a few hundred resolved tickets)."""
+    from tickets.demo import load_demo
+
+    from api.bootstrap import build_container
+
+    container = build_container(load_settings())
+    click.echo(load_demo(container))
+
+
+@main.group()
+def search() -> None:
+    """Knowledge search tools."""
+
+
+@search.command(name="eval")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def search_eval(directory: Path) -> None:
+    """Similar-tickets quality on a BEIR-style folder; last line `ndcg@10 recall@10 mrr`."""
+    from search.evaluation import main as eval_main
+
+    eval_main(directory)
+
+
+@search.command(name="bench")
+@click.option("--docs", default=100_000, show_default=True, type=int)
+@click.option("--queries", default=1000, show_default=True, type=int)
+def search_bench(docs: int, queries: int) -> None:
+    """Indexing speed and latency percentiles, in-process and over HTTP, beside SQLite FTS5."""
+    from search.benchcli import run_bench
+
+    run_bench(docs, queries)
+
+
+@main.group()
+def intake() -> None:
+    """Intake tools."""
+
+
+@intake.command(name="spam-eval")
+@click.option(
+    "--train-ham", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--train-spam", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--test-ham", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--test-spam", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+def spam_eval(train_ham: Path, train_spam: Path, test_ham: Path, test_spam: Path) -> None:
+    """Train the classifier and score the test folders; last line `precision recall f1 fpr`."""
+    from intake.spam_eval import main as spam_main
+
+    spam_main(train_ham, train_spam, test_ham, test_spam)
+
+
+@main.group()
+def devops() -> None:
+    """Azure DevOps tools."""
+
+
+@devops.command(name="standin")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--hook-url", default="http://127.0.0.1:8000/api/devops/webhook", show_default=True)
+@click.option("--hook-secret", default=None)
+def devops_standin(host: str, port: int, hook_url: str, hook_secret: str | None) -> None:
+    """A local stand-in for Azure DevOps (documented REST API 7.1 subset)."""
+    from tickets.adapters.devops_standin import run_standin
+
+    settings = load_settings()
+    secret = hook_secret or (settings.devops.webhook_secret if settings.devops else None)
+    run_standin(host, port, hook_url, secret)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""One map from domain errors to RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from tickets.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, slug: str, title: str, detail: str = "", **extra: Any) -> Response[Any]:
+    body = {"type": slug, "title": title, "status": status, "detail": detail, **extra}
+    return Response(body, status_code=status, media_type=PROBLEM)
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, InvalidTransition):
+        return problem(
+            409,
+            "invalid-transition",
+            "Invalid transition",
+            str(exc),
+            current=exc.current,
+            target=exc.target,
+            allowed=list(exc.allowed),
+        )
+    if isinstance(exc, NotFound):
+        return problem(404, "not-found", "Not found", str(exc), resource=exc.what)
+    if isinstance(exc, ValidationFailed):
+        return problem(
+            422,
+            "validation-failed",
+            "Invalid value",
+            str(exc),
+            field=exc.field,
+            errors=[{"field": exc.field, "message": exc.message}],
+        )
+    if isinstance(exc, Conflict):
+        return problem(409, exc.slug, "Conflict", str(exc))
+    if isinstance(exc, PermissionDenied):
+        return problem(403, "forbidden", "Forbidden", str(exc))
+    return problem(400, "bad-request", "Bad request", str(exc))
+
+
+def _field_of(key: str | None, message: str) -> str | None:
+    if key and key != "data":
+        return key
+    # msgspec: "Expected `int`, got `str` - at `$.client_id`"
+    if "at `$." in message:
+        return message.rsplit("at `$.", 1)[1].rstrip("`")
+    if "required field `" in message:
+        return message.split("required field `", 1)[1].split("`", 1)[0]
+    if "unknown field `" in message:
+        return message.split("unknown field `", 1)[1].split("`", 1)[0]
+    return key
+
+
+def validation_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, ValidationException)
+    errors = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict):
+            message = str(item.get("message", ""))
+            errors.append(
+                {
+                    "field": _field_of(item.get("key"), message),
+                    "message": message,
+                    "source": item.get("source"),
+                }
+            )
+    if not errors:
+        errors.append(
+            {"field": _field_of(None, exc.detail), "message": exc.detail, "source": "body"}
+        )
+    first = errors[0]
+    return problem(
+        400,
+        "invalid-body",
+        "Invalid request",
+        f"{first['field'] or 'body'}: {first['message']}",
+        field=first["field"],
+        errors=errors,
+    )
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, HTTPException)
+    slug = {
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not-found",
+        405: "method-not-allowed",
+        413: "too-large",
+        415: "unsupported-media-type",
+        429: "rate-limited",
+    }.get(exc.status_code, "http-error")
+    response = problem(exc.status_code, slug, exc.detail or slug, exc.detail or "")
+    if exc.headers:
+        response.headers.update(exc.headers)
+    if isinstance(exc, NotAuthorizedException):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sedno"'
+    return response
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logging.getLogger("sedno.api").error(
+        "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
+    )
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "Internal error", "")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM", "MediaType", "problem"]

@@ -1,0 +1,48 @@
+"""Logging: JSON lines when not on a terminal, readable text on one; secrets never logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+
+_SECRET = re.compile(r"(?i)(bearer\s+|token[=:]\s*|password[=:]\s*|sdn_)[A-Za-z0-9._~+/=-]+")
+
+
+def redact(text: str) -> str:
+    return _SECRET.sub(lambda m: m.group(1) + "***", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            data["request_id"] = request_id
+        if record.exc_info:
+            data["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(data, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if sys.stderr.isatty():
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,284 @@
+"""Ticket routes: create, read, edit, move, phone events, stopwatch, reuse, attachments."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Response, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.params import (
+    FromPath,
+    FromQuery,
+    JSONBody,
+    MultipartBody,
+    Parameter,
+    QueryParameter,
+)
+from litestar.status_codes import HTTP_201_CREATED
+
+from api.deps import ActorDep, ContainerDep, require
+from tickets import services
+from tickets.adapters.orm import AttachmentRow
+from tickets.attachments import add_attachment
+from tickets.domain.errors import NotFound
+from tickets.schemas import (
+    CloseEventRequest,
+    ManualTimeEntry,
+    PhoneEventCreate,
+    ReuseRequest,
+    TicketCreate,
+    TicketPatch,
+    TicketSummary,
+    TicketView,
+    TimeEntryView,
+    TransitionRequest,
+)
+from tickets.views import list_tickets, ticket_view
+
+Limit = Annotated[int, Parameter(ge=1, le=500)]
+Offset = Annotated[int, Parameter(ge=0)]
+
+
+class TicketList(msgspec.Struct):
+    items: list[TicketSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class CloseEventResult(msgspec.Struct):
+    event: TicketView
+    task: TicketView | None
+
+
+class TimerResult(msgspec.Struct):
+    entry: TimeEntryView
+    total_s: int
+
+
+def _on_phone_event(session: Any, ticket: Any) -> None:
+    """A phone event also shows in the intake queue's history, when intake is installed."""
+    try:
+        from intake.service import log_phone_call
+    except ImportError:
+        return
+    log_phone_call(session, ticket)
+
+
+def _entry(e: Any) -> TimeEntryView:
+    return TimeEntryView(e.id, e.user_id, e.started_at, e.stopped_at, e.seconds, e.manual, e.note)
+
+
+class TicketController(Controller):
+    path = "/api/tickets"
+    tags = ["tickets"]  # noqa: RUF012
+
+    @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True)
+    def create(
+        self, container: ContainerDep, actor: ActorDep, data: JSONBody[TicketCreate]
+    ) -> TicketView:
+        """Open a ticket; a ZT event starts the caller's stopwatch."""
+        with container.db.transaction() as s:
+            if data.definition.upper() == "ZT":
+                event = PhoneEventCreate(
+                    title=data.title,
+                    description=data.description,
+                    licence=data.licence,
+                    client_id=data.client_id,
+                    contact_id=data.contact_id,
+                    contact_email=data.contact_email,
+                    product=data.product,
+                    version=data.version,
+                    module=data.module,
+                    type=data.type,
+                    priority=data.priority,
+                )
+                row = services.register_phone_event(s, actor, event)
+                _on_phone_event(s, row)
+            else:
+                row = services.create_ticket(s, actor, data)
+            return ticket_view(s, row.id)
+
+    @get("/", sync_to_thread=True)
+    def index(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        number: FromQuery[str | None] = None,
+        ticket_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        definition: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+        client_id: FromQuery[int | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> TicketList:
+        with container.db.read() as s:
+            items, total = list_tickets(
+                s,
+                number=number,
+                state=ticket_state,
+                definition=definition,
+                q=q,
+                client_id=client_id,
+                limit=limit,
+                offset=offset,
+            )
+        return TicketList(items=items, total=total, limit=limit, offset=offset)
+
+    @get("/{ticket_id:int}", sync_to_thread=True)
+    def show(
+        self, container: ContainerDep, actor: ActorDep, ticket_id: FromPath[int]
+    ) -> TicketView:
+        with container.db.read() as s:
+            return ticket_view(s, ticket_id)
+
+    @patch("/{ticket_id:int}", sync_to_thread=True)
+    def edit(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        ticket_id: FromPath[int],
+        data: JSONBody[TicketPatch],
+    ) -> TicketView:
+        if data.verified is not msgspec.UNSET:
+            require(actor, "curator")
+        with container.db.transaction() as s:
+            services.update_ticket(s, actor, ticket_id, data)
+            return ticket_view(s, ticket_id)
+
+    @post("/{ticket_id:int}/transition", status_code=200, sync_to_thread=True)
+    def move(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        ticket_id: FromPath[int],
+        data: JSONBody[TransitionRequest],
+    ) -> TicketView:
+        with container.db.transaction() as s:
+            services.transition_ticket(
+                s,
+                actor,
+                ticket_id,
+                data.to,
+                resolution=data.resolution,
+                solution=data.solution,
+                note=data.note,
+            )
+            return ticket_view(s, ticket_id)
+
+    @post("/{ticket_id:int}/close-event", status_code=200, sync_to_thread=True)
+    def close_event(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        ticket_id: FromPath[int],
+        data: JSONBody[CloseEventRequest],
+    ) -> CloseEventResult:
+        with container.db.transaction() as s:
+            event, task = services.close_event(s, actor, ticket_id, data)
+            return CloseEventResult(
+                event=ticket_view(s, event.id), task=ticket_view(s, task.id) if task else None
+            )
+
+    @post("/{ticket_id:int}/timer/start", status_code=200, sync_to_thread=True)
+    def timer_start(
+        self, container: ContainerDep, actor: ActorDep, ticket_id: FromPath[int]
+    ) -> TimerResult:
+        with container.db.transaction() as s:
+            entry = services.start_timer(s, actor, ticket_id)
+            return TimerResult(_entry(entry), services.time_total_s(s, ticket_id))
+
+    @post("/{ticket_id:int}/timer/stop", status_code=200, sync_to_thread=True)
+    def timer_stop(
+        self, container: ContainerDep, actor: ActorDep, ticket_id: FromPath[int]
+    ) -> TimerResult:
+        with container.db.transaction() as s:
+            entry = services.stop_timer(s, actor, ticket_id)
+            return TimerResult(_entry(entry), services.time_total_s(s, ticket_id))
+
+    @post("/{ticket_id:int}/time", status_code=HTTP_201_CREATED, sync_to_thread=True)
+    def add_time(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        ticket_id: FromPath[int],
+        data: JSONBody[ManualTimeEntry],
+    ) -> TimerResult:
+        with container.db.transaction() as s:
+            entry = services.add_time(s, actor, ticket_id, data.minutes, data.started_at, data.note)
+            return TimerResult(_entry(entry), services.time_total_s(s, ticket_id))
+
+    @post("/{ticket_id:int}/reuse", status_code=200, sync_to_thread=True)
+    def reuse(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        ticket_id: FromPath[int],
+        data: JSONBody[ReuseRequest],
+    ) -> TicketView:
+        with container.db.transaction() as s:
+            services.record_reuse(s, actor, ticket_id, data.source_ticket_id)
+            return ticket_view(s, ticket_id)
+
+    @post("/{ticket_id:int}/attachments", status_code=HTTP_201_CREATED, sync_to_thread=True)
+    def upload(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        ticket_id: FromPath[int],
+        data: MultipartBody[UploadFile],
+    ) -> TicketView:
+        content = data.file.read(container.settings.attachment_max_bytes + 1)
+        with container.db.transaction() as s:
+            services.get_ticket(s, ticket_id)
+            row = add_attachment(
+                s,
+                container.blobs,
+                filename=data.filename or "attachment",
+                data=content,
+                declared_type=data.content_type or "",
+                max_bytes=container.settings.attachment_max_bytes,
+                ticket_id=ticket_id,
+                user_id=actor.user_id,
+            )
+            services.record(
+                s, services.get_ticket(s, ticket_id), actor, "attachment", new=row.filename
+            )
+            return ticket_view(s, ticket_id)
+
+
+@get("/api/attachments/{attachment_id:int}", sync_to_thread=True, tags=["tickets"])
+def download_attachment(
+    container: ContainerDep, actor: ActorDep, attachment_id: FromPath[int]
+) -> Response[bytes]:
+    """The file as a download, never rendered inline, never sniffed by the browser."""
+    with container.db.read() as s:
+        row = s.get(AttachmentRow, attachment_id)
+        if row is None:
+            raise NotFound("attachment", attachment_id)
+        filename, ctype, digest = row.filename, row.content_type, row.sha256
+    data = container.blobs.get(digest)
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
+    from urllib.parse import quote
+
+    return Response(
+        data,
+        media_type=ctype if ctype != "text/html" else "text/plain",
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@post("/api/phone-events", status_code=HTTP_201_CREATED, sync_to_thread=True, tags=["tickets"])
+def register_phone_event(
+    container: ContainerDep, actor: ActorDep, data: JSONBody[PhoneEventCreate]
+) -> TicketView:
+    """A consultant takes a call: a ZT event with the stopwatch running."""
+    with container.db.transaction() as s:
+        row = services.register_phone_event(s, actor, data)
+        _on_phone_event(s, row)
+        return ticket_view(s, row.id)
