@@ -85,17 +85,30 @@ def _registrars() -> list[Callable[[Container, dict[str, Any], dict[str, Any]], 
     import importlib.util
 
     found = []
-    for name in (
-        "search.sync",
-        "intake.handlers",
-        "tickets.handoff",
-        "tickets.notifications",
-        "curation.jobs",
-    ):
-        if importlib.util.find_spec(name) is not None:
+    for name in OUTBOX_MODULES:
+        if module_exists(name):
             module = importlib.import_module(name)
             found.append(module.register_outbox_handlers)
     return found
+
+
+OUTBOX_MODULES = (
+    "search.sync",
+    "intake.handlers",
+    "tickets.handoff",
+    "tickets.notifications",
+    "tickets.curation",
+)
+
+
+def module_exists(name: str) -> bool:
+    """Whether an optional part of Sedno is installed (its parent package may be absent too)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def make_outbox_worker(container: Container, worker_id: str | None = None) -> OutboxWorker:

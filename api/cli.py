@@ -197,7 +197,7 @@ def intake() -> None:
 )
 def spam_eval(train_ham: Path, train_spam: Path, test_ham: Path, test_spam: Path) -> None:
     """Train the classifier and score the test folders; last line `precision recall f1 fpr`."""
-    from intake.spam_eval import main as spam_main
+    from intake.spam_eval import spam_eval_main as spam_main
 
     spam_main(train_ham, train_spam, test_ham, test_spam)
 

@@ -159,13 +159,15 @@ def _write(session: Session, items: list[tuple[int, ImportLine]], summary: Impor
     for row in rows:
         if row.get("number"):
             sequence.reserve_number(session, row["definition_code"], row["year"], row["seq"])
+    wanting: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for row in rows:
         if not row.get("number"):
-            year = row["reported_at"].year
-            seq = sequence.next_number(session, row["definition_code"], year)
-            definition = definitions[row["definition_code"]]
-            row["year"], row["seq"], row["number"] = year, seq, definition.format_number(year, seq)
+            wanting.setdefault((row["definition_code"], row["reported_at"].year), []).append(row)
         row.pop("_number")
+    for (code, year), group in wanting.items():
+        definition = definitions[code]
+        for row, seq in zip(group, sequence.take_numbers(session, code, year, len(group)), strict=True):
+            row["year"], row["seq"], row["number"] = year, seq, definition.format_number(year, seq)
     if not rows:
         return
     session.execute(insert(TicketRow), rows)

@@ -15,26 +15,32 @@ from sqlalchemy.orm import Session
 from tickets.adapters.orm import TicketCounterRow
 
 
+_table = TicketCounterRow.__table__
+
+
 def _ensure_counter(session: Session, code: str, year: int) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(TicketCounterRow)
-        .values(definition_code=code, year=year, last_n=0)
-        .on_conflict_do_nothing()
+    conn = session.connection()
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        insert(_table).values(definition_code=code, year=year, last_n=0).on_conflict_do_nothing()
     )
+
+
+def take_numbers(session: Session, code: str, year: int, count: int) -> range:
+    """Take `count` consecutive numbers of `code` in `year` in one statement."""
+    _ensure_counter(session, code, year)
+    last = session.connection().execute(
+        update(_table)
+        .where(_table.c.definition_code == code, _table.c.year == year)
+        .values(last_n=_table.c.last_n + count)
+        .returning(_table.c.last_n)
+    ).scalar_one()
+    return range(int(last) - count + 1, int(last) + 1)
 
 
 def next_number(session: Session, code: str, year: int) -> int:
     """Take the next number of `code` in `year`; valid only if the transaction commits."""
-    _ensure_counter(session, code, year)
-    n = session.execute(
-        update(TicketCounterRow)
-        .where(TicketCounterRow.definition_code == code, TicketCounterRow.year == year)
-        .values(last_n=TicketCounterRow.last_n + 1)
-        .returning(TicketCounterRow.last_n)
-    ).scalar_one()
-    return int(n)
+    return take_numbers(session, code, year, 1)[0]
 
 
 def reserve_number(session: Session, code: str, year: int, n: int) -> None:

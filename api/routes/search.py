@@ -1,0 +1,144 @@
+"""Knowledge search routes: as-you-type search and similar past tickets."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import get, post
+from litestar.exceptions import ServiceUnavailableException
+from litestar.params import FromQuery, JSONBody, QueryParameter
+from msgspec import Meta
+
+from api.deps import ActorDep, ContainerDep
+from search.ports import SearchRequest, SearchResponse, SearchUnavailable, SimilarRequest
+from tickets.schemas import Actor
+
+FACETS = ["product", "module", "type", "version", "keyword"]
+
+
+class Hit(msgspec.Struct):
+    ticket_id: int
+    number: str
+    title: str
+    title_highlighted: str
+    snippet: str
+    solution: str
+    keywords: list[str]
+    kb_links: list[str]
+    product: str
+    module: str
+    type: str
+    version: str
+    score: float
+
+
+class SearchResult(msgspec.Struct):
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    total: int
+    took_ms: float
+
+
+class SimilarIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    text: Annotated[str, Meta(max_length=100_000)]
+    title: Annotated[str, Meta(max_length=1000)] = ""
+    limit: Annotated[int, Meta(ge=1, le=50)] = 10
+    filters: dict[str, str | list[str]] = msgspec.field(default_factory=dict)
+    exclude_ids: list[int] = msgspec.field(default_factory=list)
+
+
+def to_result(response: SearchResponse) -> SearchResult:
+    return SearchResult(
+        hits=[
+            Hit(
+                h.id,
+                h.number,
+                h.title,
+                h.title_highlighted,
+                h.snippet,
+                h.solution,
+                list(h.keywords),
+                list(h.kb_links),
+                h.product,
+                h.module,
+                h.type,
+                h.version,
+                h.score,
+            )
+            for h in response.hits
+        ],
+        facets=response.facets,
+        total=response.total,
+        took_ms=response.took_ms,
+    )
+
+
+def run_search(container: Any, req: SearchRequest, actor: Actor | None = None) -> SearchResult:
+    """Search, logging the query for the curation report when that module is installed."""
+    try:
+        response = container.search.search(req)
+    except SearchUnavailable as exc:
+        raise ServiceUnavailableException(f"search is unavailable: {exc}") from exc
+    except ValueError as exc:
+        from tickets.domain.errors import ValidationFailed
+
+        raise ValidationFailed("filters", str(exc)) from exc
+    return to_result(response)
+
+
+@get("/api/search", sync_to_thread=True, tags=["search"])
+def search_tickets(
+    container: ContainerDep,
+    actor: ActorDep,
+    q: FromQuery[str] = "",
+    product: FromQuery[str | None] = None,
+    module: FromQuery[str | None] = None,
+    type: FromQuery[str | None] = None,
+    version: FromQuery[str | None] = None,
+    keyword: FromQuery[str | None] = None,
+    kb_link: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
+) -> SearchResult:
+    """Resolved tickets matching a few words, typo-tolerant, best first, with facets."""
+    filters = {
+        k: v
+        for k, v in {
+            "product": product,
+            "module": module,
+            "type": type,
+            "version": version,
+            "keyword": keyword,
+            "kb_link": kb_link,
+        }.items()
+        if v
+    }
+    req = SearchRequest(q=q[:500], filters=dict(filters), facets=FACETS, limit=limit, offset=offset)
+    return run_search(container, req, actor)
+
+
+@post("/api/search/similar", status_code=200, sync_to_thread=True, tags=["search"])
+def similar_tickets(
+    container: ContainerDep, actor: ActorDep, data: JSONBody[SimilarIn]
+) -> SearchResult:
+    """The resolved tickets most similar to a whole new call (title and text)."""
+    req = SimilarRequest(
+        text=data.text,
+        title=data.title,
+        limit=data.limit,
+        filters=dict(data.filters),
+        exclude_ids=data.exclude_ids,
+    )
+    try:
+        response = container.search.similar(req)
+    except SearchUnavailable as exc:
+        raise ServiceUnavailableException(f"search is unavailable: {exc}") from exc
+    except ValueError as exc:
+        from tickets.domain.errors import ValidationFailed
+
+        raise ValidationFailed("filters", str(exc)) from exc
+    return to_result(response)
+
+
+ROUTES = [search_tickets, similar_tickets]

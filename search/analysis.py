@@ -1,0 +1,251 @@
+"""Text analysis shared by every search backend: folding, tokens with offsets, stems, typos.
+
+Both engines index the output of these functions (the embedded engine as its only text, the
+Meilisearch engine as `*_f` shadow fields), so a word folds and stems the same way whichever
+engine answers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import snowballstemmer
+
+MAX_TOKEN_CHARS = 40
+"""Longer tokens (base64 blobs, hashes) are dropped: nobody types them."""
+
+
+def _build_fold_table() -> dict[int, str]:
+    """Map every Latin letter with a diacritic to its base letter, one char to one char."""
+    table: dict[int, str] = {}
+    for code in range(0x00C0, 0x0250):
+        char = chr(code)
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        if len(base) == 1 and base != char:
+            table[code] = base.lower()
+    # Letters with a stroke have no decomposition; folding them keeps offsets 1:1.
+    for src, dst in {
+        "ł": "l",
+        "Ł": "l",
+        "đ": "d",
+        "Đ": "d",
+        "ø": "o",
+        "Ø": "o",
+        "ħ": "h",
+        "Ħ": "h",
+        "ŧ": "t",
+        "Ŧ": "t",
+        "ƀ": "b",
+        "ɨ": "i",
+        "İ": "i",
+    }.items():
+        table[ord(src)] = dst
+    return table
+
+
+_FOLD_TABLE = _build_fold_table()
+_TOKEN_RE = re.compile(r"[^\W_]+")
+
+
+_NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
+
+
+def _fold_char(m: re.Match[str]) -> str:
+    char = m.group()
+    return _FOLD_TABLE.get(ord(char), char)
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip diacritics (ł→l too), keeping the length so offsets stay valid."""
+    folded = text.lower()
+    if folded.isascii():
+        return folded
+    # Only the few non-ASCII chars go through the table: far faster than translating all.
+    folded = _NON_ASCII_RE.sub(_fold_char, folded)
+    if len(folded) != len(text):  # a rare char whose lowercase is longer: fold it alone
+        folded = "".join(c.translate(_FOLD_TABLE).lower()[:1] or c for c in text)
+    return folded
+
+
+Token = tuple[str, int, int]
+"""A folded token and its start and end offsets in the original text."""
+
+
+def tokenize(text: str) -> list[Token]:
+    """Folded alphanumeric tokens with character offsets into `text`."""
+    folded = fold(text)
+    return [
+        (m.group(), *m.span())
+        for m in _TOKEN_RE.finditer(folded)
+        if m.end() - m.start() <= MAX_TOKEN_CHARS
+    ]
+
+
+@lru_cache(maxsize=8192)
+def term_counts(text: str) -> Counter[str]:
+    """How often each folded word occurs in `text` (cached: rerankers read the same tickets)."""
+    return Counter(words(text))
+
+
+def words(text: str) -> list[str]:
+    """Folded tokens only."""
+    return [t for t in _TOKEN_RE.findall(fold(text)) if len(t) <= MAX_TOKEN_CHARS]
+
+
+def folded_text(text: str) -> str:
+    """Folded tokens joined by single spaces: what engines index (whitespace tokenizer)."""
+    return " ".join(words(text))
+
+
+_STEMMER = snowballstemmer.stemmer("polish")
+_RAW_WORD_RE = re.compile(r"[^\W_]+")
+
+
+@lru_cache(maxsize=200_000)
+def stem_word(word: str) -> str:
+    """Polish stem of one lowercase word, folded; `fakturze`, `faktury`, `fakturą` share one."""
+    if len(word) <= 3 or word.isdigit():
+        return fold(word)
+    stem = fold(_STEMMER.stemWord(word))
+    # Locative r→rz alternation (faktura → fakturze) that snowball keeps apart.
+    if stem.endswith("rz") and len(stem) > 4:
+        stem = stem[:-1]
+    return stem
+
+
+def stems(text: str) -> list[str]:
+    """Stems of every word of `text` (stemmed before folding: the stemmer knows ą, ę, ł)."""
+    return [stem_word(w) for w in _RAW_WORD_RE.findall(text.lower()) if len(w) <= MAX_TOKEN_CHARS]
+
+
+def stemmed_text(text: str) -> str:
+    """Stems joined by single spaces: the stemmed shadow field."""
+    return " ".join(stems(text))
+
+
+def typo_budget(word: str) -> int:
+    """Typos allowed in a query word, Meilisearch's defaults: 0 up to 4 chars, 1 up to 8, else 2."""
+    n = len(word)
+    if n <= 4:
+        return 0
+    if n <= 8:
+        return 1
+    return 2
+
+
+@lru_cache(maxsize=100_000)
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insert, delete, substitute, swap neighbours = 1."""
+    if a == b:
+        return 0
+    la, lb = len(a), len(b)
+    if not la or not lb:
+        return la or lb
+    prev2: list[int] = []
+    prev = list(range(lb + 1))
+    for i in range(1, la + 1):
+        cur = [i] + [0] * lb
+        ca = a[i - 1]
+        for j in range(1, lb + 1):
+            cost = 0 if ca == b[j - 1] else 1
+            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == b[j - 1]:
+                v = min(v, prev2[j - 2] + 1)
+            cur[j] = v
+        prev2, prev = prev, cur
+    return prev[lb]
+
+
+def matches_with_typos(query_word: str, token: str, *, allow_typos: bool = True) -> bool:
+    """True when `token` equals `query_word` within the word's typo budget."""
+    if token == query_word:
+        return True
+    if not allow_typos:
+        return False
+    budget = typo_budget(query_word)
+    if budget == 0 or abs(len(token) - len(query_word)) > budget:
+        return False
+    return edit_distance(query_word, token) <= budget
+
+
+def matches_prefix(query_word: str, token: str, *, allow_typos: bool = True) -> bool:
+    """True when `token` starts with `query_word` (with the word's typo budget on the prefix)."""
+    if token.startswith(query_word):
+        return True
+    if not allow_typos or len(token) < len(query_word):
+        return False
+    budget = typo_budget(query_word)
+    if budget == 0:
+        return False
+    return any(
+        edit_distance(query_word, token[:n]) <= budget
+        for n in range(max(1, len(query_word) - budget), len(query_word) + budget + 1)
+        if n <= len(token)
+    )
+
+
+def normalize_synonyms(synonyms: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Fold keys and values so synonyms match folded query words."""
+    out: dict[str, list[str]] = {}
+    for key, values in synonyms.items():
+        k = folded_text(key)
+        if not k:
+            continue
+        vals = [folded_text(v) for v in values]
+        out.setdefault(k, [])
+        out[k].extend(v for v in vals if v and v != k and v not in out[k])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class QueryUnit:
+    """One word of a query, or a run of words a synonym covers, with its alternatives."""
+
+    words: tuple[str, ...]
+    alternatives: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def all_words(self) -> Iterator[str]:
+        yield from self.words
+        for alt in self.alternatives:
+            yield from alt
+
+
+def expand_synonyms(
+    query_words: Sequence[str], synonyms: Mapping[str, Sequence[str]]
+) -> list[QueryUnit]:
+    """Group query words into units; a run that is a synonym key gets its synonyms as options.
+
+    `synonyms` must be normalised (see `normalize_synonyms`). Longest key wins.
+    """
+    if not synonyms:
+        return [QueryUnit((w,)) for w in query_words]
+    max_len = max(len(k.split()) for k in synonyms)
+    units: list[QueryUnit] = []
+    i = 0
+    while i < len(query_words):
+        for n in range(min(max_len, len(query_words) - i), 0, -1):
+            key = " ".join(query_words[i : i + n])
+            if key in synonyms:
+                alts = tuple(tuple(v.split()) for v in synonyms[key])
+                units.append(QueryUnit(tuple(query_words[i : i + n]), alts))
+                i += n
+                break
+        else:
+            units.append(QueryUnit((query_words[i],)))
+            i += 1
+    return units
+
+
+def remove_stop_words(query_words: Sequence[str], stop_words: Iterable[str]) -> list[str]:
+    """Drop stop words, unless that would leave nothing."""
+    stop = set(stop_words)
+    kept = [w for w in query_words if w not in stop]
+    return kept or list(query_words)

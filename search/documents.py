@@ -1,0 +1,25 @@
+"""The document both search engines index: one resolved ticket."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class TicketDocument(msgspec.Struct, kw_only=True):
+    """A resolved ticket as the knowledge search sees it; `id` is the ticket id."""
+
+    id: int
+    number: str
+    title: str
+    description: str = ""
+    solution: str = ""
+    keywords: list[str] = msgspec.field(default_factory=list)
+    kb_links: list[str] = msgspec.field(default_factory=list)
+    product: str = ""
+    module: str = ""
+    version: str = ""
+    type: str = ""
+    area: str = ""
+    completed_at: int = 0
+    verified: bool = False
+    reuse_count: int = 0

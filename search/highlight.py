@@ -1,0 +1,111 @@
+"""Highlighting and cropping from our own analyzer offsets (works for typo and prefix hits)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from search.analysis import (
+    QueryUnit,
+    Token,
+    matches_prefix,
+    matches_with_typos,
+    stem_word,
+    tokenize,
+)
+
+MAX_CROP_SOURCE_CHARS = 20_000
+"""A snippet is looked for in the first this many characters (stack traces run long)."""
+
+
+@dataclass(slots=True)
+class QueryMatcher:
+    """Decides which document tokens a query matched: exact, typo, prefix (last word), stem."""
+
+    units: Sequence[QueryUnit]
+    typo_tolerance: bool = True
+    _exact: set[str] = field(default_factory=set)
+    _fuzzy: list[str] = field(default_factory=list)
+    _prefix: str = ""
+    _stems: set[str] = field(default_factory=set)
+    _cache: dict[str, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for unit in self.units:
+            for word in unit.all_words:
+                self._exact.add(word)
+                self._stems.add(stem_word(word))
+                self._fuzzy.append(word)
+        if self.units and len(self.units[-1].words) == 1 and not self.units[-1].alternatives:
+            self._prefix = self.units[-1].words[0]
+
+    def matches(self, token: str) -> bool:
+        """True when `token` (folded) is a hit for this query."""
+        hit = self._cache.get(token)
+        if hit is None:
+            typos = self.typo_tolerance
+            hit = (
+                token in self._exact
+                or (bool(self._prefix) and matches_prefix(self._prefix, token, allow_typos=typos))
+                or (typos and any(matches_with_typos(w, token) for w in self._fuzzy))
+                or (len(token) > 3 and stem_word(token) in self._stems)
+            )
+            self._cache[token] = hit
+        return hit
+
+
+def highlight(text: str, matcher: QueryMatcher, pre: str, post: str) -> str:
+    """The whole text with every matched token wrapped in `pre`/`post`."""
+    return _render(text, tokenize(text), matcher, 0, None, pre, post)
+
+
+def crop(text: str, matcher: QueryMatcher, crop_words: int, pre: str, post: str) -> tuple[str, int]:
+    """The best `crop_words`-word window of `text`, highlighted, and how many hits it holds."""
+    tokens = tokenize(text[:MAX_CROP_SOURCE_CHARS])
+    if not tokens:
+        return "", 0
+    hits = [matcher.matches(t[0]) for t in tokens]
+    n = max(1, crop_words)
+    best_start, best_count = 0, sum(hits[:n])
+    count = best_count
+    for start in range(1, max(1, len(tokens) - n + 1)):
+        count += hits[start + n - 1] - hits[start - 1]
+        if count > best_count:
+            best_start, best_count = start, count
+    if best_count and best_start > 0:
+        # Start a couple of words before the first hit so the match reads in context.
+        first_hit = next(i for i in range(best_start, len(tokens)) if hits[i])
+        best_start = max(0, min(best_start, first_hit - 2))
+    end = min(len(tokens), best_start + n)
+    return _render(text, tokens, matcher, best_start, end, pre, post, hits), best_count
+
+
+def _render(
+    text: str,
+    tokens: list[Token],
+    matcher: QueryMatcher,
+    start: int,
+    end: int | None,
+    pre: str,
+    post: str,
+    hits: list[bool] | None = None,
+) -> str:
+    if not tokens:
+        return text
+    stop = len(tokens) if end is None else end
+    cropped = end is not None
+    pos = tokens[start][1] if cropped else 0
+    out: list[str] = ["…"] if cropped and start > 0 else []
+    for i in range(start, stop):
+        word, tok_start, tok_end = tokens[i]
+        hit = hits[i] if hits is not None else matcher.matches(word)
+        if not hit:
+            continue
+        out.append(text[pos:tok_start])
+        out.append(pre + text[tok_start:tok_end] + post)
+        pos = tok_end
+    tail_end = tokens[stop - 1][2] if cropped else len(text)
+    out.append(text[pos:tail_end])
+    if cropped and stop < len(tokens):
+        out.append("…")
+    return "".join(out)

@@ -1,0 +1,139 @@
+"""The one search interface, shaped like Meilisearch's API, and its request/response shapes.
+
+Methods are synchronous: callers run them in worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from search.documents import TicketDocument
+
+FILTER_FIELDS: tuple[str, ...] = (
+    "product",
+    "module",
+    "type",
+    "version",
+    "keyword",
+    "area",
+    "kb_link",
+    "verified",
+)
+"""Fields a request may filter and facet on."""
+
+SEARCHABLE_FIELDS: tuple[str, ...] = ("title", "keywords", "kb_links", "description", "solution")
+SORTABLE_FIELDS: tuple[str, ...] = ("completed_at", "reuse_count")
+
+FilterValue = str | bool | list[str] | list[bool]
+
+
+class SearchUnavailable(Exception):
+    """The search engine does not answer (down, locked by another writer, misconfigured)."""
+
+
+class IndexSettings(msgspec.Struct, kw_only=True):
+    """Index configuration; field order in `searchable_attributes` is their weight order."""
+
+    searchable_attributes: list[str] = msgspec.field(
+        default_factory=lambda: list(SEARCHABLE_FIELDS)
+    )
+    filterable_attributes: list[str] = msgspec.field(default_factory=lambda: list(FILTER_FIELDS))
+    sortable_attributes: list[str] = msgspec.field(default_factory=lambda: list(SORTABLE_FIELDS))
+    synonyms: dict[str, list[str]] = msgspec.field(default_factory=dict)
+    """One-way like Meilisearch: list both directions for mutual synonyms."""
+    stop_words: list[str] = msgspec.field(default_factory=list)
+    typo_tolerance: bool = True
+
+
+class TaskInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A write the engine accepted; embedded writes are done when they return."""
+
+    uid: int
+    status: str = "succeeded"
+
+
+class SearchRequest(msgspec.Struct, kw_only=True):
+    """A consultant's query: a few words, filters, wanted facets, a page."""
+
+    q: str = ""
+    filters: dict[str, FilterValue] = msgspec.field(default_factory=dict)
+    facets: list[str] = msgspec.field(default_factory=list)
+    limit: int = 20
+    offset: int = 0
+    highlight_pre_tag: str = "<mark>"
+    highlight_post_tag: str = "</mark>"
+    crop_length: int = 30
+    """Snippet length in words."""
+
+
+class SimilarRequest(msgspec.Struct, kw_only=True):
+    """A whole new call (title and long text) to match against resolved tickets."""
+
+    text: str
+    title: str = ""
+    filters: dict[str, FilterValue] = msgspec.field(default_factory=dict)
+    limit: int = 10
+    exclude_ids: list[int] = msgspec.field(default_factory=list)
+    highlight_pre_tag: str = "<mark>"
+    highlight_post_tag: str = "</mark>"
+    crop_length: int = 30
+
+
+class SearchHit(msgspec.Struct, kw_only=True):
+    """One ticket in a result list."""
+
+    id: int
+    number: str
+    title: str
+    snippet: str
+    title_highlighted: str
+    solution: str
+    keywords: list[str]
+    kb_links: list[str]
+    product: str
+    module: str
+    type: str
+    version: str
+    score: float
+
+
+class SearchResponse(msgspec.Struct, kw_only=True):
+    """Hits best first, facet counts per field, total matches and time taken."""
+
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
+    total: int = 0
+    took_ms: float = 0.0
+
+
+class SearchEngine(Protocol):
+    """Knowledge search over resolved tickets (embedded tantivy or Meilisearch)."""
+
+    def configure(self, settings: IndexSettings) -> TaskInfo: ...
+
+    def upsert(self, docs: Sequence[TicketDocument]) -> TaskInfo: ...
+
+    def delete(self, ids: Sequence[int]) -> TaskInfo: ...
+
+    def delete_all(self) -> TaskInfo: ...
+
+    def wait(self, task: TaskInfo, timeout_s: float = 60) -> None: ...
+
+    def search(self, req: SearchRequest) -> SearchResponse: ...
+
+    def similar(self, req: SimilarRequest) -> SearchResponse: ...
+
+    def count(self) -> int: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def filter_values(value: FilterValue) -> list[str]:
+    """A filter value as the list of strings the index holds (booleans as `true`/`false`)."""
+    items: list[str | bool] = list(value) if isinstance(value, list) else [value]
+    return [("true" if v else "false") if isinstance(v, bool) else str(v) for v in items]

@@ -1,0 +1,161 @@
+"""Keeping the index in line with the database, through the outbox.
+
+A `search.index` job names ticket ids only; the handler reads their current state, so jobs
+can run in any order, twice, or after a long outage, and the index still ends up right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from search.documents import TicketDocument
+from search.ports import IndexSettings, SearchEngine, SearchUnavailable
+from tickets.adapters.orm import TicketRow
+from tickets.adapters.outbox import OutboxJob, RetryLater
+from tickets.services import INDEX_JOB
+
+if TYPE_CHECKING:
+    from api.bootstrap import Container
+
+log = logging.getLogger("sedno.search")
+CHUNK = 2000
+
+
+def ticket_document(row: TicketRow) -> TicketDocument:
+    completed = row.completed_at or row.updated_at
+    return TicketDocument(
+        id=row.id,
+        number=row.number,
+        title=row.title,
+        description=row.description or "",
+        solution=row.solution or "",
+        keywords=list(row.keywords or []),
+        kb_links=list(row.kb_links or []),
+        product=row.product or "",
+        module=row.module or "",
+        version=row.version or "",
+        type=row.type or "",
+        area=row.area or "",
+        completed_at=int(completed.timestamp()) if isinstance(completed, dt.datetime) else 0,
+        verified=bool(row.verified or row.kb_links),
+        reuse_count=row.reuse_count or 0,
+    )
+
+
+def index_settings(container: Container) -> IndexSettings:
+    """Settings with the keyword dictionary's synonyms, when curation provides them."""
+    try:
+        from tickets.keywords import synonym_map
+    except ImportError:
+        return IndexSettings()
+    with container.db.read() as s:
+        return IndexSettings(synonyms=synonym_map(s))
+
+
+def sync_tickets(container: Container, ticket_ids: Iterable[int]) -> tuple[int, int]:
+    """Upsert the completed ones, delete the rest; returns (upserted, deleted)."""
+    ids = sorted(set(ticket_ids))
+    engine: SearchEngine = container.search
+    upserted = deleted = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        with container.db.read() as s:
+            rows = list(s.scalars(select(TicketRow).where(TicketRow.id.in_(chunk))))
+            docs = [ticket_document(r) for r in rows if r.state == "completed"]
+        keep = {d.id for d in docs}
+        gone = [i for i in chunk if i not in keep]
+        if docs:
+            engine.wait(engine.upsert(docs), timeout_s=300)
+            upserted += len(docs)
+        if gone:
+            engine.wait(engine.delete(gone), timeout_s=300)
+            deleted += len(gone)
+    return upserted, deleted
+
+
+def _ids_of(jobs: Sequence[OutboxJob]) -> list[int]:
+    ids: list[int] = []
+    for job in jobs:
+        if "ticket_id" in job.payload:
+            ids.append(int(job.payload["ticket_id"]))
+        ids.extend(int(i) for i in job.payload.get("ticket_ids", ()))
+    return ids
+
+
+def register_outbox_handlers(
+    container: Container, single: dict[str, Any], batch: dict[str, Any]
+) -> None:
+    def index_batch(jobs: Sequence[OutboxJob]) -> None:
+        try:
+            sync_tickets(container, _ids_of(jobs))
+        except SearchUnavailable as exc:
+            raise RetryLater(f"search engine unavailable: {exc}") from exc
+
+    def apply_settings(job: OutboxJob) -> None:
+        try:
+            engine: SearchEngine = container.search
+            engine.wait(engine.configure(index_settings(container)), timeout_s=300)
+        except SearchUnavailable as exc:
+            raise RetryLater(f"search engine unavailable: {exc}") from exc
+
+    batch[INDEX_JOB] = index_batch
+    single["search.settings"] = apply_settings
+
+
+def reindex_all(container: Container, *, progress: bool = False) -> int:
+    """Rebuild the index from the database (completed tickets only)."""
+    engine: SearchEngine = container.search
+    engine.wait(engine.delete_all(), timeout_s=600)
+    engine.wait(engine.configure(index_settings(container)), timeout_s=600)
+    with container.db.read() as s:
+        total = (
+            s.scalar(
+                select(func.count()).select_from(TicketRow).where(TicketRow.state == "completed")
+            )
+            or 0
+        )
+    bar = None
+    if progress:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        bar = Progress(
+            TextColumn("reindex"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+        )
+        bar.start()
+        task = bar.add_task("reindex", total=total)
+    done = 0
+    last_id = 0
+    try:
+        while True:
+            with container.db.read() as s:
+                rows = list(
+                    s.scalars(
+                        select(TicketRow)
+                        .where(TicketRow.state == "completed", TicketRow.id > last_id)
+                        .order_by(TicketRow.id)
+                        .limit(CHUNK)
+                    )
+                )
+                docs = [ticket_document(r) for r in rows]
+            if not docs:
+                break
+            engine.wait(engine.upsert(docs), timeout_s=600)
+            last_id = docs[-1].id
+            done += len(docs)
+            if bar is not None:
+                bar.update(task, completed=done)
+    finally:
+        if bar is not None:
+            bar.stop()
+    return done

@@ -1,0 +1,226 @@
+"""One contract for every search engine: the embedded tantivy one, and Meilisearch when set up."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from search import open_engine
+from search.documents import TicketDocument
+from search.ports import IndexSettings, SearchEngine, SearchRequest, SimilarRequest
+
+MEILI_URL = os.environ.get("SEDNO_TEST_MEILI_URL")
+
+SYNONYMS = {"ksef": ["krajowy system e-faktur"], "krajowy system e-faktur": ["ksef"]}
+
+
+def _doc(id: int, title: str, description: str = "", **kw: object) -> TicketDocument:
+    return TicketDocument(id=id, number=f"ZS/2026/{id}", title=title, description=description, **kw)  # type: ignore[arg-type]
+
+
+CORPUS = [
+    _doc(1, "Błąd łączenia z bazą danych", "Po aktualizacji nie działa łączenie z serwerem SQL.",
+         product="enova365", module="Kadry Płace", type="bug", keywords=["baza danych"]),
+    _doc(2, "Urlop wypoczynkowy źle naliczony", "Lista płac pokazuje zły wymiar urlopu w Łodzi.",
+         product="enova365", module="Kadry Płace", type="question"),
+    _doc(3, "Korekta faktury sprzedaży", "Jak wystawić korektę do faktury w module Handel.",
+         product="enova365", module="Handel", type="question", solution="Użyj przycisku Korekta."),
+    _doc(4, "Wysyłka do KSeF odrzucona", "Dokument nie przeszedł walidacji schematu.",
+         product="Triva", module="Handel", type="bug"),
+    _doc(5, "Problem z wysyłką e-deklaracji", "Krajowy system e-faktur zwraca błąd 400 przy wysyłce.",
+         product="enova365", module="Księgowość", type="bug"),
+    _doc(6, "Księgowanie przelewów", "Przelewy nie księgują się automatycznie.",
+         product="enova365", module="Księgowość", type="question",
+         kb_links=["https://pomoc.enova.pl/baza-wiedzy/48213"]),
+    _doc(7, "Drukowanie deklaracji PIT", "Wydruk zawiera stare dane w fakturze zbiorczej.",
+         product="Triva", module="Kadry Płace", type="bug"),
+    _doc(8, "Import wyciągu bankowego", "Błędny format pliku MT940 z banku.",
+         product="Triva", module="Księgowość", type="bug"),
+]  # fmt: skip
+
+
+def _backends() -> list[object]:
+    meili = pytest.param(
+        "meili",
+        marks=pytest.mark.skipif(
+            not MEILI_URL, reason="SEDNO_TEST_MEILI_URL is not set: no Meilisearch server to test"
+        ),
+    )
+    return ["embedded", meili]
+
+
+@pytest.fixture(params=_backends())
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchEngine]:
+    if request.param == "meili":
+        eng = open_engine(tmp_path, MEILI_URL, os.environ.get("SEDNO_TEST_MEILI_KEY"),
+                          index_name=f"test_{uuid.uuid4().hex[:10]}")  # fmt: skip
+    else:
+        eng = open_engine(tmp_path, None, None)
+    eng.wait(eng.configure(IndexSettings(synonyms=SYNONYMS)), 120)
+    eng.wait(eng.upsert(CORPUS), 120)
+    yield eng
+    eng.close()
+
+
+def ids(engine: SearchEngine, q: str, **kw: object) -> list[int]:
+    return [h.id for h in engine.search(SearchRequest(q=q, **kw)).hits]  # type: ignore[arg-type]
+
+
+def test_counts_documents_and_answers_ping(engine: SearchEngine) -> None:
+    engine.ping()
+    assert engine.count() == len(CORPUS)
+
+
+def test_a_typo_still_finds_the_word(engine: SearchEngine) -> None:
+    assert ids(engine, "ksiegownie")[:1] == [6]  # księgowanie, one letter missing
+    assert 2 in ids(engine, "urlpo")  # swapped letters count as one typo
+
+
+def test_short_words_get_no_typos(engine: SearchEngine) -> None:
+    assert ids(engine, "pot") == []  # "pit" is 1 edit away but words of ≤ 4 letters must be exact
+
+
+def test_folding_ignores_diacritics_including_l_stroke(engine: SearchEngine) -> None:
+    assert ids(engine, "lacze")[:1] == [1]
+    assert ids(engine, "laczenie")[:1] == [1]
+    assert 2 in ids(engine, "lodzi")
+    assert 1 in ids(engine, "Łączenie")
+
+
+def test_prefix_of_the_last_word_finds_as_you_type(engine: SearchEngine) -> None:
+    assert ids(engine, "wycia")[:1] == [8]
+    assert ids(engine, "import wyc")[:1] == [8]
+
+
+def test_every_word_must_match_then_last_words_are_dropped(engine: SearchEngine) -> None:
+    both = ids(engine, "korekta faktury")
+    assert both[0] == 3
+    relaxed = ids(engine, "faktury zzzqqq")
+    assert relaxed and relaxed[0] == 3  # nothing has both words: the last one is dropped
+
+
+def test_exact_match_beats_typo(engine: SearchEngine) -> None:
+    extra = [
+        _doc(20, "Zmiana stawki VAT", "Stawka zmieniona w kartotece."),
+        _doc(21, "Zmiana stawku VAT", "Stawka zmieniona w kartotece."),
+    ]
+    engine.wait(engine.upsert(extra))
+    assert ids(engine, "stawki")[:2] == [20, 21]
+
+
+def test_title_beats_description(engine: SearchEngine) -> None:
+    extra = [
+        _doc(30, "Raport kasowy", "Problem z wydrukiem zestawienia magazynowego."),
+        _doc(31, "Zestawienie magazynowe", "Problem z wydrukiem raportu."),
+    ]
+    engine.wait(engine.upsert(extra))
+    assert ids(engine, "zestawienie")[0] == 31
+
+
+def test_filters_restrict_results_and_facets_count(engine: SearchEngine) -> None:
+    res = engine.search(
+        SearchRequest(q="", filters={"product": "Triva"}, facets=["module", "type"])
+    )
+    assert sorted(h.id for h in res.hits) == [4, 7, 8]
+    assert res.total == 3
+    assert res.facets["module"] == {"Handel": 1, "Kadry Płace": 1, "Księgowość": 1}
+    assert res.facets["type"] == {"bug": 3}
+    res = engine.search(
+        SearchRequest(q="", filters={"module": ["Handel", "Księgowość"]}, facets=["product"])
+    )
+    assert res.facets["product"] == {"enova365": 3, "Triva": 2}
+    assert ids(engine, "deklaracji", filters={"product": "Triva"}) == [7]
+
+
+def test_deleting_a_document_removes_it(engine: SearchEngine) -> None:
+    assert 8 in ids(engine, "wyciągu")
+    engine.wait(engine.delete([8]))
+    assert 8 not in ids(engine, "wyciągu")
+    assert engine.count() == len(CORPUS) - 1
+    engine.wait(engine.delete_all())
+    assert engine.count() == 0
+
+
+def test_upserting_changed_text_shows_the_new_text(engine: SearchEngine) -> None:
+    engine.wait(
+        engine.upsert([_doc(8, "Import wyciągu bankowego", "Plik Elixir ma zły nagłówek.")])
+    )
+    assert ids(engine, "elixir") == [8]
+    assert 8 not in ids(engine, "MT940")
+    assert engine.count() == len(CORPUS)
+
+
+def test_synonyms_apply_at_query_time(engine: SearchEngine) -> None:
+    assert 5 in ids(engine, "ksef")  # only mentions "Krajowy system e-faktur"
+    assert 4 in ids(engine, "krajowy system e-faktur")  # only mentions KSeF
+
+
+def test_kb_link_url_or_id_finds_the_citing_ticket(engine: SearchEngine) -> None:
+    assert ids(engine, "https://pomoc.enova.pl/baza-wiedzy/48213")[:1] == [6]
+    assert ids(engine, "48213") == [6]
+    assert ids(engine, "", filters={"kb_link": "https://pomoc.enova.pl/baza-wiedzy/48213"}) == [6]
+    assert ids(engine, "", filters={"kb_link": "https://pomoc.enova.pl/baza-wiedzy/4821"}) == []
+
+
+@pytest.mark.parametrize("q", ["C++ (x", '"', "-", "", "   ", "AND OR NOT", "title:x*", "((", "ą"])
+def test_weird_queries_do_not_raise(engine: SearchEngine, q: str) -> None:
+    res = engine.search(SearchRequest(q=q))
+    assert isinstance(res.hits, list)
+
+
+def test_stemming_finds_other_forms(engine: SearchEngine) -> None:
+    found = ids(engine, "faktury")
+    assert 7 in found  # "fakturze"
+    assert found.index(3) < found.index(7)  # the exact form ranks above the stem
+
+
+def test_verified_and_reused_preferred_among_equals(engine: SearchEngine) -> None:
+    extra = [
+        _doc(40, "Zamknięcie miesiąca", "Procedura zamknięcia."),
+        _doc(41, "Zamknięcie miesiąca", "Procedura zamknięcia.", verified=True),
+        _doc(42, "Zamknięcie miesiąca", "Procedura zamknięcia.", reuse_count=50),
+    ]
+    engine.wait(engine.upsert(extra))
+    found = ids(engine, "zamknięcie miesiąca")
+    assert found.index(41) < found.index(40)
+    assert found.index(42) < found.index(40)
+
+
+def test_highlight_marks_typo_and_prefix_matches(engine: SearchEngine) -> None:
+    hit = engine.search(SearchRequest(q="ksiegownie")).hits[0]
+    assert hit.title_highlighted == "<mark>Księgowanie</mark> przelewów"
+    hit = engine.search(
+        SearchRequest(q="przelewy auto", highlight_pre_tag="[", highlight_post_tag="]")
+    ).hits[0]
+    assert "[automatycznie]" in hit.snippet
+    assert "[Przelewy]" in hit.snippet
+
+
+def test_snippet_is_cropped_around_the_match(engine: SearchEngine) -> None:
+    long_text = (
+        " ".join(["wstęp"] * 60) + " tutaj jest kluczowa informacja " + " ".join(["koniec"] * 60)
+    )
+    engine.wait(engine.upsert([_doc(50, "Długi opis", long_text)]))
+    hit = engine.search(SearchRequest(q="kluczowa", crop_length=10)).hits[0]
+    assert "<mark>kluczowa</mark>" in hit.snippet
+    assert hit.snippet.startswith("…") and hit.snippet.endswith("…")
+    assert len(hit.snippet.split()) <= 12
+
+
+def test_similar_finds_tickets_about_the_same_problem(engine: SearchEngine) -> None:
+    res = engine.similar(
+        SimilarRequest(
+            title="Nie mogę się połączyć z bazą",
+            text="Od rana program zgłasza błąd łączenia z serwerem SQL, baza danych niedostępna.",
+            limit=3,
+        )
+    )
+    assert res.hits and res.hits[0].id == 1
+    res = engine.similar(
+        SimilarRequest(title="x", text="łączenie serwer SQL baza", exclude_ids=[1])
+    )
+    assert 1 not in [h.id for h in res.hits]
