@@ -162,9 +162,9 @@ def search() -> None:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def search_eval(directory: Path) -> None:
     """Similar-tickets quality on a BEIR-style folder; last line `ndcg@10 recall@10 mrr`."""
-    from search.evaluation import main as eval_main
+    from search.evaluation import run_eval
 
-    eval_main(directory)
+    run_eval(directory)
 
 
 @search.command(name="bench")
@@ -172,9 +172,9 @@ def search_eval(directory: Path) -> None:
 @click.option("--queries", default=1000, show_default=True, type=int)
 def search_bench(docs: int, queries: int) -> None:
     """Indexing speed and latency percentiles, in-process and over HTTP, beside SQLite FTS5."""
-    from search.benchcli import run_bench
+    from search.benchcli import run_bench_main
 
-    run_bench(docs, queries)
+    run_bench_main(docs, queries)
 
 
 @main.group()
