@@ -83,6 +83,37 @@ def migrate() -> None:
     click.echo(f"database at head: {settings.database.url.split('@')[-1]}")
 
 
+@main.command(name="backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def backup_cmd(directory: Path) -> None:
+    """Back up the embedded database and files (the server may keep running)."""
+    from api.backup import BackupError, backup
+
+    try:
+        manifest = backup(load_settings(), directory)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written to {directory}: {manifest['blobs']} files")
+
+
+@main.command(name="restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_cmd(directory: Path) -> None:
+    """Restore a backup into the data dir (stop the server first) and rebuild the index."""
+    from api.backup import BackupError, restore
+    from api.bootstrap import build_container
+    from search.sync import reindex_all
+
+    settings = load_settings()
+    try:
+        restore(settings, directory)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    container = build_container(settings)
+    count = reindex_all(container, progress=True)
+    click.echo(f"restored from {directory}; search index rebuilt with {count} tickets")
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import historical data."""
