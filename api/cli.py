@@ -54,6 +54,9 @@ def worker(kind: str) -> None:
         signal.signal(sig, lambda *_: stop.set())
     threads: list[threading.Thread] = []
     if kind in ("outbox", "all"):
+        from api.scheduler import run_scheduler
+
+        threads.append(threading.Thread(target=run_scheduler, args=(container, stop)))
         outbox = make_outbox_worker(container)
         threads.append(
             threading.Thread(target=outbox.run_forever, args=(stop, settings.outbox_poll_s))
@@ -231,6 +234,21 @@ def spam_eval(train_ham: Path, train_spam: Path, test_ham: Path, test_spam: Path
     from intake.spam_eval import spam_eval_main as spam_main
 
     spam_main(train_ham, train_spam, test_ham, test_spam)
+
+
+@main.group()
+def curation() -> None:
+    """Knowledge-base curation."""
+
+
+@curation.command(name="report")
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W47; default: the last full week.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text")
+def curation_report(week: str | None, fmt: str) -> None:
+    """The weekly knowledge-base curation report."""
+    from tickets.curation import main as curation_main
+
+    curation_main(week, fmt)
 
 
 @main.group()

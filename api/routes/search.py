@@ -84,6 +84,16 @@ def run_search(container: Any, req: SearchRequest, actor: Actor | None = None) -
         from tickets.domain.errors import ValidationFailed
 
         raise ValidationFailed("filters", str(exc)) from exc
+    if req.q.strip() and req.offset == 0:  # a next page is not a new search
+        try:
+            from tickets.curation import log_search_query
+
+            user_id = actor.user_id if actor is not None else None
+            log_search_query(container.db, user_id, req.q, response.total)
+        except Exception:  # the log must never cost a consultant their results
+            import logging
+
+            logging.getLogger("sedno.curation").warning("search log failed", exc_info=True)
     return to_result(response)
 
 

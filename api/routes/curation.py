@@ -1,0 +1,126 @@
+"""Curation routes: the weekly report (JSON, CSV), the queue, per-ticket fixes, link checks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import MediaType, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from api.deps import ActorDep, ContainerDep, require
+from tickets import curation
+from tickets.curation_chart import report_csv
+from tickets.schemas import TicketView
+from tickets.views import ticket_view
+
+Format = Literal["json", "csv"]
+
+
+class LinkCheckStarted(msgspec.Struct):
+    job_id: int
+    status: str
+
+
+def _report(container: Any, week: str | None) -> curation.WeekReport:
+    with container.db.read() as s:
+        return curation.build_report(s, week or curation.last_full_week())
+
+
+def _csv(report: curation.WeekReport) -> Response[Any]:
+    return Response(
+        report_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="curation-{report.week}.csv"'},
+    )
+
+
+@get("/api/curation/week", sync_to_thread=True, tags=["curation"])
+def curation_week(
+    container: ContainerDep,
+    actor: ActorDep,
+    week: FromQuery[str | None] = None,
+    fmt: Annotated[Format, QueryParameter(name="format")] = "json",
+) -> Response[Any]:
+    """The curation report of an ISO week (default: last week); `?format=csv` for CSV."""
+    require(actor, "curator")
+    report = _report(container, week)
+    if fmt == "csv":
+        return _csv(report)
+    return Response(report, media_type=MediaType.JSON)
+
+
+@get("/api/curation/week.csv", sync_to_thread=True, tags=["curation"])
+def curation_week_csv(
+    container: ContainerDep, actor: ActorDep, week: FromQuery[str | None] = None
+) -> Response[Any]:
+    """The curation report as CSV (`section, key, value, detail`)."""
+    require(actor, "curator")
+    return _csv(_report(container, week))
+
+
+@get("/api/curation/queue", sync_to_thread=True, tags=["curation"])
+def curation_queue(
+    container: ContainerDep, actor: ActorDep, week: FromQuery[str | None] = None
+) -> curation.CurationQueue:
+    """The week's resolved tickets that lack keywords, a solution or KB links; duplicates."""
+    require(actor, "curator")
+    with container.db.read() as s:
+        return curation.curation_queue(s, week or curation.last_full_week())
+
+
+@post(
+    "/api/curation/tickets/{ticket_id:int}", status_code=200, sync_to_thread=True, tags=["curation"]
+)
+def curate_ticket(
+    container: ContainerDep,
+    actor: ActorDep,
+    ticket_id: FromPath[int],
+    data: JSONBody[curation.CurationEdit],
+) -> TicketView:
+    """Add keywords / KB links, set the solution, mark verified."""
+    require(actor, "curator")
+    with container.db.transaction() as s:
+        curation.curate_ticket(s, actor, ticket_id, data)
+        return ticket_view(s, ticket_id)
+
+
+@post(
+    "/api/curation/tickets/{ticket_id:int}/merge",
+    status_code=200,
+    sync_to_thread=True,
+    tags=["curation"],
+)
+def merge_ticket(
+    container: ContainerDep,
+    actor: ActorDep,
+    ticket_id: FromPath[int],
+    data: JSONBody[curation.MergeRequest],
+) -> TicketView:
+    """Merge this ticket's solution into another's; returns the target."""
+    require(actor, "curator")
+    with container.db.transaction() as s:
+        target = curation.merge_solution(s, actor, ticket_id, data.into_ticket_id)
+        return ticket_view(s, target.id)
+
+
+@post(
+    "/api/curation/linkcheck", status_code=HTTP_202_ACCEPTED, sync_to_thread=True, tags=["curation"]
+)
+def start_link_check(container: ContainerDep, actor: ActorDep) -> LinkCheckStarted:
+    """Check every KB link now (the outbox worker does it); results show in the report."""
+    require(actor, "curator")
+    with container.db.transaction() as s:
+        job_id = curation.start_link_check(s)
+    return LinkCheckStarted(job_id=job_id, status="queued")
+
+
+ROUTES = [
+    curation_week,
+    curation_week_csv,
+    curation_queue,
+    curate_ticket,
+    merge_ticket,
+    start_link_check,
+]

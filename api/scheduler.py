@@ -1,0 +1,34 @@
+"""Periodic jobs (the weekly curation digest, …), run by every worker; each job itself makes
+sure it runs once per period across workers (a unique row per job and period)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+
+from api.bootstrap import Container, module_exists
+
+log = logging.getLogger("sedno.scheduler")
+TICK_S = 60.0
+
+
+def scheduled_jobs() -> list[Callable[[Container, dt.datetime | None], object]]:
+    jobs: list[Callable[[Container, dt.datetime | None], object]] = []
+    if module_exists("tickets.curation"):
+        from tickets.curation import run_scheduled
+
+        jobs.append(run_scheduled)
+    return jobs
+
+
+def run_scheduler(container: Container, stop: threading.Event, tick_s: float = TICK_S) -> None:
+    jobs = scheduled_jobs()
+    while not stop.is_set():
+        for job in jobs:
+            try:
+                job(container, None)
+            except Exception:
+                log.exception("scheduled job %s failed; will try again", getattr(job, "__qualname__", job))
+        stop.wait(tick_s)
