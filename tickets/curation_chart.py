@@ -11,9 +11,9 @@ import io
 import xml.etree.ElementTree as ET
 from typing import Any
 
-import pygal  # type: ignore[import-untyped]
+import pygal
 from jinja2 import Environment, select_autoescape
-from pygal.style import Style  # type: ignore[import-untyped]
+from pygal.style import Style
 
 from tickets.curation import TicketBrief, WeekReport
 

@@ -256,7 +256,7 @@ def load_demo(container: object, *, tickets: int = 300, seed: int = 7) -> str:
                     version=f"{rng.choice([2304, 2310, 2404, 2410, 2504])}.{rng.randint(1, 6)}",
                     module=module,
                     type=rng.choice(["bug", "bug", "question", "question", "feature", "complaint"]),
-                    priority=rng.choice(["normalny", "normalny", "wysoki", "niski", "krytyczny"]),  # type: ignore[arg-type]
+                    priority=rng.choice(["normalny", "normalny", "wysoki", "niski", "krytyczny"]),
                     reported_at=reported,
                     keywords=keywords,
                     kb_links=[f"https://pomoc.enova.pl/artykul/{kb}"]

@@ -7,15 +7,16 @@ and a rolled-back creation rolls the counter back with it: no gaps, no repeats.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from typing import cast
+
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tickets.adapters.orm import TicketCounterRow
 
-
-_table = TicketCounterRow.__table__
+_table = cast(Table, TicketCounterRow.__table__)
 
 
 def _ensure_counter(session: Session, code: str, year: int) -> None:
@@ -29,12 +30,16 @@ def _ensure_counter(session: Session, code: str, year: int) -> None:
 def take_numbers(session: Session, code: str, year: int, count: int) -> range:
     """Take `count` consecutive numbers of `code` in `year` in one statement."""
     _ensure_counter(session, code, year)
-    last = session.connection().execute(
-        update(_table)
-        .where(_table.c.definition_code == code, _table.c.year == year)
-        .values(last_n=_table.c.last_n + count)
-        .returning(_table.c.last_n)
-    ).scalar_one()
+    last = (
+        session.connection()
+        .execute(
+            update(_table)
+            .where(_table.c.definition_code == code, _table.c.year == year)
+            .values(last_n=_table.c.last_n + count)
+            .returning(_table.c.last_n)
+        )
+        .scalar_one()
+    )
     return range(int(last) - count + 1, int(last) + 1)
 
 
