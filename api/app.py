@@ -36,6 +36,24 @@ OPTIONAL_ROUTE_MODULES = (
 )
 
 
+def _ui_template_config() -> Any:
+    """The UI's Jinja2 templates, when the UI is installed (`ui.web`)."""
+    if importlib.util.find_spec("ui.web") is None:
+        return None
+    from ui.web import template_config
+
+    return template_config()
+
+
+def _ui_startup() -> list[Any]:
+    """The UI's start-up hook (warms slow imports), when the UI is installed."""
+    if importlib.util.find_spec("ui.web") is None:
+        return []
+    from ui.web import on_startup as ui_on_startup
+
+    return [ui_on_startup]
+
+
 def _optional_routes() -> list[Any]:
     routes: list[Any] = []
     for name in OPTIONAL_ROUTE_MODULES:
@@ -53,10 +71,13 @@ class Workers:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        from api.scheduler import run_scheduler
+
         outbox = make_outbox_worker(self.container)
         self._spawn(
             "outbox", lambda: outbox.run_forever(self.stop, self.container.settings.outbox_poll_s)
         )
+        self._spawn("scheduler", lambda: run_scheduler(self.container, self.stop))
         if self.container.settings.imap is not None and importlib.util.find_spec("intake.worker"):
             from intake.worker import run_intake_worker
 
@@ -119,9 +140,10 @@ def create_app(
         ],
         dependencies=api_dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
-        on_startup=[on_startup],
+        on_startup=[on_startup, *_ui_startup()],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.request_max_bytes,
+        template_config=_ui_template_config(),
         openapi_config=OpenAPIConfig(
             title="Sedno",
             version="0.1.0",

@@ -39,6 +39,20 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
         )
     if isinstance(exc, NotFound):
         return problem(404, "not-found", "Not found", str(exc), resource=exc.what)
+    retry_after = getattr(exc, "retry_after_s", None)
+    if isinstance(exc, ValidationFailed) and retry_after is not None:
+        response = problem(429, "rate-limited", "Too many requests", str(exc), field=exc.field)
+        response.headers["Retry-After"] = str(int(retry_after))
+        return response
+    if isinstance(exc, ValidationFailed) and getattr(exc, "limit", None) is not None:
+        return problem(
+            413,
+            "too-large",
+            "Too large",
+            str(exc),
+            field=exc.field,
+            errors=[{"field": exc.field, "message": exc.message}],
+        )
     if isinstance(exc, ValidationFailed):
         return problem(
             422,

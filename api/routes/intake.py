@@ -1,0 +1,205 @@
+"""Intake routes: the pipe for MTAs, the public web form, and the intake queue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.exceptions import ClientException
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED
+from msgspec import Meta
+
+from api.bootstrap import Container
+from api.deps import ActorDep, ContainerDep, container_of, require
+from intake import form as web_form
+from intake import service
+from intake.handlers import intake_context
+from tickets.schemas import Priority, TicketCreate, TicketView
+from tickets.views import ticket_view
+
+MAIL_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
+
+
+class AcceptIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Accepting a call: the definition and any fields the consultant sets; the rest comes
+    from the call (subject, text, sender, known client)."""
+
+    definition: Annotated[str, Meta(min_length=1, max_length=16)] = "ZS"
+    title: Annotated[str, Meta(min_length=1, max_length=500)] | None = None
+    description: Annotated[str, Meta(max_length=200_000)] = ""
+    client_id: int | None = None
+    partner_id: int | None = None
+    contact_id: int | None = None
+    licence: Annotated[str, Meta(max_length=64)] | None = None
+    lead_consultant_id: int | None = None
+    product: Annotated[str, Meta(max_length=200)] = ""
+    version: Annotated[str, Meta(max_length=200)] = ""
+    module: Annotated[str, Meta(max_length=200)] = ""
+    area: Annotated[str, Meta(max_length=200)] = ""
+    type: Annotated[str, Meta(max_length=200)] = ""
+    priority: Priority = "normalny"
+    keywords: list[Annotated[str, Meta(max_length=100)]] = msgspec.field(default_factory=list)
+
+
+class DropIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, Meta(min_length=1, max_length=32)]
+
+
+class BulkDropIn(msgspec.Struct, forbid_unknown_fields=True):
+    ids: Annotated[list[int], Meta(min_length=1, max_length=500)]
+    reason: Annotated[str, Meta(min_length=1, max_length=32)] = "spam"
+
+
+class CallResult(msgspec.Struct, omit_defaults=True):
+    status: str
+    call_id: int | None = None
+    ticket_id: int | None = None
+    quarantine_id: int | None = None
+    classification: str | None = None
+
+
+def _ingest(container: Container, raw: bytes, info: dict[str, Any]) -> service.IngestResult:
+    with container.db.transaction() as s:
+        return service.ingest_mail(s, intake_context(container), raw, source_info=info)
+
+
+@post("/api/intake/mail", tags=["intake"])
+async def pipe_mail(request: Request[Any, Any, Any], actor: ActorDep) -> Response[CallResult]:
+    """A raw RFC 822 message from an MTA: 202 new call or threaded reply, 200 if seen before."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in MAIL_TYPES:
+        raise ClientException(
+            "send the raw message with Content-Type: message/rfc822", status_code=415
+        )
+    raw = await request.body()
+    if not raw.strip():
+        raise ClientException("the message is empty", status_code=400, extra={"field": "body"})
+    container = container_of(request)
+    info = {"pipe": {"user": actor.name}}
+    result = await anyio.to_thread.run_sync(_ingest, container, raw, info)
+    body = CallResult(
+        status=result.status,
+        call_id=result.call_id,
+        ticket_id=result.ticket_id if result.outcome == "threaded" else None,
+        quarantine_id=result.quarantine_id,
+        classification=result.classification,
+    )
+    return Response(body, status_code=200 if result.duplicate else 202)
+
+
+@post("/api/intake/form", sync_to_thread=True, tags=["intake"], security=[])
+def web_form_submit(
+    request: Request[Any, Any, Any], data: JSONBody[web_form.FormSubmission]
+) -> Response[service.FormReceipt]:
+    """Public, rate-limited per client address and per sender; `website` is a honeypot."""
+    container = container_of(request)
+    client_address = request.client.host if request.client else None
+    with container.db.transaction() as s:
+        receipt = service.submit_form(
+            s, intake_context(container), data, client_address=client_address
+        )
+    return Response(receipt, status_code=202)
+
+
+@get("/api/intake/calls", sync_to_thread=True, tags=["intake"])
+def list_calls(
+    container: ContainerDep,
+    actor: ActorDep,
+    status: FromQuery[str | None] = None,
+    source: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> service.CallPage:
+    with container.db.read() as s:
+        return service.list_calls(s, status, source, limit, offset)
+
+
+@get("/api/intake/calls/{call_id:int}", sync_to_thread=True, tags=["intake"])
+def show_call(
+    container: ContainerDep, actor: ActorDep, call_id: FromPath[int]
+) -> service.CallDetail:
+    with container.db.read() as s:
+        return service.get_call(s, call_id)
+
+
+@post(
+    "/api/intake/calls/{call_id:int}/accept",
+    status_code=HTTP_201_CREATED,
+    sync_to_thread=True,
+    tags=["intake"],
+)
+def accept_call(
+    container: ContainerDep, actor: ActorDep, call_id: FromPath[int], data: JSONBody[AcceptIn]
+) -> TicketView:
+    """Open a ticket from the call, in the same transaction that marks it accepted."""
+    with container.db.transaction() as s:
+        call = service.get_call_row(s, call_id)
+        fields = msgspec.structs.asdict(data)
+        fields["title"] = data.title or " ".join(call.subject.split())[:500] or "(bez tematu)"
+        ticket = service.accept_call(
+            s, intake_context(container), actor, call_id, TicketCreate(**fields)
+        )
+        return ticket_view(s, ticket.id)
+
+
+@post("/api/intake/calls/{call_id:int}/drop", status_code=200, sync_to_thread=True, tags=["intake"])
+def drop_call(
+    container: ContainerDep, actor: ActorDep, call_id: FromPath[int], data: JSONBody[DropIn]
+) -> service.CallDetail:
+    with container.db.transaction() as s:
+        service.drop_call(s, actor, call_id, data.reason)
+        return service.get_call(s, call_id)
+
+
+@post("/api/intake/calls/drop", status_code=200, sync_to_thread=True, tags=["intake"])
+def bulk_drop(
+    container: ContainerDep, actor: ActorDep, data: JSONBody[BulkDropIn]
+) -> dict[str, int]:
+    """Drop many pending calls at once (spam sweeps); calls no longer pending are skipped."""
+    dropped = 0
+    with container.db.transaction() as s:
+        for call_id in data.ids:
+            if service.get_call_row(s, call_id).status == "pending":
+                service.drop_call(s, actor, call_id, data.reason)
+                dropped += 1
+    return {"dropped": dropped}
+
+
+@post(
+    "/api/intake/calls/{call_id:int}/restore", status_code=200, sync_to_thread=True, tags=["intake"]
+)
+def restore_call(
+    container: ContainerDep, actor: ActorDep, call_id: FromPath[int]
+) -> service.CallDetail:
+    with container.db.transaction() as s:
+        service.restore_call(s, actor, call_id)
+        return service.get_call(s, call_id)
+
+
+@get("/api/intake/quarantine", sync_to_thread=True, tags=["intake"])
+def quarantine(
+    container: ContainerDep,
+    actor: ActorDep,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+) -> list[service.QuarantineEntry]:
+    """What could not be read, with its raw bytes kept (admin)."""
+    require(actor, "admin")
+    with container.db.read() as s:
+        return service.list_quarantine(s, limit, offset)
+
+
+ROUTES = [
+    pipe_mail,
+    web_form_submit,
+    list_calls,
+    show_call,
+    accept_call,
+    drop_call,
+    bulk_drop,
+    restore_call,
+    quarantine,
+]

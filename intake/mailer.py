@@ -1,0 +1,106 @@
+"""The outbox handler that sends `mail.send` jobs over SMTP.
+
+Failures are split as the outbox expects: anything that may pass later (server down, refused
+connection, timeouts, 4xx answers) raises `RetryLater`, so a mail is never dropped; a 5xx
+rejection of the message or all its recipients raises `PermanentFailure` (the job is kept as
+`dead`, with the reason). When SMTP is not configured the job stays pending (`RetryLater`
+hourly): configuring SMTP and calling `outbox.retry_now(session, "mail.send")` sends it. A
+payload carrying `expires_at` (acknowledgements) that is past it fails permanently instead of
+reaching the customer days late.
+
+The outbox runs a job at least once: a crash between the SMTP `DATA` and marking the job done
+sends the same mail again, with the same Message-ID, which mail clients show once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import ssl
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses
+from typing import Any, Final
+
+from api.settings import Settings, SmtpSettings
+from tickets.adapters.db import utcnow
+from tickets.adapters.outbox import OutboxJob, PermanentFailure, RetryLater
+
+NOT_CONFIGURED_RETRY_S: Final = 3600.0
+SMTP_TIMEOUT_S: Final = 30.0
+
+
+def build_message(payload: dict[str, Any]) -> EmailMessage:
+    """The RFC 5322 message described by a `mail.send` payload."""
+    message = EmailMessage()
+    message["From"] = payload["from"]
+    message["To"] = ", ".join(payload["to"])
+    if payload.get("cc"):
+        message["Cc"] = ", ".join(payload["cc"])
+    message["Subject"] = payload["subject"]
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = payload["message_id"]
+    for name, value in (payload.get("headers") or {}).items():
+        message[name] = value
+    message.set_content(payload.get("text") or "", charset="utf-8")
+    if payload.get("html"):
+        message.add_alternative(payload["html"], subtype="html", charset="utf-8")
+    return message
+
+
+def _expired(payload: dict[str, Any]) -> bool:
+    expires = payload.get("expires_at")
+    if not expires:
+        return False
+    return utcnow() > dt.datetime.fromisoformat(expires)
+
+
+def _is_temporary(code: int) -> bool:
+    return 400 <= code < 500
+
+
+def send_via_smtp(smtp: SmtpSettings, message: EmailMessage) -> None:
+    """Deliver one message; raise RetryLater or PermanentFailure on failure."""
+    recipients = [
+        addr for _, addr in getaddresses(message.get_all("To", []) + message.get_all("Cc", []))
+    ]
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_TIMEOUT_S) as client:
+            client.ehlo()
+            if client.has_extn("starttls"):
+                client.starttls(context=ssl.create_default_context())
+                client.ehlo()
+            if smtp.user:
+                client.login(smtp.user, smtp.password)
+            refused = client.send_message(message, to_addrs=recipients)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if all(not _is_temporary(c) for c in codes):
+            raise PermanentFailure(f"all recipients refused: {exc.recipients}") from exc
+        raise RetryLater(f"recipients refused for now: {exc.recipients}") from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        # Wrong credentials are an operator's mistake to fix, not a reason to lose the mail.
+        raise RetryLater(f"SMTP login failed: {exc.smtp_code} {exc.smtp_error!r}") from exc
+    except smtplib.SMTPResponseException as exc:
+        if _is_temporary(exc.smtp_code):
+            raise RetryLater(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+        raise PermanentFailure(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}") from exc
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        raise RetryLater(f"SMTP server unavailable: {type(exc).__name__}: {exc}") from exc
+    if refused:
+        # Some recipients got it; retrying would duplicate it for them. Keep the record.
+        raise PermanentFailure(f"some recipients refused: {refused}")
+
+
+def make_send_mail_handler(settings: Settings) -> Callable[[OutboxJob], None]:
+    """The `mail.send` handler for `OutboxWorker(handlers={SEND_MAIL_JOB: ...})`."""
+
+    def send_mail(job: OutboxJob) -> None:
+        payload = job.payload
+        if _expired(payload):
+            raise PermanentFailure(f"not sent before it expired at {payload['expires_at']}")
+        if settings.smtp is None:
+            raise RetryLater("SMTP is not configured", delay_s=NOT_CONFIGURED_RETRY_S)
+        send_via_smtp(settings.smtp, build_message(payload))
+
+    return send_mail

@@ -1,0 +1,301 @@
+"""The shared-mailbox worker: IMAP → one committed transaction per message → UID MOVE.
+
+Exactly once, by construction rather than by luck:
+- each message is ingested and the folder's high-water UID advanced in ONE transaction;
+- only after the commit is the message moved to `Processed` (or `Quarantine`);
+- a crash between commit and move leaves the message in the folder at or below the high-water
+  mark: it is fetched again, `ingest_mail` finds its receipt (Message-ID or raw hash) and
+  returns the first result without writing anything, and the move is done;
+- a new UIDVALIDITY resets the mark to 0: everything is rescanned, dedupe keeps it exact.
+
+IDLE when the server has it (checked again every `idle_timeout_s`, also a safety net for mail
+that arrived between a scan and the IDLE start), polling otherwise; the connection is renewed
+every `reconnect_s` (below IMAP's 29-minute IDLE limit).
+
+`python -m intake.worker` runs it with settings from the environment (SEDNO_DATA_DIR,
+SEDNO_DATABASE_URL, SEDNO_IMAP_*); SIGTERM/SIGINT stop it after the current message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import signal
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Final
+
+from imap_tools.errors import MailboxMoveError
+from sqlalchemy import update
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from api.settings import Settings, load_settings
+from intake.imap import PROCESSED_FOLDER, QUARANTINE_FOLDER, SharedMailbox
+from intake.orm import MailboxStateRow
+from intake.service import IngestResult, IntakeContext, ingest_mail, quarantine_raw
+from tickets.adapters.db import Database, utcnow
+from tickets.attachments import BlobStore
+
+log = logging.getLogger("sedno.intake.worker")
+
+MOVE_BATCH: Final = 20
+"""Messages fetched, ingested, synced to disk and moved together."""
+MAX_ATTEMPTS: Final = 3
+"""A message whose ingest fails this often (not the database being down) is quarantined."""
+
+AfterCommit = Callable[[int, IngestResult], None]
+
+
+class BatchedSyncBlobStore(BlobStore):
+    """Stores raw mail without an fsync per file; `sync()` makes everything durable at once.
+
+    Safe for the mailbox worker: a message stays in the IMAP folder, the source copy, until
+    `sync()` has run (which also flushes SQLite's WAL); only then is it moved. One sync per
+    batch instead of one fsync per message (each of which also forced the database journal).
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self._unsynced = False
+
+    def put(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path_for(digest)
+        if target.exists():
+            return digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self._unsynced = True
+        return digest
+
+    def sync(self) -> None:
+        if self._unsynced:
+            os.sync()
+            self._unsynced = False
+
+
+class IntakeWorker:
+    """Runs the mailbox loop; `process_available` is one scan (tests call it directly)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        ctx: IntakeContext | None = None,
+        idle_timeout_s: float = 10.0,
+        poll_s: float = 5.0,
+        reconnect_s: float = 25 * 60,
+        after_commit: AfterCommit | None = None,
+    ) -> None:
+        if settings.imap is None:
+            raise ValueError("no mailbox configured (SEDNO_IMAP_HOST)")
+        self.settings = settings
+        self.imap = settings.imap
+        self.db = db
+        self.ctx = ctx or IntakeContext(
+            settings, blobs=BatchedSyncBlobStore(settings.data_dir / "blobs")
+        )
+        self.idle_timeout_s = idle_timeout_s
+        self.poll_s = poll_s
+        self.reconnect_s = reconnect_s
+        self.after_commit = after_commit
+        self._failures: dict[tuple[int, int], int] = {}
+        self._stuck: set[tuple[int, int]] = set()
+        self.ingested = 0
+        self.redone = 0
+
+    # State ----------------------------------------------------------------------------
+
+    def _high_water(self, box: SharedMailbox) -> int:
+        """The mark for this folder; reset to 0 when UIDVALIDITY changed."""
+        with self.db.transaction() as session:
+            state = session.get(MailboxStateRow, box.key, with_for_update=True)
+            if state is None:
+                session.add(MailboxStateRow(mailbox=box.key, uidvalidity=box.uidvalidity))
+                return 0
+            if state.uidvalidity != box.uidvalidity:
+                log.warning(
+                    "UIDVALIDITY of %s changed %s → %s: rescanning, dedupe keeps it exact",
+                    box.key,
+                    state.uidvalidity,
+                    box.uidvalidity,
+                )
+                state.uidvalidity = box.uidvalidity
+                state.high_water = 0
+                return 0
+            return int(state.high_water)
+
+    # One scan --------------------------------------------------------------------------
+
+    def process_available(self, box: SharedMailbox, stop: threading.Event | None = None) -> int:
+        """Ingest and move every message now in the folder; return how many were handled."""
+        high_water = self._high_water(box)
+        uids = [u for u in box.uids() if (box.uidvalidity, u) not in self._stuck]
+        # New mail is above the mark; anything at or below it is a message committed before a
+        # crash but not moved: it goes through ingest again, which only finds its receipt.
+        leftovers = [u for u in uids if u <= high_water]
+        if leftovers:
+            log.info("%d message(s) at or below UID %d not yet moved", len(leftovers), high_water)
+        handled = 0
+        to_move: list[tuple[int, IngestResult]] = []
+        for uid, raw in box.fetch_raw(uids, bulk=MOVE_BATCH):
+            result = self._handle(box, uid, raw, redo=uid <= high_water)
+            if result is not None:
+                to_move.append((uid, result))
+                handled += 1
+            if len(to_move) >= MOVE_BATCH:
+                self._move_all(box, to_move)
+            if stop is not None and stop.is_set():
+                break
+        self._move_all(box, to_move)
+        return handled
+
+    def _move_all(self, box: SharedMailbox, to_move: list[tuple[int, IngestResult]]) -> None:
+        """Make what was stored durable, then let the messages leave the folder."""
+        if not to_move:
+            return
+        if isinstance(self.ctx.blobs, BatchedSyncBlobStore):
+            self.ctx.blobs.sync()
+        for uid, result in to_move:
+            self._move(box, uid, result)
+        to_move.clear()
+
+    def _handle(
+        self, box: SharedMailbox, uid: int, raw: bytes, *, redo: bool
+    ) -> IngestResult | None:
+        source_info = {"mailbox": box.key, "uid": uid, "uidvalidity": box.uidvalidity}
+        try:
+            with self.db.transaction() as session:
+                result = ingest_mail(session, self.ctx, raw, source_info=source_info)
+                session.execute(
+                    update(MailboxStateRow)
+                    .where(
+                        MailboxStateRow.mailbox == box.key,
+                        MailboxStateRow.uidvalidity == box.uidvalidity,
+                        MailboxStateRow.high_water < uid,
+                    )
+                    .values(high_water=uid, updated_at=utcnow())
+                )
+        except (OperationalError, InterfaceError):
+            raise  # the database is away or locked: not this message's fault; back off
+        except Exception as exc:
+            return self._failed(box, uid, raw, exc)
+        if self.after_commit is not None:
+            self.after_commit(uid, result)
+        self.ingested += 0 if result.duplicate else 1
+        self.redone += 1 if redo else 0
+        return result
+
+    def _move(self, box: SharedMailbox, uid: int, result: IngestResult) -> None:
+        folder = QUARANTINE_FOLDER if result.outcome == "quarantined" else PROCESSED_FOLDER
+        try:
+            box.move(uid, folder)
+        except MailboxMoveError as exc:
+            # Refused for this message (it stays, already ingested): do not retry it on every
+            # scan of this connection.
+            self._stuck.add((box.uidvalidity, uid))
+            log.error("could not move UID %s to %s: %s", uid, folder, exc)
+
+    def _failed(
+        self, box: SharedMailbox, uid: int, raw: bytes, exc: Exception
+    ) -> IngestResult | None:
+        key = (box.uidvalidity, uid)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        log.error("ingest of UID %s failed (%d): %s", uid, self._failures[key], exc)
+        if self._failures[key] < MAX_ATTEMPTS:
+            return None
+        reason = f"ingest failed {MAX_ATTEMPTS} times: {type(exc).__name__}: {exc}\n"
+        reason += traceback.format_exc()[-2000:]
+        with self.db.transaction() as session:
+            result = quarantine_raw(
+                session,
+                self.ctx,
+                raw,
+                reason,
+                source_info={"mailbox": box.key, "uid": uid, "uidvalidity": box.uidvalidity},
+            )
+        self._failures.pop(key, None)
+        return result
+
+    # The loop --------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Until `stop` is set: connect, scan, IDLE (or poll), reconnect on any trouble."""
+        backoff = 1.0
+        while not stop.is_set():
+            box = SharedMailbox(self.imap)
+            try:
+                box.open()
+                backoff = 1.0
+                self._connected_loop(box, stop)
+            except Exception as exc:
+                log.warning(
+                    "intake mailbox loop: %s: %s; retrying in %.0fs",
+                    type(exc).__name__,
+                    exc,
+                    backoff,
+                )
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 60.0)
+            finally:
+                box.close()
+
+    def _connected_loop(self, box: SharedMailbox, stop: threading.Event) -> None:
+        started = time.monotonic()
+        log.info(
+            "connected to %s (UIDVALIDITY %s, IDLE %s)", box.key, box.uidvalidity, box.has_idle
+        )
+        while not stop.is_set():
+            self.process_available(box, stop)
+            remaining = self.reconnect_s - (time.monotonic() - started)
+            if remaining <= 0:
+                return
+            if box.has_idle:
+                box.wait_for_news(min(self.idle_timeout_s, remaining))
+            else:
+                stop.wait(min(self.poll_s, remaining))
+
+
+def run_intake_worker(settings: Settings, db: Database, stop_event: threading.Event) -> None:
+    """`sedno worker intake`: run the shared-mailbox worker until `stop_event` is set."""
+    if settings.imap is None:
+        log.info("no mailbox configured (SEDNO_IMAP_HOST unset); intake worker idle")
+        stop_event.wait()
+        return
+    IntakeWorker(settings, db).run(stop_event)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = load_settings()
+    db = Database(settings.database.url)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the current message", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        run_intake_worker(settings, db, stop)
+    finally:
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The UI in headless Chromium: a real server (uvicorn, loopback) over demo data."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.bootstrap import Container, build_container, make_outbox_worker
+from api.settings import load_settings
+from tickets.demo import load_demo
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+
+
+class Server(msgspec.Struct):
+    url: str
+    container: Container
+
+    def index(self) -> None:
+        """Carry out queued outbox jobs (search indexing) as the worker would."""
+        make_outbox_worker(self.container).drain()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("ui-data")
+    settings = load_settings({"SEDNO_DATA_DIR": str(data), "SEDNO_RUN_WORKERS": "0"})
+    container = build_container(settings, prepare="create")
+    load_demo(container)
+    make_outbox_worker(container).drain()
+    app = create_app(settings, container=container, run_workers=False)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="ui-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    # The first import of intake (its classifier libraries) can take many seconds on a busy
+    # machine; the app starts it in the background, and the tests wait for it once here.
+    app.state.ui_warm_up.join(timeout=120)
+    try:
+        yield Server(url=f"http://127.0.0.1:{port}", container=container)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        container.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (run `bash .ci/system-deps.sh` as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, ui_server: Server) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT, locale="pl-PL", timezone_id="Europe/Warsaw")
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Console errors include CSP violations. Not errors of the page: a refused request the
+    # test expects (401/403: "Failed to load resource"), and the mail frame's sandbox refusing
+    # to run script there (Playwright's own probes of the frame included).
+    expected = ("Failed to load resource", "Blocked script execution in 'about:srcdoc'")
+
+    def on_console(msg: Any) -> None:
+        if msg.type == "error" and not msg.text.startswith(expected):
+            errors.append(msg.text)
+
+    tab.on("console", on_console)
+    yield tab
+    context.close()
+    assert errors == [], f"the page reported errors: {errors}"
+
+
+def login(page: Any, url: str, user: str = "konsultant") -> None:
+    """Log in through the form, as a person would."""
+    page.goto(f"{url}/login")
+    page.fill("input[name=login]", user)
+    page.fill("input[name=password]", f"{user}-demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

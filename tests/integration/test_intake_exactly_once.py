@@ -1,0 +1,127 @@
+"""Exactly once: a worker process SIGKILLed at random points, and Dovecot restarted, while 500
+mails wait in the mailbox, ends with 500 calls: none lost, none twice."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from imap_tools import MailBoxUnencrypted
+from sqlalchemy import func, select
+
+from api.settings import ImapSettings
+from intake.imap import PROCESSED_FOLDER
+from intake.orm import IntakeCallRow, IntakeReceiptRow
+from tests.integration.conftest import intake_env, make_mail
+from tests.services.dovecot import Dovecot
+from tickets.adapters.db import Database
+
+REPO = Path(__file__).resolve().parents[2]
+MAILS = 500
+KILLS = 6
+
+
+def _count(db: Database, model: type) -> int:
+    with db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _folder_size(mailbox: ImapSettings, folder: str) -> int:
+    with MailBoxUnencrypted(mailbox.host, mailbox.port).login(
+        mailbox.user, mailbox.password, initial_folder=None
+    ) as box:
+        if not box.folder.exists(folder):
+            return 0
+        return int(box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = open(log, "ab")  # noqa: SIM115 - the child owns it until it dies
+    return subprocess.Popen(
+        [sys.executable, "-m", "intake.worker"], cwd=REPO, env=env, stdout=handle, stderr=handle
+    )
+
+
+def _wait_connected(log: Path, runs_before: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.read_text(errors="replace").count("connected to") > runs_before:
+            return
+        time.sleep(0.02)
+
+
+# SQLite by default (about 1.5 min); SEDNO_EXACTLY_ONCE_DBS=sqlite,postgres adds PostgreSQL.
+KINDS = os.environ.get("SEDNO_EXACTLY_ONCE_DBS", "sqlite").split(",")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kind",
+    [k if k == "sqlite" else pytest.param(k, marks=pytest.mark.postgres) for k in KINDS],
+)
+def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
+    kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    dovecot: Dovecot,
+    mailbox: ImapSettings,
+) -> None:
+    db: Database = request.getfixturevalue(f"{'sqlite' if kind == 'sqlite' else 'pg'}_db")
+    rng = random.Random(int(os.environ.get("SEDNO_TEST_SEED", time.time())))
+    with MailBoxUnencrypted(mailbox.host, mailbox.port).login(
+        mailbox.user, mailbox.password, initial_folder=None
+    ) as box:
+        for i in range(MAILS):
+            raw = make_mail(
+                sender=f"klient{i}@firma{i % 37}.pl",
+                subject=f"Zgłoszenie {i}",
+                body=f"Treść zgłoszenia numer {i}.",
+                message_id=None if i % 3 == 0 else "auto",  # a third deduplicated by raw hash
+            )
+            box.client.append("INBOX", None, None, raw)
+    env = {
+        **os.environ,
+        **intake_env(tmp_path / "data", db),
+        **dovecot.env(mailbox.user),
+        "PYTHONPATH": str(REPO),
+    }
+    log = tmp_path / "worker.log"
+    started = time.monotonic()
+    for run in range(KILLS):
+        proc = _start(env, log)
+        _wait_connected(log, run, proc)
+        time.sleep(rng.uniform(0.05, 0.6))
+        if run == KILLS // 2:
+            dovecot.restart()  # the worker loses its connection mid-batch and reconnects
+            time.sleep(rng.uniform(0.5, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    killed_with = _count(db, IntakeCallRow)
+
+    final = _start(env, log)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and _folder_size(mailbox, "INBOX") > 0:
+        time.sleep(0.2)
+    final.send_signal(signal.SIGTERM)
+    assert final.wait(timeout=60) == 0
+    text = log.read_text(errors="replace")
+    redone = text.count("not yet moved")
+    print(
+        f"\nexactly-once[{kind}]: {MAILS} mails, {KILLS} SIGKILLs ({killed_with} calls by then), "
+        f"1 Dovecot restart, {redone} restart(s) found committed-but-unmoved mail, "
+        f"{time.monotonic() - started:.1f}s"
+    )
+    assert _count(db, IntakeCallRow) == MAILS
+    assert _count(db, IntakeReceiptRow) == MAILS
+    with db.read() as s:
+        subjects = s.scalars(select(IntakeCallRow.subject)).all()
+    assert sorted(subjects) == sorted(f"Zgłoszenie {i}" for i in range(MAILS))
+    assert _folder_size(mailbox, "INBOX") == 0
+    assert _folder_size(mailbox, PROCESSED_FOLDER) == MAILS
+    assert 0 < killed_with < MAILS, "the kills did not interrupt the work"

@@ -1,0 +1,144 @@
+"""The start page: knowledge search as you type, facets as filters, similar solutions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+import msgspec
+from litestar import Request, get
+from litestar.params import FromQuery, QueryParameter
+from litestar.response import Template
+
+from api.bootstrap import Container
+from api.deps import ActorDep, ContainerDep
+from api.routes.search import FACETS, SearchResult, run_search, to_result
+from search.ports import SearchRequest, SearchUnavailable, SimilarRequest
+from tickets.domain.errors import NotFound
+from tickets.services import get_ticket
+from ui.web import page
+
+OPEN_CALL_COOKIE: Final = "sedno_open_call"
+FACET_FIELDS: Final = tuple(FACETS)
+
+
+class Context(msgspec.Struct):
+    """The call or ticket a found solution would be recorded against."""
+
+    id: int
+    number: str
+    title: str
+
+
+def open_context(
+    container: Container, request: Request[Any, Any, Any], ticket: int | None
+) -> Context | None:
+    """`?ticket=` if given, else the call this browser registered last and has not closed."""
+    ticket_id = ticket
+    if ticket_id is None:
+        raw = request.cookies.get(OPEN_CALL_COOKIE, "")
+        ticket_id = int(raw) if raw.isdigit() else None
+    if ticket_id is None:
+        return None
+    try:
+        with container.db.read() as s:
+            row = get_ticket(s, ticket_id)
+            if ticket is None and row.state == "completed":
+                return None
+            return Context(row.id, row.number, row.title)
+    except NotFound:
+        return None
+
+
+def _filters(**values: str | None) -> dict[str, str]:
+    return {k: v for k, v in values.items() if v}
+
+
+def _search(container: Container, q: str, filters: dict[str, str]) -> SearchResult | None:
+    if not q.strip() and not filters:
+        return None
+    req = SearchRequest(
+        q=q[:500], filters=dict(filters), facets=list(FACET_FIELDS), limit=20, offset=0
+    )
+    return run_search(container, req)
+
+
+@get("/", sync_to_thread=True)
+def search_page(
+    request: Request[Any, Any, Any],
+    container: ContainerDep,
+    actor: ActorDep,
+    q: FromQuery[str] = "",
+    product: FromQuery[str | None] = None,
+    module: FromQuery[str | None] = None,
+    type: FromQuery[str | None] = None,
+    version: FromQuery[str | None] = None,
+    keyword: FromQuery[str | None] = None,
+    ticket: FromQuery[int | None] = None,
+) -> Template:
+    filters = _filters(product=product, module=module, type=type, version=version, keyword=keyword)
+    return page(
+        request,
+        "search.html",
+        actor=actor,
+        q=q,
+        filters=filters,
+        facet_fields=FACET_FIELDS,
+        result=_search(container, q, filters),
+        context=open_context(container, request, ticket),
+    )
+
+
+@get("/fragments/search", sync_to_thread=True)
+def search_fragment(
+    request: Request[Any, Any, Any],
+    container: ContainerDep,
+    actor: ActorDep,
+    q: FromQuery[str] = "",
+    product: FromQuery[str | None] = None,
+    module: FromQuery[str | None] = None,
+    type: FromQuery[str | None] = None,
+    version: FromQuery[str | None] = None,
+    keyword: FromQuery[str | None] = None,
+    ticket: FromQuery[int | None] = None,
+) -> Template:
+    """The result list, rendered here so the page and the as-you-type view look alike."""
+    filters = _filters(product=product, module=module, type=type, version=version, keyword=keyword)
+    return page(
+        request,
+        "_results.html",
+        actor=actor,
+        q=q,
+        filters=filters,
+        facet_fields=FACET_FIELDS,
+        result=_search(container, q, filters),
+        context=open_context(container, request, ticket),
+    )
+
+
+@get("/fragments/similar", sync_to_thread=True)
+def similar_fragment(
+    request: Request[Any, Any, Any],
+    container: ContainerDep,
+    actor: ActorDep,
+    title: Annotated[str, QueryParameter(max_length=1000)] = "",
+    text: Annotated[str, QueryParameter(max_length=4000)] = "",
+    ticket: FromQuery[int | None] = None,
+) -> Template:
+    """Solved tickets similar to what the consultant is typing, beside the form."""
+    result = None
+    if (title + text).strip():
+        try:
+            result = to_result(
+                container.search.similar(
+                    SimilarRequest(
+                        text=text,
+                        title=title,
+                        limit=5,
+                        exclude_ids=[ticket] if ticket else [],
+                    )
+                )
+            )
+        except SearchUnavailable:
+            result = None
+    context = open_context(container, request, ticket) if ticket else None
+    return page(request, "_similar.html", actor=actor, result=result, context=context)
