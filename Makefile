@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/sedno migrate
 	$(BIN)/sedno demo
-	$(BIN)/sedno serve --host $(HOST) --port $(PORT)
+	$(BIN)/sedno serve --host $(HOST) --port $(PORT) --demo-devops
 
 ## make test: install what the tests need (system packages too, as root) and run the suite
 test: $(STAMP) system-deps

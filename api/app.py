@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Litestar, Router
@@ -116,7 +117,7 @@ def create_app(
     def on_shutdown(app: Litestar) -> None:
         workers.shutdown()
 
-    api_dependencies = {
+    api_dependencies: dict[str, Provide | Callable[..., Any]] = {
         "container": Provide(provide_container, sync_to_thread=False),
         "actor": Provide(provide_actor, sync_to_thread=False),
     }

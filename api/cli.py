@@ -30,15 +30,54 @@ def main(verbose: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers/--no-workers", default=None, help="Run background workers in-process.")
-def serve(host: str, port: int, workers: bool | None) -> None:
+@click.option(
+    "--demo-devops",
+    is_flag=True,
+    help="When no Azure DevOps is configured, start the local stand-in and hand off to it.",
+)
+def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None:
     """API + UI (+ in-process workers on the embedded default)."""
+    import msgspec
     import uvicorn
 
     from api.app import create_app
+    from api.settings import DevOpsSettings
 
     settings = load_settings()
-    app = create_app(settings, run_workers=workers)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    standin = None
+    if demo_devops and settings.devops is None:
+        import subprocess
+
+        standin_port, secret = 8765, "demo-webhook-secret"
+        standin = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "devops",
+                "standin",
+                "--port",
+                str(standin_port),
+                "--hook-url",
+                f"http://127.0.0.1:{port}/api/devops/webhook",
+                "--hook-secret",
+                secret,
+            ]
+        )
+        devops = DevOpsSettings(
+            url=f"http://127.0.0.1:{standin_port}/standin",
+            project="Sedno",
+            pat="standin-pat",
+            webhook_secret=secret,
+        )
+        settings = msgspec.structs.replace(settings, devops=devops)
+        click.echo(f"Azure DevOps stand-in on http://127.0.0.1:{standin_port}/_standin/workitems")
+    try:
+        app = create_app(settings, run_workers=workers)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    finally:
+        if standin is not None:
+            standin.terminate()
 
 
 @main.command()
@@ -126,9 +165,8 @@ def import_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_tickets_cmd(file: Path) -> None:
     """Import tickets from JSON lines; idempotent on external_id."""
-    from tickets.importer import import_file
-
     from api.bootstrap import build_container
+    from tickets.importer import import_file
 
     container = build_container(load_settings())
     summary = import_file(container.db, file, progress=True)
@@ -141,9 +179,8 @@ def import_tickets_cmd(file: Path) -> None:
 @main.command()
 def reindex() -> None:
     """Rebuild the search index from the database."""
-    from search.sync import reindex_all
-
     from api.bootstrap import build_container
+    from search.sync import reindex_all
 
     container = build_container(load_settings())
     count = reindex_all(container, progress=True)
@@ -179,9 +216,8 @@ def user_add(
 @main.command()
 def demo() -> None:
     """Load the demo data (partners, clients, a few hundred resolved tickets)."""
-    from tickets.demo import load_demo
-
     from api.bootstrap import build_container
+    from tickets.demo import load_demo
 
     container = build_container(load_settings())
     click.echo(load_demo(container))

@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tickets import auth, directory
 from tickets.adapters.orm import ClientRow, TicketRow, UserRow
@@ -190,6 +191,34 @@ CLIENTS = [
 ]
 
 
+def _demo_modules(s: Session) -> None:
+    """The module dictionary (DevOps area paths, second line) for the demo's stand-in project."""
+    try:
+        from tickets.handoff import ModuleEntry, put_modules
+    except ImportError:
+        return
+    second, _ = auth.create_user(
+        s,
+        login="produkcja",
+        name="Ewa Produkcja",
+        role="consultant",
+        email="produkcja@sedno.localhost",
+    )
+    modules = sorted({p[0] for p in PROBLEMS})
+    put_modules(
+        s,
+        [
+            ModuleEntry(
+                module=m,
+                area_path=f"Sedno\\{m}",
+                price_list_code=f"M{i + 1:02d}",
+                second_line_id=second.id,
+            )
+            for i, m in enumerate(modules)
+        ],
+    )
+
+
 def load_demo(container: object, *, tickets: int = 300, seed: int = 7) -> str:
     """Idempotent: does nothing when demo clients exist already. Returns what it did."""
     db = container.db  # type: ignore[attr-defined]
@@ -236,6 +265,7 @@ def load_demo(container: object, *, tickets: int = 300, seed: int = 7) -> str:
                     password=f"{login}-demo",
                 )
                 tokens.append(f"{login} ({role}): password {login}-demo, token {token}")
+        _demo_modules(s)
         now = dt.datetime.now(dt.UTC)
         for i in range(tickets):
             module, title, desc, solution, keywords, kb = PROBLEMS[i % len(PROBLEMS)]
