@@ -15,7 +15,9 @@ TICK_S = 60.0
 
 
 def scheduled_jobs() -> list[Callable[[Container, dt.datetime | None], object]]:
-    jobs: list[Callable[[Container, dt.datetime | None], object]] = []
+    from search.sync import repopulate_if_empty
+
+    jobs: list[Callable[[Container, dt.datetime | None], object]] = [repopulate_if_empty]
     if module_exists("tickets.curation"):
         from tickets.curation import run_scheduled
 
@@ -30,5 +32,7 @@ def run_scheduler(container: Container, stop: threading.Event, tick_s: float = T
             try:
                 job(container, None)
             except Exception:
-                log.exception("scheduled job %s failed; will try again", getattr(job, "__qualname__", job))
+                log.exception(
+                    "scheduled job %s failed; will try again", getattr(job, "__qualname__", job)
+                )
         stop.wait(tick_s)

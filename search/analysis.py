@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
 import snowballstemmer
 
@@ -52,6 +53,7 @@ def _build_fold_table() -> dict[int, str]:
 
 _FOLD_TABLE = _build_fold_table()
 _TOKEN_RE = re.compile(r"[^\W_]+")
+_TOKEN_SPLIT_RE = re.compile(r"([^\W_]+)")
 
 
 _NON_ASCII_RE = re.compile(r"[^\x00-\x7f]")
@@ -80,12 +82,15 @@ Token = tuple[str, int, int]
 
 def tokenize(text: str) -> list[Token]:
     """Folded alphanumeric tokens with character offsets into `text`."""
-    folded = fold(text)
-    return [
-        (m.group(), *m.span())
-        for m in _TOKEN_RE.finditer(folded)
-        if m.end() - m.start() <= MAX_TOKEN_CHARS
-    ]
+    # Splitting with a capturing group alternates separator, token, separator, …; running
+    # sums of the part lengths are the offsets. No Python code runs per token (highlighting
+    # tokenizes every returned hit, on every keystroke).
+    parts = _TOKEN_SPLIT_RE.split(fold(text))
+    bounds = list(accumulate(map(len, parts)))
+    tokens = list(zip(parts[1::2], bounds[0::2], bounds[1::2], strict=False))
+    if max(map(len, parts[1::2]), default=0) > MAX_TOKEN_CHARS:
+        tokens = [t for t in tokens if t[2] - t[1] <= MAX_TOKEN_CHARS]
+    return tokens
 
 
 @lru_cache(maxsize=8192)
@@ -126,8 +131,19 @@ def stems(text: str) -> list[str]:
 
 
 def stemmed_text(text: str) -> str:
-    """Stems joined by single spaces: the stemmed shadow field."""
-    return " ".join(stems(text))
+    """Stems joined by spaces: the stemmed shadow field (indexed with a whitespace tokenizer)."""
+    return stemmed_words(_RAW_WORD_RE.findall(text.lower()))
+
+
+def stemmed_words(raw_words: Iterable[str]) -> str:
+    """`stemmed_text` of words a faster tokenizer already split and lowercased (not folded)."""
+    return " ".join(map(_stem_token, raw_words))
+
+
+@lru_cache(maxsize=200_000)
+def _stem_token(word: str) -> str:
+    """`stem_word`, or nothing for an over-long token; cached on the raw word (hot at indexing)."""
+    return stem_word(word) if len(word) <= MAX_TOKEN_CHARS else ""
 
 
 def typo_budget(word: str) -> int:
@@ -163,6 +179,17 @@ def edit_distance(a: str, b: str) -> int:
     return prev[lb]
 
 
+def _too_many_missing_letters(a: str, b: str, budget: int) -> bool:
+    """A cheap lower bound of the edit distance says `a` and `b` are more than `budget` apart.
+
+    Every letter kind of `a` absent from `b` needs its own delete or substitution (and the
+    other way round, its own insert or substitution); a swap adds none. Rejects most pairs
+    without the quadratic `edit_distance`.
+    """
+    sa, sb = set(a), set(b)
+    return len(sa - sb) > budget or len(sb - sa) > budget
+
+
 def matches_with_typos(query_word: str, token: str, *, allow_typos: bool = True) -> bool:
     """True when `token` equals `query_word` within the word's typo budget."""
     if token == query_word:
@@ -171,6 +198,8 @@ def matches_with_typos(query_word: str, token: str, *, allow_typos: bool = True)
         return False
     budget = typo_budget(query_word)
     if budget == 0 or abs(len(token) - len(query_word)) > budget:
+        return False
+    if _too_many_missing_letters(query_word, token, budget):
         return False
     return edit_distance(query_word, token) <= budget
 
@@ -183,6 +212,10 @@ def matches_prefix(query_word: str, token: str, *, allow_typos: bool = True) -> 
         return False
     budget = typo_budget(query_word)
     if budget == 0:
+        return False
+    # Every candidate prefix lies within this head: if the query word's letters are too far
+    # from the head's, no prefix can be close enough.
+    if len(set(query_word) - set(token[: len(query_word) + budget])) > budget:
         return False
     return any(
         edit_distance(query_word, token[:n]) <= budget

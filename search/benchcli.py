@@ -12,7 +12,13 @@ from pathlib import Path
 
 import httpx
 
-from search.bench import as_you_type_queries, format_bench, measure_latency, run_bench, synthetic_tickets
+from search.bench import (
+    as_you_type_queries,
+    format_bench,
+    measure_latency,
+    run_bench,
+    synthetic_tickets,
+)
 from search.embedded import EmbeddedSearchEngine
 
 TOKEN = "bench-admin-token"
@@ -32,13 +38,22 @@ def _peak_memory_mb(pid: int) -> float:
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SEDNO_DATA_DIR": str(data_dir), "SEDNO_ADMIN_TOKEN": TOKEN, "SEDNO_RUN_WORKERS": "0"}
+    env = {
+        **os.environ,
+        "SEDNO_DATA_DIR": str(data_dir),
+        "SEDNO_ADMIN_TOKEN": TOKEN,
+        "SEDNO_RUN_WORKERS": "0",
+    }
     env.pop("SEDNO_DATABASE_URL", None)
     env.pop("SEDNO_SEARCH_URL", None)
-    subprocess.run([sys.executable, "-m", "api.cli", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "migrate"], env=env, check=True, capture_output=True
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--no-workers"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -56,8 +71,11 @@ def run_bench_cli(docs: int, queries: int) -> str:
         port = _free_port()
         server = _serve(data_dir, port)
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"},
-                              timeout=30) as client:
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}",
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                timeout=30,
+            ) as client:
                 deadline = time.monotonic() + 60
                 while True:
                     try:

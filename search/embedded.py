@@ -8,6 +8,7 @@ title and keywords above description and solution.
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import threading
 import time
@@ -21,15 +22,14 @@ import tantivy
 
 from search import similar as sim
 from search.analysis import (
+    MAX_TOKEN_CHARS,
     QueryUnit,
     expand_synonyms,
-    folded_text,
     normalize_synonyms,
     remove_stop_words,
     stem_word,
-    stemmed_text,
+    stemmed_words,
     typo_budget,
-    words,
 )
 from search.documents import TicketDocument
 from search.highlight import QueryMatcher, crop, highlight
@@ -49,6 +49,7 @@ from search.ports import (
 
 Occur = tantivy.Occur
 Q = tantivy.Query
+log = logging.getLogger("sedno.search")
 
 _TEXT_FIELD = {
     "title": "title",
@@ -68,14 +69,59 @@ VERIFIED_BONUS = 0.04
 REUSE_BONUS = 0.04
 """Up to this share added for reuse (log-scaled, saturating at 100 reuses)."""
 WRITER_HEAP = 128_000_000
+WRITER_THREADS = 2
 MAX_WORDS = 10
+
+
+ANALYZER = "sedno_fold"
+"""Tantivy's own folding analyzer, registered on every open (tantivy does not persist it)."""
+ALL_FIELD = "all"
+"""Every searchable field in one: one typo/prefix automaton per word instead of one per field."""
+STEM_ALL_FIELD = "stem_all"
+"""Both stem fields in one, for matching: one posting list per query word instead of two."""
+SETTINGS_FILE = "sedno-settings.json"
+
+
+def _analyzer() -> tantivy.TextAnalyzer:
+    """Alphanumeric tokens, lowercased, diacritics folded (ł→l), long tokens dropped.
+
+    The same words as `search.analysis.words` for Polish and English text; tantivy runs it in
+    Rust, which is where indexing speed comes from.
+    """
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS + 1))  # keeps tokens < limit bytes
+        .build()
+    )
+
+
+def _raw_words_analyzer() -> tantivy.TextAnalyzer:
+    """Lowercased words, not folded: what the stemmer reads (it knows ą, ę, ł).
+
+    Splits like `search.analysis.stems`, only in Rust; `stemmed_words` drops the long ones.
+    """
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .build()
+    )
+
+
+_raw_words = _raw_words_analyzer().analyze
 
 
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
-    for name in (*_TEXT_FIELD.values(), "stem_title", "stem_body"):
-        sb.add_text_field(name, tokenizer_name="whitespace")
+    # No positions: nothing runs phrase queries, and BM25 needs only frequencies.
+    for name in _TEXT_FIELD.values():
+        sb.add_text_field(name, tokenizer_name=ANALYZER, index_option="freq")
+    sb.add_text_field(ALL_FIELD, tokenizer_name=ANALYZER, index_option="basic")
+    for name in ("stem_title", "stem_body"):
+        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    sb.add_text_field(STEM_ALL_FIELD, tokenizer_name="whitespace", index_option="basic")
     for name in FILTER_FIELDS:
         sb.add_text_field(f"f_{name}", tokenizer_name="raw", fast=True)
     sb.add_unsigned_field("verified_n", fast=True)
@@ -85,37 +131,67 @@ def _schema() -> tantivy.Schema:
     return sb.build()
 
 
-def _facet_values(doc: TicketDocument) -> dict[str, list[str]]:
-    return {
-        "product": [doc.product] if doc.product else [],
-        "module": [doc.module] if doc.module else [],
-        "type": [doc.type] if doc.type else [],
-        "version": [doc.version] if doc.version else [],
-        "area": [doc.area] if doc.area else [],
-        "keyword": list(dict.fromkeys(doc.keywords)),
-        "kb_link": list(dict.fromkeys(doc.kb_links)),
-        "verified": ["true" if doc.verified else "false"],
-    }
-
-
 def _to_tantivy(doc: TicketDocument, encoder: msgspec.json.Encoder) -> tantivy.Document:
+    """One ticket as a tantivy document; the hot loop of indexing, so written out flat."""
     out = tantivy.Document()
+    add = out.add_text
     out.add_unsigned("id", doc.id)
-    out.add_text("title", folded_text(doc.title))
-    out.add_text("keywords", folded_text(" ; ".join(doc.keywords)))
-    out.add_text("kb", folded_text(" ".join(doc.kb_links)))
-    out.add_text("description", folded_text(doc.description))
-    out.add_text("solution", folded_text(doc.solution))
-    out.add_text("stem_title", stemmed_text(doc.title + " " + " ".join(doc.keywords)))
-    out.add_text("stem_body", stemmed_text(doc.description + " " + doc.solution))
-    for name, values in _facet_values(doc).items():
-        for value in values:
-            out.add_text(f"f_{name}", value)
+    keywords = " ; ".join(doc.keywords)
+    kb = " ".join(doc.kb_links)
+    # Tantivy folds and splits the text itself (ANALYZER); Python only stems.
+    for field, text in (
+        ("title", doc.title),
+        ("keywords", keywords),
+        ("kb", kb),
+        ("description", doc.description),
+        ("solution", doc.solution),
+    ):
+        if text:
+            add(field, text)
+            add(ALL_FIELD, text)
+    title_stems = stemmed_words(_raw_words(doc.title + " " + keywords))
+    body_stems = stemmed_words(_raw_words(doc.description + " " + doc.solution))
+    add("stem_title", title_stems)
+    add("stem_body", body_stems)
+    add(STEM_ALL_FIELD, title_stems)
+    add(STEM_ALL_FIELD, body_stems)
+    for name, value in (
+        ("f_product", doc.product),
+        ("f_module", doc.module),
+        ("f_type", doc.type),
+        ("f_version", doc.version),
+        ("f_area", doc.area),
+    ):
+        if value:
+            add(name, value)
+    for value in dict.fromkeys(doc.keywords):
+        add("f_keyword", value)
+    for value in dict.fromkeys(doc.kb_links):
+        add("f_kb_link", value)
+    add("f_verified", "true" if doc.verified else "false")
     out.add_unsigned("verified_n", 1 if doc.verified else 0)
     out.add_unsigned("reuse_count", max(0, doc.reuse_count))
     out.add_integer("completed_at", doc.completed_at)
     out.add_bytes("payload", encoder.encode(doc))
     return out
+
+
+def _open_index(schema: tantivy.Schema, directory: Path) -> tantivy.Index:
+    """Open or create the index; one in an older layout is emptied (it is derived data)."""
+    try:
+        index = tantivy.Index(schema, path=str(directory))
+    except ValueError as exc:
+        if "schema does not match" not in str(exc):
+            raise SearchUnavailable(f"cannot open search index at {directory}: {exc}") from exc
+        log.warning(
+            "search index at %s has an older layout: emptied it; run `sedno reindex`", directory
+        )
+        for path in directory.iterdir():
+            if path.is_file() and path.name != SETTINGS_FILE:
+                path.unlink()
+        index = tantivy.Index(schema, path=str(directory))
+    index.register_tokenizer(ANALYZER, _analyzer())
+    return index
 
 
 class EmbeddedSearchEngine:
@@ -125,16 +201,14 @@ class EmbeddedSearchEngine:
         self._dir = index_dir
         self._dir.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
-        try:
-            self._index = tantivy.Index(self._schema, path=str(self._dir))
-        except ValueError as exc:
-            raise SearchUnavailable(f"cannot open search index at {self._dir}: {exc}") from exc
+        self._index = _open_index(self._schema, self._dir)
+        self._analyze = _analyzer().analyze
         self._write_lock = threading.Lock()
         self._lock_timeout_s = lock_timeout_s
         self._task_ids = itertools.count(1)
         self._encoder = msgspec.json.Encoder()
         self._decoder = msgspec.json.Decoder(TicketDocument)
-        self._settings_path = self._dir / "sedno-settings.json"
+        self._settings_path = self._dir / SETTINGS_FILE
         self._settings = IndexSettings()
         if self._settings_path.exists():
             self._settings = msgspec.json.decode(
@@ -206,7 +280,7 @@ class EmbeddedSearchEngine:
         delay = 0.02
         while True:
             try:
-                return self._index.writer(heap_size=WRITER_HEAP, num_threads=2)
+                return self._index.writer(heap_size=WRITER_HEAP, num_threads=WRITER_THREADS)
             except ValueError as exc:
                 if "LockBusy" not in str(exc):
                     raise
@@ -223,11 +297,17 @@ class EmbeddedSearchEngine:
 
     def _apply_settings(self, settings: IndexSettings) -> None:
         self._synonyms = normalize_synonyms(settings.synonyms)
-        self._stop_words = {w for s in settings.stop_words for w in words(s)}
+        self._stop_words = {w for s in settings.stop_words for w in self._analyze(s)}
         self._field_weights = {
             _TEXT_FIELD[name]: 4.0 * (0.8**i)
             for i, name in enumerate(settings.searchable_attributes)
         }
+        # The combined field holds every searchable field: usable only when all are searched.
+        self._use_all_field = set(settings.searchable_attributes) == set(SEARCHABLE_FIELDS)
+        self._typo_weight = max(self._field_weights.values(), default=1.0)
+        # A prefix in any field (the combined one) scores like one in the lowest field.
+        self._low_weight = min(self._field_weights.values(), default=1.0)
+        self._top_field = next(iter(self._field_weights), "")
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -249,7 +329,7 @@ class EmbeddedSearchEngine:
         started = time.perf_counter()
         searcher = self._index.searcher()
         filters = self._filter_clauses(req.filters)
-        query_words = words(req.q)[:MAX_WORDS]
+        query_words = self._analyze(req.q)[:MAX_WORDS]
         query_words = remove_stop_words(query_words, self._stop_words)
         units = expand_synonyms(query_words, self._synonyms)
         wanted = max(0, req.offset) + max(0, req.limit)
@@ -258,19 +338,21 @@ class EmbeddedSearchEngine:
         ranked: list[tuple[int, float, Any]] = []  # (bucket, score, address)
         seen: set[tuple[int, int]] = set()
         total = 0
-        last_query: Any = None
+        kept = 0
         if not units:
-            last_query = self._combine([], filters)
-            result = searcher.search(last_query, fetch, count=True)
+            result = searcher.search(self._combine([], filters), fetch, count=True)
             total = result.count  # type: ignore[attr-defined]
             ranked = [(0, score, addr) for score, addr in result.hits]
         else:
-            unit_queries = [
-                self._unit_query(u, is_last=i == len(units) - 1) for i, u in enumerate(units)
-            ]
+            last = len(units) - 1
+            unit_queries = [self._unit_query(u, is_last=i == last) for i, u in enumerate(units)]
+            # Matching strategy "last": all words first; drop words from the end only while
+            # too few documents match.
             for keep in range(len(units), 0, -1):
-                last_query = self._combine(unit_queries[:keep], filters)
-                result = searcher.search(last_query, fetch, count=True)
+                kept = keep
+                result = searcher.search(
+                    self._combine(unit_queries[:keep], filters), fetch, count=True
+                )
                 total = result.count  # type: ignore[attr-defined]
                 for score, addr in result.hits:
                     key = (addr.segment_ord, addr.doc)
@@ -294,7 +376,14 @@ class EmbeddedSearchEngine:
             )
             for score, addr in page
         ]
-        facets = self._facets(searcher, last_query, req.facets) if req.facets else {}
+        facets: dict[str, dict[str, int]] = {}
+        if req.facets:
+            # Facets need the matching documents only: a query without the scoring clauses.
+            last = len(units) - 1
+            match_queries = [
+                self._unit_match_query(u, is_last=i == last) for i, u in enumerate(units[:kept])
+            ]
+            facets = self._facets(searcher, self._combine(match_queries, filters), req.facets)
         return SearchResponse(
             hits=hits, facets=facets, total=total, took_ms=(time.perf_counter() - started) * 1000
         )
@@ -404,31 +493,57 @@ class EmbeddedSearchEngine:
         return doc_freq
 
     def _word_query(self, word: str, *, prefix: bool) -> Any:
-        typos = self._settings.typo_tolerance
-        budget = typo_budget(word) if typos else 0
+        """Exact (BM25 and a constant, per field), typo, prefix and stem clauses of one word."""
+        budget = typo_budget(word) if self._settings.typo_tolerance else 0
         clauses: list[tuple[Any, Any]] = []
         for field, fw in self._field_weights.items():
             exact = Q.term_query(self._schema, field, word)
             clauses.append((Occur.Should, Q.boost_query(exact, fw)))
             clauses.append((Occur.Should, Q.const_score_query(exact, EXACT_BOOST * fw)))
-            if budget:
-                fuzzy = Q.fuzzy_term_query(self._schema, field, word, budget, True, False)
-                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * fw)))
-            if prefix:
+            if prefix and (field == self._top_field or not self._use_all_field):
+                # The first field (the title) that starts with the typed word outranks others.
                 pre = Q.fuzzy_term_query(self._schema, field, word, 0, True, True)
                 clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * fw)))
-                if budget:
+        if self._use_all_field:
+            # Automata on every field cost several times one on the combined field; the
+            # combined one scores the same wherever it matched (Meilisearch too ranks typos
+            # before attributes).
+            tw = self._typo_weight
+            if prefix:
+                pre = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, 0, True, True)
+                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * self._low_weight)))
+            if budget:
+                fuzzy = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, False)
+                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * tw)))
+                if prefix:
+                    pre_typo = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, True)
+                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * tw)))
+        elif budget:
+            for field, fw in self._field_weights.items():
+                fuzzy = Q.fuzzy_term_query(self._schema, field, word, budget, True, False)
+                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * fw)))
+                if prefix:
                     pre_typo = Q.fuzzy_term_query(self._schema, field, word, budget, True, True)
                     clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * fw)))
-        stem = stem_word(word)
-        for field in ("stem_title", "stem_body"):
-            clauses.append(
-                (
-                    Occur.Should,
-                    Q.const_score_query(Q.term_query(self._schema, field, stem), STEM_BOOST),
-                )
-            )
+        clauses.extend(self._stem_clauses(word))
         return Q.boolean_query(clauses)
+
+    def _stem_clauses(self, word: str) -> list[tuple[Any, Any]]:
+        stem = Q.term_query(self._schema, STEM_ALL_FIELD, stem_word(word))
+        return [(Occur.Should, Q.const_score_query(stem, STEM_BOOST))]
+
+    def _word_match_query(self, word: str, *, prefix: bool) -> Any:
+        """The documents `_word_query` matches, unscored: one automaton on the combined field."""
+        if not self._use_all_field:
+            return self._word_query(word, prefix=prefix)
+        budget = typo_budget(word) if self._settings.typo_tolerance else 0
+        # A typo or prefix automaton also accepts the exact word, so it covers the exact
+        # clauses; a prefix with typos covers the typo clause too.
+        if budget or prefix:
+            direct = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, prefix)
+        else:
+            direct = Q.term_query(self._schema, ALL_FIELD, word)
+        return Q.boolean_query([(Occur.Should, direct), *self._stem_clauses(word)])
 
     def _exact_phrase_query(self, phrase: Sequence[str]) -> Any:
         """All words of a synonym, each exact in some searchable field."""
@@ -441,6 +556,13 @@ class EmbeddedSearchEngine:
             per_word.append((Occur.Must, Q.boolean_query(fields)))
         return Q.boolean_query(per_word)
 
+    def _exact_phrase_match_query(self, phrase: Sequence[str]) -> Any:
+        if not self._use_all_field:
+            return self._exact_phrase_query(phrase)
+        return Q.boolean_query(
+            [(Occur.Must, Q.term_query(self._schema, ALL_FIELD, word)) for word in phrase]
+        )
+
     def _unit_query(self, unit: QueryUnit, *, is_last: bool) -> Any:
         if len(unit.words) == 1 and not unit.alternatives:
             return self._word_query(unit.words[0], prefix=is_last)
@@ -452,6 +574,19 @@ class EmbeddedSearchEngine:
         for alt in unit.alternatives:
             # A synonym scores like an exact match, a little below the typed words.
             options.append((Occur.Should, Q.boost_query(self._exact_phrase_query(alt), 0.9)))
+        return Q.boolean_query(options)
+
+    def _unit_match_query(self, unit: QueryUnit, *, is_last: bool) -> Any:
+        """The documents `_unit_query` matches, for counts and facets."""
+        if len(unit.words) == 1 and not unit.alternatives:
+            return self._word_match_query(unit.words[0], prefix=is_last)
+        options: list[tuple[Any, Any]] = []
+        if len(unit.words) == 1:
+            options.append((Occur.Should, self._word_match_query(unit.words[0], prefix=False)))
+        else:
+            options.append((Occur.Should, self._exact_phrase_match_query(unit.words)))
+        for alt in unit.alternatives:
+            options.append((Occur.Should, self._exact_phrase_match_query(alt)))
         return Q.boolean_query(options)
 
     def _filter_clauses(self, filters: dict[str, FilterValue]) -> list[Any]:

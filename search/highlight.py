@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from search.analysis import (
     QueryUnit,
     Token,
+    edit_distance,
     matches_prefix,
-    matches_with_typos,
     stem_word,
     tokenize,
+    typo_budget,
 )
 
 MAX_CROP_SOURCE_CHARS = 20_000
@@ -29,6 +31,7 @@ class QueryMatcher:
     _prefix: str = ""
     _stems: set[str] = field(default_factory=set)
     _cache: dict[str, bool] = field(default_factory=dict)
+    _typo_words: list[tuple[str, int, frozenset[str]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for unit in self.units:
@@ -38,6 +41,19 @@ class QueryMatcher:
                 self._fuzzy.append(word)
         if self.units and len(self.units[-1].words) == 1 and not self.units[-1].alternatives:
             self._prefix = self.units[-1].words[0]
+        if self.typo_tolerance:
+            self._typo_words = [
+                (w, typo_budget(w), frozenset(w))
+                for w in dict.fromkeys(self._fuzzy)
+                if typo_budget(w)
+            ]
+
+    def hits(self, tokens: list[Token]) -> list[bool]:
+        """`matches` for every token, deciding each distinct word once."""
+        decided = self._cache
+        for word in {t[0] for t in tokens}.difference(decided):
+            self.matches(word)
+        return [decided[t[0]] for t in tokens]
 
     def matches(self, token: str) -> bool:
         """True when `token` (folded) is a hit for this query."""
@@ -47,31 +63,57 @@ class QueryMatcher:
             hit = (
                 token in self._exact
                 or (bool(self._prefix) and matches_prefix(self._prefix, token, allow_typos=typos))
-                or (typos and any(matches_with_typos(w, token) for w in self._fuzzy))
+                or self._typo_match(token)
                 or (len(token) > 3 and stem_word(token) in self._stems)
             )
             self._cache[token] = hit
         return hit
 
+    def _typo_match(self, token: str) -> bool:
+        """`matches_with_typos` against any query word, with the cheap rejects hoisted."""
+        n = len(token)
+        letters: set[str] | None = None
+        for word, budget, word_letters in self._typo_words:
+            if abs(n - len(word)) > budget:
+                continue
+            if letters is None:
+                letters = set(token)
+            if len(word_letters - letters) > budget or len(letters - word_letters) > budget:
+                continue
+            if edit_distance(word, token) <= budget:
+                return True
+        return False
+
+
+@lru_cache(maxsize=2048)
+def _tokens(text: str) -> list[Token]:
+    """`tokenize`, remembered: the same top tickets come back keystroke after keystroke.
+
+    Callers must not change the list.
+    """
+    return tokenize(text)
+
 
 def highlight(text: str, matcher: QueryMatcher, pre: str, post: str) -> str:
     """The whole text with every matched token wrapped in `pre`/`post`."""
-    return _render(text, tokenize(text), matcher, 0, None, pre, post)
+    tokens = _tokens(text)
+    return _render(text, tokens, matcher, 0, None, pre, post, matcher.hits(tokens))
 
 
 def crop(text: str, matcher: QueryMatcher, crop_words: int, pre: str, post: str) -> tuple[str, int]:
     """The best `crop_words`-word window of `text`, highlighted, and how many hits it holds."""
-    tokens = tokenize(text[:MAX_CROP_SOURCE_CHARS])
+    tokens = _tokens(text[:MAX_CROP_SOURCE_CHARS])
     if not tokens:
         return "", 0
-    hits = [matcher.matches(t[0]) for t in tokens]
+    hits = matcher.hits(tokens)
     n = max(1, crop_words)
     best_start, best_count = 0, sum(hits[:n])
-    count = best_count
-    for start in range(1, max(1, len(tokens) - n + 1)):
-        count += hits[start + n - 1] - hits[start - 1]
-        if count > best_count:
-            best_start, best_count = start, count
+    if best_count < sum(hits):  # another window may hold more: slide over the rest
+        count = best_count
+        for start in range(1, max(1, len(tokens) - n + 1)):
+            count += hits[start + n - 1] - hits[start - 1]
+            if count > best_count:
+                best_start, best_count = start, count
     if best_count and best_start > 0:
         # Start a couple of words before the first hit so the match reads in context.
         first_hit = next(i for i in range(best_start, len(tokens)) if hits[i])

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from search.documents import TicketDocument
 from search.ports import IndexSettings, SearchEngine, SearchUnavailable
 from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import OutboxJob, RetryLater
+from tickets.adapters.outbox import OutboxJob, OutboxJobRow, RetryLater, enqueue
 from tickets.services import INDEX_JOB
 
 if TYPE_CHECKING:
@@ -159,3 +159,26 @@ def reindex_all(container: Container, *, progress: bool = False) -> int:
         if bar is not None:
             bar.stop()
     return done
+
+
+def repopulate_if_empty(container: Container, now: object = None) -> int:
+    """Refill an index that came up empty (a new layout, a lost disk) from the database."""
+    engine: SearchEngine = container.search
+    try:
+        if engine.count() > 0:
+            return 0
+    except SearchUnavailable:
+        return 0
+    with container.db.transaction() as s:
+        ids = list(s.scalars(select(TicketRow.id).where(TicketRow.state == "completed")))
+        pending = s.scalar(
+            select(func.count())
+            .select_from(OutboxJobRow)
+            .where(OutboxJobRow.kind == INDEX_JOB, OutboxJobRow.status == "pending")
+        )
+        if not ids or pending:
+            return 0
+        for start in range(0, len(ids), CHUNK):
+            enqueue(s, INDEX_JOB, {"ticket_ids": ids[start : start + CHUNK]})
+    log.warning("search index was empty: queued %d completed tickets for indexing", len(ids))
+    return len(ids)

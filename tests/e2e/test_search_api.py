@@ -82,3 +82,16 @@ def test_ready_reports_lagging_index(api: Api) -> None:
     assert r.status_code == 503 and "lagging" in r.json()["checks"]["search_index"]
     _drain(api)
     assert api.client.get("/ready").status_code == 200
+
+
+def test_an_empty_index_is_refilled_from_the_database(api: Api) -> None:
+    from search.sync import repopulate_if_empty
+
+    tid = _solve(api, "Drukarka fiskalna", "COM", "9600")
+    _drain(api)
+    api.container.search.wait(api.container.search.delete_all())
+    assert _search(api, "drukarka")["total"] == 0
+    assert repopulate_if_empty(api.container) == 1
+    assert repopulate_if_empty(api.container) == 0  # already queued
+    _drain(api)
+    assert _search(api, "drukarka")["hits"][0]["ticket_id"] == tid

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from search.analysis import (
+    edit_distance,
     expand_synonyms,
     fold,
     matches_prefix,
@@ -15,6 +18,7 @@ from search.analysis import (
     typo_budget,
     words,
 )
+from search.embedded import _analyzer
 
 
 def test_fold_strips_polish_diacritics_including_l_stroke() -> None:
@@ -84,3 +88,38 @@ def test_synonyms_group_multiword_keys() -> None:
     units = expand_synonyms(["blad", "krajowy", "system", "e", "faktur"], syn)
     assert [u.words for u in units] == [("blad",), ("krajowy", "system", "e", "faktur")]
     assert units[1].alternatives == (("ksef",),)
+
+
+def _prefix_within_budget(query_word: str, token: str) -> bool:
+    """The plain definition: the token starts with the word, give or take the word's typos."""
+    if token.startswith(query_word):
+        return True
+    budget = typo_budget(query_word)
+    return len(token) >= len(query_word) and any(
+        edit_distance(query_word, token[:n]) <= budget
+        for n in range(max(1, len(query_word) - budget), len(query_word) + budget + 1)
+        if n <= len(token)
+    )
+
+
+def test_quick_typo_rejects_never_change_the_answer() -> None:
+    rnd = random.Random(5)
+    for _ in range(3000):
+        a = "".join(rnd.choices("abcde", k=rnd.randint(1, 10)))
+        b = "".join(rnd.choices("abcde", k=rnd.randint(1, 12)))
+        assert matches_with_typos(a, b) == (edit_distance(a, b) <= typo_budget(a))
+        assert matches_prefix(a, b) == _prefix_within_budget(a, b)
+
+
+def test_tokenize_drops_overlong_tokens_and_keeps_offsets() -> None:
+    text = "ab " + "x" * 41 + " żółć_" + "y" * 40
+    assert [(t, text[s:e]) for t, s, e in tokenize(text)] == [
+        ("ab", "ab"),
+        ("zolc", "żółć"),
+        ("y" * 40, "y" * 40),
+    ]
+
+
+def test_the_embedded_index_splits_and_folds_like_the_query_side() -> None:
+    text = "Błąd łączenia z KSeF (ŁÓDŹ), faktura_korekta nr 48213: https://pomoc.enova.pl/x?y=1"
+    assert _analyzer().analyze(text + " " + "z" * 41) == words(text)
