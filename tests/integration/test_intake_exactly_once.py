@@ -49,7 +49,8 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def _wait_connected(log: Path, runs_before: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    # Generous: importing the classifier's libraries takes many seconds on a loaded machine.
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
         if log.read_text(errors="replace").count("connected to") > runs_before:
             return
@@ -90,6 +91,7 @@ def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
         **intake_env(tmp_path / "data", db),
         **dovecot.env(mailbox.user),
         "PYTHONPATH": str(REPO),
+        "SEDNO_INTAKE_LEASE_S": "2",  # a killed reader's successor waits for its lease to expire
     }
     log = tmp_path / "worker.log"
     started = time.monotonic()
@@ -105,11 +107,12 @@ def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
     killed_with = _count(db, IntakeCallRow)
 
     final = _start(env, log)
-    deadline = time.monotonic() + 90
+    _wait_connected(log, KILLS, final)
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline and _folder_size(mailbox, "INBOX") > 0:
         time.sleep(0.2)
     final.send_signal(signal.SIGTERM)
-    assert final.wait(timeout=60) == 0
+    assert final.wait(timeout=120) == 0
     text = log.read_text(errors="replace")
     redone = text.count("not yet moved")
     print(

@@ -48,7 +48,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("ui-data")
     settings = load_settings({"SEDNO_DATA_DIR": str(data), "SEDNO_RUN_WORKERS": "0"})
@@ -78,7 +78,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         container.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (run `bash .ci/system-deps.sh` as root)")
