@@ -43,6 +43,9 @@ class Container:
             return self._search
 
     def close(self) -> None:
+        buffer = self.extras.pop("search_log", None)
+        if buffer is not None:
+            buffer.close()
         if self._search is not None:
             self._search.close()
             self._search = None

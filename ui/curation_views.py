@@ -10,6 +10,7 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from api.deps import ActorDep, ContainerDep, require
+from api.search_log import search_log
 from tickets import curation
 from tickets.curation_chart import render_modules_chart, render_week_chart, share
 from ui.web import page
@@ -29,6 +30,9 @@ def curation_week_page(
 ) -> Template:
     require(actor, "curator")
     week = week or curation.last_full_week()
+    buffer = search_log(container)
+    if buffer is not None:
+        buffer.flush(everything=True)
     with container.db.read() as s:
         report = curation.build_report(s, week)
     return page(

@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.deps import ActorDep, ContainerDep, require
+from api.search_log import search_log
 from tickets import curation
 from tickets.curation_chart import report_csv
 from tickets.schemas import TicketView
@@ -24,6 +25,9 @@ class LinkCheckStarted(msgspec.Struct):
 
 
 def _report(container: Any, week: str | None) -> curation.WeekReport:
+    buffer = search_log(container)
+    if buffer is not None:
+        buffer.flush(everything=True)  # this process's searches count at once
     with container.db.read() as s:
         return curation.build_report(s, week or curation.last_full_week())
 

@@ -11,6 +11,8 @@ from litestar.params import FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 
 from api.deps import ActorDep, ContainerDep
+from api.metrics import SEARCH_LATENCY
+from api.search_log import search_log
 from search.ports import SearchRequest, SearchResponse, SearchUnavailable, SimilarRequest
 from tickets.schemas import Actor
 
@@ -77,7 +79,8 @@ def to_result(response: SearchResponse) -> SearchResult:
 def run_search(container: Any, req: SearchRequest, actor: Actor | None = None) -> SearchResult:
     """Search, logging the query for the curation report when that module is installed."""
     try:
-        response = container.search.search(req)
+        with SEARCH_LATENCY.time(endpoint="search"):
+            response = container.search.search(req)
     except SearchUnavailable as exc:
         raise ServiceUnavailableException(f"search is unavailable: {exc}") from exc
     except ValueError as exc:
@@ -85,15 +88,9 @@ def run_search(container: Any, req: SearchRequest, actor: Actor | None = None) -
 
         raise ValidationFailed("filters", str(exc)) from exc
     if req.q.strip() and req.offset == 0:  # a next page is not a new search
-        try:
-            from tickets.curation import log_search_query
-
-            user_id = actor.user_id if actor is not None else None
-            log_search_query(container.db, user_id, req.q, response.total)
-        except Exception:  # the log must never cost a consultant their results
-            import logging
-
-            logging.getLogger("sedno.curation").warning("search log failed", exc_info=True)
+        buffer = search_log(container)
+        if buffer is not None:
+            buffer.record(actor.user_id if actor is not None else None, req.q, response.total)
     return to_result(response)
 
 
@@ -141,7 +138,8 @@ def similar_tickets(
         exclude_ids=data.exclude_ids,
     )
     try:
-        response = container.search.similar(req)
+        with SEARCH_LATENCY.time(endpoint="similar"):
+            response = container.search.similar(req)
     except SearchUnavailable as exc:
         raise ServiceUnavailableException(f"search is unavailable: {exc}") from exc
     except ValueError as exc:
