@@ -14,6 +14,7 @@ from api.deps import ActorDep, ContainerDep
 from api.routes.search import FACETS, SearchResult, run_search, to_result
 from search.ports import SearchRequest, SearchUnavailable, SimilarRequest
 from tickets.domain.errors import NotFound
+from tickets.schemas import Actor
 from tickets.services import get_ticket
 from ui.web import page
 
@@ -53,13 +54,15 @@ def _filters(**values: str | None) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
-def _search(container: Container, q: str, filters: dict[str, str]) -> SearchResult | None:
+def _search(
+    container: Container, q: str, filters: dict[str, str], actor: Actor
+) -> SearchResult | None:
     if not q.strip() and not filters:
         return None
     req = SearchRequest(
         q=q[:500], filters=dict(filters), facets=list(FACET_FIELDS), limit=20, offset=0
     )
-    return run_search(container, req)
+    return run_search(container, req, actor)
 
 
 @get("/", sync_to_thread=True)
@@ -83,7 +86,7 @@ def search_page(
         q=q,
         filters=filters,
         facet_fields=FACET_FIELDS,
-        result=_search(container, q, filters),
+        result=_search(container, q, filters, actor),
         context=open_context(container, request, ticket),
     )
 
@@ -110,7 +113,7 @@ def search_fragment(
         q=q,
         filters=filters,
         facet_fields=FACET_FIELDS,
-        result=_search(container, q, filters),
+        result=_search(container, q, filters, actor),
         context=open_context(container, request, ticket),
     )
 
