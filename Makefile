@@ -37,5 +37,9 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.numbering
 
+## make cluster: the compose.yaml layout from local processes (PostgreSQL, 2 API, 2+2 workers)
+cluster: $(STAMP)
+	$(BIN)/python -m api.cluster
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.bootstrap import Container, build_container, make_outbox_worker
 from api.deps import provide_actor, provide_container
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, document_problem_responses
+from api.middleware import RequestIdMiddleware
 from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
 from api.routes.system import health, metrics, ready
@@ -111,6 +112,7 @@ def create_app(
 
     def on_startup(app: Litestar) -> None:
         app.state.container = container
+        document_problem_responses(app.openapi_schema)
         if start_workers:
             workers.start()
 
@@ -141,6 +143,7 @@ def create_app(
         ],
         dependencies=api_dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RequestIdMiddleware()],
         on_startup=[on_startup, *_ui_startup()],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.request_max_bytes,

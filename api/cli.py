@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -84,19 +85,35 @@ def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None
 @click.argument("kind", type=click.Choice(["intake", "outbox", "all"]))
 def worker(kind: str) -> None:
     """Workers alone, for the scaled-out layout."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from api.bootstrap import build_container, make_outbox_worker
 
     settings = load_settings()
-    container = build_container(settings, prepare="none")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    # A worker started while the database is away waits for it instead of exiting.
+    delay = 1.0
+    while True:
+        try:
+            container = build_container(settings, prepare="none")
+            break
+        except (OperationalError, InterfaceError) as exc:
+            logging.getLogger("sedno.worker").warning(
+                "database not reachable (%s); retrying in %.0fs", type(exc).__name__, delay
+            )
+            if stop.wait(delay):
+                return
+            delay = min(delay * 2, 30.0)
     threads: list[threading.Thread] = []
     if kind in ("outbox", "all"):
         from api.scheduler import run_scheduler
 
         threads.append(threading.Thread(target=run_scheduler, args=(container, stop)))
         outbox = make_outbox_worker(container)
+        # How long a claimed job stays with a worker that died before another may redo it.
+        outbox.lease_s = float(os.environ.get("SEDNO_OUTBOX_LEASE_S") or outbox.lease_s)
         threads.append(
             threading.Thread(target=outbox.run_forever, args=(stop, settings.outbox_poll_s))
         )

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DataError, IntegrityError
 
 from tickets.domain.errors import (
     Conflict,
@@ -130,7 +131,30 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[An
     return response
 
 
+def out_of_range_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A number the database cannot hold (an id or offset beyond 64 bits): the caller's error."""
+    return problem(
+        400,
+        "out-of-range",
+        "Value out of range",
+        "a value in the request does not fit (too large a number or too long a text)",
+    )
+
+
+def integrity_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A reference to a record that does not exist, or a unique value taken twice."""
+    return problem(
+        409,
+        "conflict",
+        "Conflict",
+        "the change refers to a record that does not exist or repeats a unique value",
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, RuntimeError) and isinstance(exc.__cause__, StopIteration):
+        # Litestar's multipart extractor on a form without a file part (litestar 2.25).
+        return problem(400, "invalid-body", "Invalid request", "a file part is required")
     logging.getLogger("sedno.api").error(
         "unhandled error on %s %s", request.method, request.url.path, exc_info=exc
     )
@@ -141,7 +165,52 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    OverflowError: out_of_range_handler,
+    DataError: out_of_range_handler,
+    IntegrityError: integrity_error_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
 }
 
 __all__ = ["EXCEPTION_HANDLERS", "PROBLEM", "MediaType", "problem"]
+
+
+PROBLEM_STATUSES = ("400", "401", "403", "404", "409", "413", "415", "422", "429", "503")
+
+
+def document_problem_responses(openapi: Any) -> None:
+    """Declare in the OpenAPI document the problem+json answers every operation can give
+    (auth, missing records, conflicts, limits, validation), so clients and schemathesis know
+    them; an operation's own declared answers are kept."""
+    from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Reference, Schema
+    from litestar.openapi.spec.enums import OpenAPIType
+
+    schemas = openapi.components.schemas
+    schemas["Problem"] = Schema(
+        type=OpenAPIType.OBJECT,
+        required=["type", "title", "status"],
+        properties={
+            "type": Schema(type=OpenAPIType.STRING),
+            "title": Schema(type=OpenAPIType.STRING),
+            "status": Schema(type=OpenAPIType.INTEGER),
+            "detail": Schema(type=OpenAPIType.STRING),
+        },
+        description="RFC 9457 problem details; `type` is a stable slug.",
+    )
+    media = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+    for path, item in (openapi.paths or {}).items():
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation = getattr(item, method, None)
+            if operation is None:
+                continue
+            responses = operation.responses or {}
+            for status in PROBLEM_STATUSES:
+                existing = responses.get(status)
+                if path == "/ready" and status == "503" and "200" in responses:
+                    responses[status] = responses["200"]  # the same report, naming the failure
+                elif isinstance(existing, OpenAPIResponse):
+                    existing.content = {**(existing.content or {}), PROBLEM: media}
+                elif existing is None:
+                    responses[status] = OpenAPIResponse(
+                        description="Problem details", content={PROBLEM: media}
+                    )
+            operation.responses = responses

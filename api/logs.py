@@ -8,7 +8,12 @@ import re
 import sys
 import time
 
-_SECRET = re.compile(r"(?i)(bearer\s+|token[=:]\s*|password[=:]\s*|sdn_)[A-Za-z0-9._~+/=-]+")
+# `Bearer x`, `Basic x`, `token=x`, `password: x`, `"password": "x"` (JSON), `sedno_token=x`,
+# our `sdn_…` tokens: the value is replaced up to the next quote, space or separator.
+_SECRET = re.compile(
+    r"""(?i)(bearer\s+|basic\s+|(?:token|password|passwd|secret|pat)["']?\s*[=:]\s*["']?|sdn_)"""
+    r"""[^\s"'&;,]+"""
+)
 
 
 def redact(text: str) -> str:
@@ -38,9 +43,14 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(level: int = logging.INFO) -> None:
+    from api.middleware import RequestIdLogFilter
+
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdLogFilter())
     if sys.stderr.isatty():
-        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            TextFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+        )
     else:
         handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -12,6 +12,11 @@ IDLE when the server has it (checked again every `idle_timeout_s`, also a safety
 that arrived between a scan and the IDLE start), polling otherwise; the connection is renewed
 every `reconnect_s` (below IMAP's 29-minute IDLE limit).
 
+Many workers may run on one mailbox (`sedno worker intake` ×N): only the holder of the lease
+`imap:<mailbox>` (`intake/lease.py`) reads it; the others wait and take over when its lease
+expires (`SEDNO_INTAKE_LEASE_S`, default 30 s). Every ingest transaction renews the lease and
+checks it is still ours, so a reader that stalled past its expiry writes nothing.
+
 `python -m intake.worker` runs it with settings from the environment (SEDNO_DATA_DIR,
 SEDNO_DATABASE_URL, SEDNO_IMAP_*); SIGTERM/SIGINT stop it after the current message.
 """
@@ -22,6 +27,7 @@ import hashlib
 import logging
 import os
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -36,7 +42,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.settings import Settings, load_settings
-from intake.imap import PROCESSED_FOLDER, QUARANTINE_FOLDER, SharedMailbox
+from intake.imap import PROCESSED_FOLDER, QUARANTINE_FOLDER, SharedMailbox, mailbox_key
+from intake.lease import LeaseLost, hold, release, try_acquire
 from intake.orm import MailboxStateRow
 from intake.service import IngestResult, IntakeContext, ingest_mail, quarantine_raw
 from tickets.adapters.db import Database, utcnow
@@ -48,6 +55,8 @@ MOVE_BATCH: Final = 20
 """Messages fetched, ingested, synced to disk and moved together."""
 MAX_ATTEMPTS: Final = 3
 """A message whose ingest fails this often (not the database being down) is quarantined."""
+LEASE_TTL_S: Final = 30.0
+"""How long a mailbox reader's lease lasts without renewal (a dead reader is replaced after)."""
 
 AfterCommit = Callable[[int, IngestResult], None]
 
@@ -100,6 +109,8 @@ class IntakeWorker:
         poll_s: float = 5.0,
         reconnect_s: float = 25 * 60,
         after_commit: AfterCommit | None = None,
+        lease_ttl_s: float = LEASE_TTL_S,
+        holder_id: str | None = None,
     ) -> None:
         if settings.imap is None:
             raise ValueError("no mailbox configured (SEDNO_IMAP_HOST)")
@@ -117,6 +128,11 @@ class IntakeWorker:
         self._stuck: set[tuple[int, int]] = set()
         self.ingested = 0
         self.redone = 0
+        self.lease_ttl_s = lease_ttl_s
+        self.holder_id = holder_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.lease_name = f"imap:{mailbox_key(self.imap)}"
+        self._holding = False
+        """Set while `run()` holds the lease: every ingest then checks and renews it."""
 
     # State ----------------------------------------------------------------------------
 
@@ -180,6 +196,8 @@ class IntakeWorker:
         source_info = {"mailbox": box.key, "uid": uid, "uidvalidity": box.uidvalidity}
         try:
             with self.db.transaction() as session:
+                if self._holding:
+                    hold(session, self.lease_name, self.holder_id, self.lease_ttl_s)
                 result = ingest_mail(session, self.ctx, raw, source_info=source_info)
                 session.execute(
                     update(MailboxStateRow)
@@ -190,8 +208,8 @@ class IntakeWorker:
                     )
                     .values(high_water=uid, updated_at=utcnow())
                 )
-        except (OperationalError, InterfaceError):
-            raise  # the database is away or locked: not this message's fault; back off
+        except (OperationalError, InterfaceError, LeaseLost):
+            raise  # the database is away or locked, or another reader took over: back off
         except Exception as exc:
             return self._failed(box, uid, raw, exc)
         if self.after_commit is not None:
@@ -234,40 +252,78 @@ class IntakeWorker:
     # The loop --------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Until `stop` is set: connect, scan, IDLE (or poll), reconnect on any trouble."""
+        """Until `stop` is set: hold the mailbox lease, connect, scan, IDLE (or poll)."""
         backoff = 1.0
-        while not stop.is_set():
-            box = SharedMailbox(self.imap)
+        waiting_logged = False
+        try:
+            while not stop.is_set():
+                try:
+                    acquired = try_acquire(
+                        self.db, self.lease_name, self.holder_id, self.lease_ttl_s
+                    )
+                except Exception as exc:  # the database is away: wait, it comes back
+                    log.warning("mailbox lease: %s: %s; retrying", type(exc).__name__, exc)
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                if not acquired:
+                    if not waiting_logged:
+                        log.info("standby: another reader holds %s", self.lease_name)
+                        waiting_logged = True
+                    stop.wait(self._renew_every_s)
+                    continue
+                waiting_logged = False
+                self._holding = True
+                box = SharedMailbox(self.imap)
+                try:
+                    box.open()
+                    backoff = 1.0
+                    self._connected_loop(box, stop)
+                except LeaseLost as exc:
+                    log.warning("lost the mailbox lease: %s; standing by", exc)
+                except Exception as exc:
+                    log.warning(
+                        "intake mailbox loop: %s: %s; retrying in %.0fs",
+                        type(exc).__name__,
+                        exc,
+                        backoff,
+                    )
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, 60.0)
+                finally:
+                    self._holding = False
+                    box.close()
+        finally:
             try:
-                box.open()
-                backoff = 1.0
-                self._connected_loop(box, stop)
-            except Exception as exc:
-                log.warning(
-                    "intake mailbox loop: %s: %s; retrying in %.0fs",
-                    type(exc).__name__,
-                    exc,
-                    backoff,
-                )
-                stop.wait(backoff)
-                backoff = min(backoff * 2, 60.0)
-            finally:
-                box.close()
+                release(self.db, self.lease_name, self.holder_id)
+            except Exception as exc:  # the database may be away; the lease then just expires
+                log.warning("could not release %s: %s", self.lease_name, exc)
+
+    @property
+    def _renew_every_s(self) -> float:
+        return max(0.2, self.lease_ttl_s / 3)
 
     def _connected_loop(self, box: SharedMailbox, stop: threading.Event) -> None:
         started = time.monotonic()
         log.info(
-            "connected to %s (UIDVALIDITY %s, IDLE %s)", box.key, box.uidvalidity, box.has_idle
+            "connected to %s (UIDVALIDITY %s, IDLE %s) as %s",
+            box.key,
+            box.uidvalidity,
+            box.has_idle,
+            self.holder_id,
         )
         while not stop.is_set():
+            if not try_acquire(self.db, self.lease_name, self.holder_id, self.lease_ttl_s):
+                raise LeaseLost(f"lease {self.lease_name} is held by another reader")
             self.process_available(box, stop)
             remaining = self.reconnect_s - (time.monotonic() - started)
             if remaining <= 0:
                 return
+            wait_s = min(self.idle_timeout_s, remaining, self._renew_every_s)
             if box.has_idle:
-                box.wait_for_news(min(self.idle_timeout_s, remaining))
+                box.wait_for_news(wait_s)
             else:
-                stop.wait(min(self.poll_s, remaining))
+                stop.wait(min(self.poll_s, wait_s))
 
 
 def run_intake_worker(settings: Settings, db: Database, stop_event: threading.Event) -> None:
@@ -276,7 +332,8 @@ def run_intake_worker(settings: Settings, db: Database, stop_event: threading.Ev
         log.info("no mailbox configured (SEDNO_IMAP_HOST unset); intake worker idle")
         stop_event.wait()
         return
-    IntakeWorker(settings, db).run(stop_event)
+    lease_s = float(os.environ.get("SEDNO_INTAKE_LEASE_S") or LEASE_TTL_S)
+    IntakeWorker(settings, db, lease_ttl_s=lease_s).run(stop_event)
 
 
 def main() -> None:

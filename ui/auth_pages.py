@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from msgspec import Meta
 
 from api.deps import TOKEN_COOKIE, ContainerDep
+from api.login_limits import TooManyAttempts, check_allowed, record_failure, record_success
 from ui import i18n
 from ui.sessions import close_session, open_session
 from ui.web import LANG_COOKIE, current_actor, page, safe_next
@@ -37,8 +38,26 @@ def login_form(request: Request[Any, Any, Any], next: FromQuery[str] = "/") -> R
 def login_submit(
     request: Request[Any, Any, Any], container: ContainerDep, data: URLEncodedBody[LoginForm]
 ) -> Response[Any]:
-    with container.db.transaction() as s:
-        token = open_session(s, login=data.login, password=data.password, token=data.token)
+    address = request.client.host if request.client else "unknown"
+    try:
+        with container.db.transaction() as s:
+            check_allowed(s, data.login, address)
+            token = open_session(s, login=data.login, password=data.password, token=data.token)
+            if token is None:
+                record_failure(s, data.login, address)
+            else:
+                record_success(s, data.login, address)
+    except TooManyAttempts as exc:
+        locked = page(
+            request,
+            "login.html",
+            status_code=429,
+            next=safe_next(data.next),
+            locked_s=exc.retry_after_s,
+            login=data.login,
+        )
+        locked.headers["Retry-After"] = str(exc.retry_after_s)
+        return locked
     if token is None:
         return page(
             request,

@@ -28,6 +28,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "login.token": ("Token", "Token"),
     "login.submit": ("Zaloguj", "Log in"),
     "login.failed": ("Nieprawidłowy login, hasło lub token.", "Wrong login, password or token."),
+    "login.locked": (
+        "Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za {s} s.",
+        "Too many failed logins. Try again in {s} s.",
+    ),
     "login.logged_out": ("Wylogowano.", "Logged out."),
     # search
     "search.title": ("Szukaj rozwiązań", "Search solutions"),

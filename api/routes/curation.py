@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import MediaType, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
@@ -35,7 +36,7 @@ def _report(container: Any, week: str | None) -> curation.WeekReport:
 def _csv(report: curation.WeekReport) -> Response[Any]:
     return Response(
         report_csv(report),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
         headers={"Content-Disposition": f'attachment; filename="curation-{report.week}.csv"'},
     )
 
@@ -55,7 +56,12 @@ def curation_week(
     return Response(report, media_type=MediaType.JSON)
 
 
-@get("/api/curation/week.csv", sync_to_thread=True, tags=["curation"])
+@get(
+    "/api/curation/week.csv",
+    sync_to_thread=True,
+    tags=["curation"],
+    responses={200: ResponseSpec(data_container=str, media_type="text/csv", description="CSV")},
+)
 def curation_week_csv(
     container: ContainerDep, actor: ActorDep, week: FromQuery[str | None] = None
 ) -> Response[Any]:

@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException
 from sqlalchemy import func, select, text
 
 from api.deps import ContainerDep, provide_actor, require
+from api.metrics import database_metrics, process_metrics
 from tickets.adapters.orm import TicketRow
 from tickets.adapters.outbox import pending_stats
 
@@ -75,6 +76,8 @@ def metrics(request: Request[Any, Any, Any], container: ContainerDep) -> str:
     with container.db.read() as s:
         stats = pending_stats(s)
         by_state = s.execute(select(TicketRow.state, func.count()).group_by(TicketRow.state)).all()
+        lines.extend(database_metrics(s))
+    lines.extend(process_metrics())
     lines.append("# HELP sedno_outbox_pending Outbox jobs waiting, by kind.")
     lines.append("# TYPE sedno_outbox_pending gauge")
     for kind, item in sorted(stats.items()):

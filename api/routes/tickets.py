@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import (
     FromPath,
     FromQuery,
@@ -248,7 +249,16 @@ class TicketController(Controller):
             return ticket_view(s, ticket_id)
 
 
-@get("/api/attachments/{attachment_id:int}", sync_to_thread=True, tags=["tickets"])
+@get(
+    "/api/attachments/{attachment_id:int}",
+    sync_to_thread=True,
+    tags=["tickets"],
+    responses={
+        200: ResponseSpec(
+            data_container=bytes, media_type="*/*", description="The file, as a download"
+        )
+    },
+)
 def download_attachment(
     container: ContainerDep, actor: ActorDep, attachment_id: FromPath[int]
 ) -> Response[bytes]:

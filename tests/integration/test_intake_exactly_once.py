@@ -95,6 +95,7 @@ def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
     }
     log = tmp_path / "worker.log"
     started = time.monotonic()
+    mid_work_kills = 0
     for run in range(KILLS):
         proc = _start(env, log)
         _wait_connected(log, run, proc)
@@ -102,6 +103,8 @@ def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
         if run == KILLS // 2:
             dovecot.restart()  # the worker loses its connection mid-batch and reconnects
             time.sleep(rng.uniform(0.5, 1.5))
+        if _count(db, IntakeCallRow) < MAILS:
+            mid_work_kills += 1
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     killed_with = _count(db, IntakeCallRow)
@@ -127,4 +130,5 @@ def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
     assert sorted(subjects) == sorted(f"Zgłoszenie {i}" for i in range(MAILS))
     assert _folder_size(mailbox, "INBOX") == 0
     assert _folder_size(mailbox, PROCESSED_FOLDER) == MAILS
-    assert 0 < killed_with < MAILS, "the kills did not interrupt the work"
+    # A fast machine may finish before the last kill; at least one kill must land mid-work.
+    assert mid_work_kills >= 1, "no kill interrupted the work"

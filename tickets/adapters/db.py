@@ -141,4 +141,6 @@ MODEL_MODULES = (
     "tickets.adapters.devops_orm",
     "search.orm",
     "tickets.adapters.curation_orm",
+    "intake.lease",
+    "api.login_limits",
 )

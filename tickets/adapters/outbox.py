@@ -7,7 +7,9 @@ that dies leaves its lease to expire and another picks the job up, so handlers a
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -26,6 +28,12 @@ from tickets.adapters.db import Base, Database, utcnow
 log = logging.getLogger("sedno.outbox")
 
 MAX_BACKOFF_S = 900.0
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "sedno_request_id", default=None
+)
+"""The id of the request (or of the outbox job's originating request) being served now; set by
+`api.middleware` per request and by the worker per job, read by `enqueue` and the log filter."""
 
 
 class OutboxJobRow(Base):
@@ -81,7 +89,7 @@ def enqueue(
         kind=kind,
         payload=dict(payload),
         available_at=utcnow() + dt.timedelta(seconds=delay_s),
-        request_id=request_id,
+        request_id=request_id if request_id is not None else request_id_var.get(),
     )
     session.add(row)
     return row
@@ -190,23 +198,40 @@ class OutboxWorker:
             by_kind.setdefault(job.kind, []).append(job)
         for kind, group in by_kind.items():
             if kind in self.batch_handlers:
+                # One request id for the batch's logs when its jobs share one, else none.
+                ids = {job.request_id for job in group}
+                token = request_id_var.set(ids.pop() if len(ids) == 1 else None)
                 try:
                     self.batch_handlers[kind](group)
                     error: BaseException | None = None
                 except Exception as exc:
                     log.debug("batch %s failed: %s", kind, traceback.format_exc())
                     error = exc
+                finally:
+                    request_id_var.reset(token)
                 for job in group:
-                    self._finish(job, error)
+                    self._run_as_request(job, functools.partial(self._finish, job, error))
             else:
                 for job in group:
-                    try:
-                        self.handlers[kind](job)
-                        self._finish(job, None)
-                    except Exception as exc:
-                        log.debug("job %s failed: %s", job.id, traceback.format_exc())
-                        self._finish(job, exc)
+                    self._run_as_request(job, functools.partial(self._run_single, job))
         return len(jobs)
+
+    def _run_single(self, job: OutboxJob) -> None:
+        try:
+            self.handlers[job.kind](job)
+            self._finish(job, None)
+        except Exception as exc:
+            log.debug("job %s failed: %s", job.id, traceback.format_exc())
+            self._finish(job, exc)
+
+    @staticmethod
+    def _run_as_request(job: OutboxJob, work: Callable[[], None]) -> None:
+        """Run `work` with the job's originating request id in the context (for the logs)."""
+        token = request_id_var.set(job.request_id)
+        try:
+            work()
+        finally:
+            request_id_var.reset(token)
 
     def drain(self, timeout_s: float = 30.0) -> None:
         """Run until no due job is left (tests, CLI)."""

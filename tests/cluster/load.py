@@ -1,0 +1,191 @@
+"""Load test on the `make cluster` layout: `python -m tests.cluster.load [--tickets N] ...`.
+
+Starts the cluster (PostgreSQL, 2 API replicas, 2 outbox workers), imports N resolved tickets
+with `sedno import tickets` from a generated JSONL file, waits for the outbox workers to index
+them all, then runs Locust headless from a second process on loopback: U consultants mixing
+search-as-you-type, similar-ticket look-ups and ticket updates for D seconds. Prints the p50/p95
+latency and error count per request kind and a last line
+`tickets=N users=U duration_s=D search_p95_ms=… errors=…`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import httpx
+
+from api.cluster import REPO, Cluster, running_cluster
+from search.bench import synthetic_tickets
+
+
+def write_tickets(path: Path, n: int) -> None:
+    """N resolved tickets in the import shape (`docs API.md`)."""
+    with path.open("w", encoding="utf-8") as out:
+        for doc in synthetic_tickets(n, seed=5):
+            line = {
+                "external_id": f"load:{doc.id}",
+                "definition": "ZS",
+                "title": doc.title,
+                "description": doc.description,
+                "solution": doc.solution,
+                "state": "completed",
+                "resolution": "resolved",
+                "product": doc.product,
+                "module": doc.module,
+                "version": doc.version,
+                "type": doc.type,
+                "keywords": list(doc.keywords),
+                "kb_links": list(doc.kb_links),
+                "reported_at": "2025-03-01T10:00:00Z",
+                "completed_at": "2025-03-02T12:00:00Z",
+            }
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def metric(cluster: Cluster, name: str) -> float:
+    text = httpx.get(f"{cluster.urls[0]}/metrics", timeout=30).text
+    match = re.search(rf"^{re.escape(name)} ([0-9.e+-]+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def import_and_index(cluster: Cluster, n: int, timeout_s: float = 1800) -> tuple[float, float]:
+    """Import N tickets and wait until the index holds them; return both durations in s."""
+    jsonl = cluster.root / "tickets.jsonl"
+    write_tickets(jsonl, n)
+    env = cluster._env()
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "import", "tickets", str(jsonl)],
+        cwd=REPO,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    imported = time.monotonic() - started
+    deadline = time.monotonic() + timeout_s
+    h = {"Authorization": f"Bearer {cluster.admin_token}"}
+    while time.monotonic() < deadline:
+        total = httpx.get(f"{cluster.urls[1]}/api/search", params={"q": ""}, headers=h, timeout=30)
+        if metric(cluster, "sedno_index_pending") == 0 and total.json().get("total", 0) >= n:
+            break
+        time.sleep(2)
+    else:
+        raise RuntimeError(f"the index did not reach {n} tickets in {timeout_s:.0f} s")
+    return imported, time.monotonic() - started - imported
+
+
+def engine_latency(cluster: Cluster) -> dict[str, tuple[float, float]]:
+    """Server-side time in the search engine, summed over replicas: (count, p95 bucket in ms)."""
+    buckets: dict[str, dict[float, float]] = {}
+    for url in cluster.urls:
+        text = httpx.get(f"{url}/metrics", timeout=30).text
+        pattern = r'^sedno_search_latency_seconds_bucket\{endpoint="(\w+)",le="([^"]+)"\} (\S+)$'
+        for endpoint, le, value in re.findall(pattern, text, re.M):
+            bound = float("inf") if le == "+Inf" else float(le)
+            series = buckets.setdefault(endpoint, {})
+            series[bound] = series.get(bound, 0.0) + float(value)
+    out: dict[str, tuple[float, float]] = {}
+    for endpoint, series in buckets.items():
+        total = series.get(float("inf"), 0.0)
+        p95 = next((b for b in sorted(series) if series[b] >= 0.95 * total), float("inf"))
+        out[endpoint] = (total, p95 * 1000)
+    return out
+
+
+def run_locust(
+    cluster: Cluster, users: int, duration_s: int, tickets: int
+) -> dict[str, dict[str, float]]:
+    prefix = cluster.root / "locust"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "LOAD_HOSTS": ",".join(cluster.urls),
+        "LOAD_TOKEN": cluster.admin_token,
+        "LOAD_TICKETS": str(tickets),
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(REPO / "tests" / "cluster" / "locustfile.py"),
+            "--headless",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(max(1, users // 5)),
+            "--run-time",
+            f"{duration_s}s",
+            "--stop-timeout",
+            "10",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=REPO,
+        env=env,
+        check=False,  # locust exits 1 when any request failed; the figures tell that
+    )
+    stats: dict[str, dict[str, float]] = {}
+    with open(f"{prefix}_stats.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            stats[row["Name"]] = {
+                "requests": float(row["Request Count"]),
+                "failures": float(row["Failure Count"]),
+                "p50_ms": float(row["50%"] or 0),
+                "p95_ms": float(row["95%"] or 0),
+                "p99_ms": float(row["99%"] or 0),
+                "rps": float(row["Requests/s"] or 0),
+            }
+    return stats
+
+
+@click.command()
+@click.option("--tickets", default=100_000, show_default=True)
+@click.option("--users", default=50, show_default=True)
+@click.option("--duration", default=60, show_default=True, help="Seconds of load.")
+def main(tickets: int, users: int, duration: int) -> None:
+    """Import, index, load; print the figures."""
+    with running_cluster(replicas=2, outbox_workers=2, intake_workers=0) as cluster:
+        click.echo(cluster.describe())
+        imported_s, indexed_s = import_and_index(cluster, tickets)
+        click.echo(
+            f"imported {tickets} tickets in {imported_s:.1f} s; indexed in {indexed_s:.1f} s more"
+        )
+        stats = run_locust(cluster, users, duration, tickets)
+        engine = engine_latency(cluster)
+        alive = all(p.poll() is None for p in cluster.procs.values())
+    click.echo(
+        f"{'kind':<10} {'requests':>9} {'failures':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}"
+    )
+    for name, s in stats.items():
+        click.echo(
+            f"{name:<10} {s['requests']:>9.0f} {s['failures']:>9.0f} {s['p50_ms']:>8.0f} "
+            f"{s['p95_ms']:>8.0f} {s['p99_ms']:>8.0f} {s['rps']:>7.1f}"
+        )
+    for endpoint, (count, p95_ms) in sorted(engine.items()):
+        click.echo(
+            f"in the engine ({endpoint}, server side, /metrics): {count:.0f} calls, "
+            f"p95 ≤ {p95_ms:g} ms (histogram bucket bound)"
+        )
+    errors = int(stats.get("Aggregated", {}).get("failures", 0))
+    click.echo(f"all cluster processes alive after the run: {alive}")
+    click.echo(
+        f"tickets={tickets} users={users} duration_s={duration} "
+        f"search_p95_ms={stats.get('search', {}).get('p95_ms', float('nan')):.0f} errors={errors}"
+    )
+
+
+if __name__ == "__main__":
+    main()
