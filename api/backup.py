@@ -25,7 +25,9 @@ class BackupError(Exception):
 def _sqlite_path(settings: Settings) -> Path:
     url = settings.database.url
     if not url.startswith("sqlite:///"):
-        raise BackupError("backup/restore is for the embedded SQLite database; use pg_dump for PostgreSQL")
+        raise BackupError(
+            "backup/restore is for the embedded SQLite database; use pg_dump for PostgreSQL"
+        )
     return Path(url.removeprefix("sqlite:///"))
 
 

@@ -166,7 +166,9 @@ def _write(session: Session, items: list[tuple[int, ImportLine]], summary: Impor
         row.pop("_number")
     for (code, year), group in wanting.items():
         definition = definitions[code]
-        for row, seq in zip(group, sequence.take_numbers(session, code, year, len(group)), strict=True):
+        for row, seq in zip(
+            group, sequence.take_numbers(session, code, year, len(group)), strict=True
+        ):
             row["year"], row["seq"], row["number"] = year, seq, definition.format_number(year, seq)
     if not rows:
         return

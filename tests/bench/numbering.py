@@ -1,6 +1,6 @@
 """Tickets created per second on SQLite and PostgreSQL with 1 and 8 writers.
 
-    python -m tests.bench.numbering [--tickets N]
+python -m tests.bench.numbering [--tickets N]
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def _run(db: Database, writers: int, total: int) -> float:
         barrier.wait()
         for i in range(per):
             with db.transaction() as s:
-                create_ticket(s, SYSTEM, TicketCreate(title=f"Błąd faktury {i}", description="opis " * 20))
+                create_ticket(
+                    s, SYSTEM, TicketCreate(title=f"Błąd faktury {i}", description="opis " * 20)
+                )
 
     threads = [threading.Thread(target=work) for _ in range(writers)]
     for t in threads:

@@ -30,13 +30,20 @@ class Api(msgspec.Struct):
 
 @pytest.fixture
 def api(db: Database, tmp_path: Path) -> Iterator[Api]:
-    settings = load_settings({"SEDNO_DATA_DIR": str(tmp_path / "data"), "SEDNO_ADMIN_TOKEN": ADMIN,
-                              "SEDNO_DATABASE_URL": db.url})
+    settings = load_settings(
+        {
+            "SEDNO_DATA_DIR": str(tmp_path / "data"),
+            "SEDNO_ADMIN_TOKEN": ADMIN,
+            "SEDNO_DATABASE_URL": db.url,
+        }
+    )
     tokens = {"admin": ADMIN}
     with db.transaction() as s:
         ensure_bootstrap_admin(s, ADMIN)
         for role in ("consultant", "curator"):
-            _, tokens[role] = create_user(s, login=role, name=role.title(), role=role, email=f"{role}@example.pl")
+            _, tokens[role] = create_user(
+                s, login=role, name=role.title(), role=role, email=f"{role}@example.pl"
+            )
     container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
     app = create_app(settings, container=container, run_workers=False)
     with TestClient(app) as client:

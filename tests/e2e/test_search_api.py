@@ -8,9 +8,13 @@ from tests.e2e.conftest import Api
 
 def _solve(api: Api, title: str, description: str, solution: str, **fields: object) -> int:
     h = api.h("consultant")
-    tid = api.client.post("/api/tickets", json={"title": title, "description": description, **fields}, headers=h).json()["id"]
+    tid = api.client.post(
+        "/api/tickets", json={"title": title, "description": description, **fields}, headers=h
+    ).json()["id"]
     api.client.post(f"/api/tickets/{tid}/transition", json={"to": "in_progress"}, headers=h)
-    r = api.client.post(f"/api/tickets/{tid}/transition", json={"to": "completed", "solution": solution}, headers=h)
+    r = api.client.post(
+        f"/api/tickets/{tid}/transition", json={"to": "completed", "solution": solution}, headers=h
+    )
     assert r.status_code == 200
     return int(tid)
 
@@ -26,13 +30,32 @@ def _drain(api: Api) -> None:
 
 
 def test_solved_ticket_is_found_with_typos_and_without_diacritics(api: Api) -> None:
-    ksef = _solve(api, "Błąd wysyłki faktury do KSeF", "Komunikat o błędzie schematu FA(2)",
-                  "Zaktualizować program i ponownie wysłać fakturę.", product="enova365", module="Handel",
-                  keywords=["KSeF"], kb_links=["https://pomoc.example.pl/artykul/kb-1021"])
-    plac = _solve(api, "Łączenie kont księgowych", "Salda się nie przeniosły", "Połączyć konta przy zamkniętym okresie.",
-                  product="enova365", module="Księgowość")
-    triva = _solve(api, "Synchronizacja zamówień", "Sklep nie wysyła zamówień", "Odnowić token API.",
-                   product="Triva", module="Triva")
+    ksef = _solve(
+        api,
+        "Błąd wysyłki faktury do KSeF",
+        "Komunikat o błędzie schematu FA(2)",
+        "Zaktualizować program i ponownie wysłać fakturę.",
+        product="enova365",
+        module="Handel",
+        keywords=["KSeF"],
+        kb_links=["https://pomoc.example.pl/artykul/kb-1021"],
+    )
+    plac = _solve(
+        api,
+        "Łączenie kont księgowych",
+        "Salda się nie przeniosły",
+        "Połączyć konta przy zamkniętym okresie.",
+        product="enova365",
+        module="Księgowość",
+    )
+    triva = _solve(
+        api,
+        "Synchronizacja zamówień",
+        "Sklep nie wysyła zamówień",
+        "Odnowić token API.",
+        product="Triva",
+        module="Triva",
+    )
     assert _search(api, "faktury")["hits"] == []  # not indexed until the worker runs
     _drain(api)
     assert _search(api, "wysylki fkatury")["hits"][0]["ticket_id"] == ksef  # typo + no diacritics
@@ -47,8 +70,11 @@ def test_solved_ticket_is_found_with_typos_and_without_diacritics(api: Api) -> N
     assert _search(api, "kb-1021")["hits"][0]["ticket_id"] == ksef
     for weird in ["C++ (x", '"', "-", "(((", "AND OR NOT"]:
         _search(api, weird)
-    similar = api.client.post("/api/search/similar", json={"title": "KSeF", "text": "Faktura nie wysyła się do KSeF, błąd schematu"},
-                              headers=api.h("consultant"))
+    similar = api.client.post(
+        "/api/search/similar",
+        json={"title": "KSeF", "text": "Faktura nie wysyła się do KSeF, błąd schematu"},
+        headers=api.h("consultant"),
+    )
     assert similar.status_code == 200 and similar.json()["hits"][0]["ticket_id"] == ksef
 
 
@@ -56,10 +82,14 @@ def test_edit_reopen_and_cancel_follow_the_database(api: Api) -> None:
     tid = _solve(api, "Drukarka fiskalna nie drukuje", "port COM", "Ustawić prędkość 9600.")
     _drain(api)
     assert _search(api, "drukarka")["total"] == 1
-    api.client.patch(f"/api/tickets/{tid}", json={"solution": "Zmienić protokół na Thermal."}, headers=api.h())
+    api.client.patch(
+        f"/api/tickets/{tid}", json={"solution": "Zmienić protokół na Thermal."}, headers=api.h()
+    )
     _drain(api)
     assert _search(api, "thermal")["hits"][0]["ticket_id"] == tid
-    api.client.post(f"/api/tickets/{tid}/transition", json={"to": "in_progress"}, headers=api.h())  # reopen
+    api.client.post(
+        f"/api/tickets/{tid}/transition", json={"to": "in_progress"}, headers=api.h()
+    )  # reopen
     _drain(api)
     assert _search(api, "drukarka")["total"] == 0
     api.client.post(f"/api/tickets/{tid}/transition", json={"to": "cancelled"}, headers=api.h())
@@ -71,11 +101,12 @@ def test_ready_reports_lagging_index(api: Api) -> None:
     assert api.client.get("/ready").status_code == 200
     _solve(api, "x", "y", "z")
     with api.container.db.transaction() as s:
+        import datetime as dt
+
         from sqlalchemy import update
 
         from tickets.adapters.db import utcnow
         from tickets.adapters.outbox import OutboxJobRow
-        import datetime as dt
 
         s.execute(update(OutboxJobRow).values(created_at=utcnow() - dt.timedelta(minutes=10)))
     r = api.client.get("/ready")

@@ -32,8 +32,14 @@ def test_backup_restore_round_trip(tmp_path: Path) -> None:
     with container.db.transaction() as s:
         first = s.scalar(select(TicketRow).order_by(TicketRow.id).limit(1))
         assert first is not None
-        add_attachment(s, container.blobs, filename="zrzut.png", data=b"\x89PNG\r\n\x1a\nxyz",
-                       max_bytes=1000, ticket_id=first.id)
+        add_attachment(
+            s,
+            container.blobs,
+            filename="zrzut.png",
+            data=b"\x89PNG\r\n\x1a\nxyz",
+            max_bytes=1000,
+            ticket_id=first.id,
+        )
     make_outbox_worker(container).drain()
     before = _all_tickets(container)
     container.close()
@@ -60,6 +66,9 @@ def test_backup_restore_round_trip(tmp_path: Path) -> None:
 
 
 def test_backup_refuses_postgres(tmp_path: Path) -> None:
-    env = {"SEDNO_DATA_DIR": str(tmp_path), "SEDNO_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x"}
+    env = {
+        "SEDNO_DATA_DIR": str(tmp_path),
+        "SEDNO_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/x",
+    }
     result = CliRunner().invoke(main, ["backup", str(tmp_path / "bk")], env=env)
     assert result.exit_code != 0 and "pg_dump" in result.output

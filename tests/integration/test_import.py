@@ -16,10 +16,19 @@ from tickets.importer import import_file
 
 
 def _line(i: int, **extra: object) -> str:
-    base = {"external_id": f"old-crm:{i}", "definition": "ZS", "title": f"Zgłoszenie {i}",
-            "description": "Błąd faktury", "solution": "Aktualizacja", "state": "completed",
-            "product": "enova365", "module": "Handel", "keywords": ["faktura"],
-            "reported_at": "2024-03-01T10:00:00Z", "completed_at": "2024-03-02T12:00:00Z"}
+    base = {
+        "external_id": f"old-crm:{i}",
+        "definition": "ZS",
+        "title": f"Zgłoszenie {i}",
+        "description": "Błąd faktury",
+        "solution": "Aktualizacja",
+        "state": "completed",
+        "product": "enova365",
+        "module": "Handel",
+        "keywords": ["faktura"],
+        "reported_at": "2024-03-01T10:00:00Z",
+        "completed_at": "2024-03-02T12:00:00Z",
+    }
     base.update(extra)
     return json.dumps(base, ensure_ascii=False)
 

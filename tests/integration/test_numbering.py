@@ -16,7 +16,9 @@ from tickets.services import create_ticket
 YEAR = dt.datetime.now(dt.UTC).year
 
 
-def _create_many(db: Database, count: int, errors: list[BaseException], barrier: threading.Barrier) -> None:
+def _create_many(
+    db: Database, count: int, errors: list[BaseException], barrier: threading.Barrier
+) -> None:
     try:
         barrier.wait()
         for i in range(count):
@@ -36,7 +38,10 @@ def test_concurrent_writers_get_1_to_n(db: Database, writers: int) -> None:
     per_writer = 25
     errors: list[BaseException] = []
     barrier = threading.Barrier(writers)
-    threads = [threading.Thread(target=_create_many, args=(db, per_writer, errors, barrier)) for _ in range(writers)]
+    threads = [
+        threading.Thread(target=_create_many, args=(db, per_writer, errors, barrier))
+        for _ in range(writers)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -70,6 +75,8 @@ def test_each_definition_counts_separately(db: Database) -> None:
 
 def test_imported_number_is_kept_and_new_ones_follow(db: Database) -> None:
     with db.transaction() as s:
-        create_ticket(s, SYSTEM, TicketCreate(title="old"), number=f"ZS/{YEAR}/41", external_id="x:1")
+        create_ticket(
+            s, SYSTEM, TicketCreate(title="old"), number=f"ZS/{YEAR}/41", external_id="x:1"
+        )
         new = create_ticket(s, SYSTEM, TicketCreate(title="new"))
     assert new.number == f"ZS/{YEAR}/42"

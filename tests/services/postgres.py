@@ -60,10 +60,33 @@ def throwaway_cluster() -> Iterator[str]:
             cmd = ["su", "postgres", "-s", "/bin/sh", "-c", " ".join(f"'{c}'" for c in cmd)]
         subprocess.run(cmd, check=True, capture_output=True)
 
-    run([str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust",
-         "-E", "UTF8", "--locale=C.UTF-8"])
+    run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]
+    )
     opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c fsync=off"
-    run([str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(tmp / "log"), "-w", "start"])
+    run(
+        [
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-o",
+            opts,
+            "-l",
+            str(tmp / "log"),
+            "-w",
+            "start",
+        ]
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:

@@ -14,24 +14,55 @@ DEFINITIONS = {d.code: d for d in default_definitions()}
 
 EXPECTED_ALLOWED = {
     "ZS": {
-        ("reported", "analysing"), ("reported", "in_progress"), ("reported", "cancelled"),
-        ("analysing", "in_progress"), ("analysing", "completed"), ("analysing", "cancelled"),
-        ("in_progress", "analysing"), ("in_progress", "completed"), ("in_progress", "cancelled"),
-        ("completed", "in_progress"), ("cancelled", "reported"),
+        ("reported", "analysing"),
+        ("reported", "in_progress"),
+        ("reported", "cancelled"),
+        ("analysing", "in_progress"),
+        ("analysing", "completed"),
+        ("analysing", "cancelled"),
+        ("in_progress", "analysing"),
+        ("in_progress", "completed"),
+        ("in_progress", "cancelled"),
+        ("completed", "in_progress"),
+        ("cancelled", "reported"),
     },
-    "ZW": {("reported", "in_progress"), ("reported", "cancelled"), ("in_progress", "completed"),
-           ("in_progress", "cancelled"), ("completed", "in_progress"), ("cancelled", "reported")},
-    "KOM": {("reported", "in_progress"), ("reported", "cancelled"), ("in_progress", "completed"),
-            ("in_progress", "cancelled"), ("completed", "in_progress"), ("cancelled", "reported")},
-    "SZ": {("reported", "in_progress"), ("reported", "cancelled"), ("in_progress", "completed"),
-           ("in_progress", "cancelled"), ("completed", "in_progress"), ("cancelled", "reported")},
+    "ZW": {
+        ("reported", "in_progress"),
+        ("reported", "cancelled"),
+        ("in_progress", "completed"),
+        ("in_progress", "cancelled"),
+        ("completed", "in_progress"),
+        ("cancelled", "reported"),
+    },
+    "KOM": {
+        ("reported", "in_progress"),
+        ("reported", "cancelled"),
+        ("in_progress", "completed"),
+        ("in_progress", "cancelled"),
+        ("completed", "in_progress"),
+        ("cancelled", "reported"),
+    },
+    "SZ": {
+        ("reported", "in_progress"),
+        ("reported", "cancelled"),
+        ("in_progress", "completed"),
+        ("in_progress", "cancelled"),
+        ("completed", "in_progress"),
+        ("cancelled", "reported"),
+    },
     "ZT": {("in_progress", "completed")},
 }
 
 
 def test_the_five_defaults_exist_with_their_states() -> None:
     assert set(DEFINITIONS) == {"ZS", "ZW", "KOM", "SZ", "ZT"}
-    assert DEFINITIONS["ZS"].state_codes() == ("reported", "analysing", "in_progress", "completed", "cancelled")
+    assert DEFINITIONS["ZS"].state_codes() == (
+        "reported",
+        "analysing",
+        "in_progress",
+        "completed",
+        "cancelled",
+    )
     assert DEFINITIONS["ZT"].kind == "event"
     assert DEFINITIONS["ZT"].initial_state == "in_progress"
     assert DEFINITIONS["ZS"].label("analysing") == "Analizowany"
@@ -72,8 +103,14 @@ def test_reopen_is_flagged_and_resolution_checked() -> None:
 
 def test_inconsistent_definition_is_refused() -> None:
     bad = Definition(
-        code="X", name="x", kind="task", number_pattern="X/{year}/{n}",
-        states=(StateDef("a", "A", "A"),), transitions={"a": ("b",)}, initial_state="a", final_states=(),
+        code="X",
+        name="x",
+        kind="task",
+        number_pattern="X/{year}/{n}",
+        states=(StateDef("a", "A", "A"),),
+        transitions={"a": ("b",)},
+        initial_state="a",
+        final_states=(),
     )
     with pytest.raises(ValidationFailed) as info:
         bad.validate()
