@@ -65,6 +65,28 @@ def _search(
     return run_search(container, req, actor)
 
 
+def _render_search(
+    request: Request[Any, Any, Any],
+    container: Container,
+    actor: Actor,
+    template: str,
+    q: str,
+    filters: dict[str, str],
+    ticket: int | None,
+) -> Template:
+    """The search page and its as-you-type fragment render the same context."""
+    return page(
+        request,
+        template,
+        actor=actor,
+        q=q,
+        filters=filters,
+        facet_fields=FACET_FIELDS,
+        result=_search(container, q, filters, actor),
+        context=open_context(container, request, ticket),
+    )
+
+
 @get("/", sync_to_thread=True)
 def search_page(
     request: Request[Any, Any, Any],
@@ -79,16 +101,7 @@ def search_page(
     ticket: FromQuery[int | None] = None,
 ) -> Template:
     filters = _filters(product=product, module=module, type=type, version=version, keyword=keyword)
-    return page(
-        request,
-        "search.html",
-        actor=actor,
-        q=q,
-        filters=filters,
-        facet_fields=FACET_FIELDS,
-        result=_search(container, q, filters, actor),
-        context=open_context(container, request, ticket),
-    )
+    return _render_search(request, container, actor, "search.html", q, filters, ticket)
 
 
 @get("/fragments/search", sync_to_thread=True)
@@ -106,16 +119,7 @@ def search_fragment(
 ) -> Template:
     """The result list, rendered here so the page and the as-you-type view look alike."""
     filters = _filters(product=product, module=module, type=type, version=version, keyword=keyword)
-    return page(
-        request,
-        "_results.html",
-        actor=actor,
-        q=q,
-        filters=filters,
-        facet_fields=FACET_FIELDS,
-        result=_search(container, q, filters, actor),
-        context=open_context(container, request, ticket),
-    )
+    return _render_search(request, container, actor, "_results.html", q, filters, ticket)
 
 
 @get("/fragments/similar", sync_to_thread=True)
