@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
 
 import msgspec
 from msgspec import Meta
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets import definitions as defs
@@ -36,12 +36,12 @@ from tickets.adapters.azure_devops import (
 )
 from tickets.adapters.db import Database, utcnow
 from tickets.adapters.devops_orm import DevOpsConfigRow, DevOpsHandoffRow, DevOpsModuleRow
-from tickets.adapters.orm import ClientRow, TicketHistoryRow, TicketRow, UserRow
+from tickets.adapters.orm import ClientRow, TicketRow, UserRow
 from tickets.adapters.outbox import OutboxJob, OutboxJobRow, PermanentFailure, RetryLater, enqueue
 from tickets.domain.errors import Conflict, InvalidTransition, ValidationFailed
 from tickets.notifications import notify_user
 from tickets.schemas import Actor
-from tickets.services import apply_transition, get_ticket, record
+from tickets.services import DEVOPS_ACTOR, DEVOPS_EXPORT_JOB, apply_transition, get_ticket, record
 
 if TYPE_CHECKING:
     from api.bootstrap import Container
@@ -51,12 +51,11 @@ log = logging.getLogger("sedno.devops")
 _T = TypeVar("_T")
 
 CREATE_JOB: Final = "devops.create"
-EXPORT_JOB: Final = "devops.export"
+EXPORT_JOB: Final = DEVOPS_EXPORT_JOB
 RECONCILE_JOB: Final = "devops.reconcile"
 RECONCILE_EVERY_S: Final = 300.0
 HANDOFF_NOTE: Final = "W realizacji — przekazano na produkcję"
 HANDOFF_FROM: Final = ("analysing", "in_progress")
-DEVOPS_ACTOR: Final = Actor(None, "Azure DevOps")
 MAPPING_KEY: Final = "state_mapping"
 REOPENED: Final = "reopened"
 """Outbound pseudo-state: any move out of a final state."""
@@ -395,23 +394,6 @@ def _feedback(
 
 
 # ---------------------------------------------------------------- state export
-
-
-@event.listens_for(Session, "before_flush")
-def _export_transitions_of_handed_off_tickets(
-    session: Session, _context: Any, _instances: Any
-) -> None:
-    """A move of a linked ticket (not one DevOps itself caused) is queued for export."""
-    for obj in list(session.new):
-        if not isinstance(obj, TicketHistoryRow) or obj.action != "transition":
-            continue
-        if obj.user_id is None and obj.actor == DEVOPS_ACTOR.name:
-            continue
-        with session.no_autoflush:
-            ticket = session.get(TicketRow, obj.ticket_id)
-        if ticket is not None and ticket.devops_work_item_id is not None:
-            payload = {"ticket_id": obj.ticket_id, "old": obj.old_value, "new": obj.new_value}
-            enqueue(session, EXPORT_JOB, {**payload, "note": obj.note or ""})
 
 
 def outbound_rule(

@@ -36,6 +36,9 @@ from tickets.schemas import (
 
 INDEX_JOB = "search.index"
 NOTIFY_JOB = "mail.notify_state"
+DEVOPS_EXPORT_JOB = "devops.export"
+DEVOPS_ACTOR = Actor(None, "Azure DevOps")
+"""The actor of moves that Azure DevOps itself caused; those are never exported back."""
 DICTIONARY_FIELDS = ("product", "type", "priority", "submission_mode")
 
 
@@ -279,6 +282,9 @@ def apply_transition(
     session.flush()
     if was_indexed or event.completed:
         request_reindex(session, ticket.id)
+    if ticket.devops_work_item_id is not None and actor != DEVOPS_ACTOR:
+        payload = {"ticket_id": ticket.id, "old": event.old, "new": event.new, "note": note or ""}
+        enqueue(session, DEVOPS_EXPORT_JOB, payload)
     if event.new in definition.notify_states:
         enqueue(session, NOTIFY_JOB, {"ticket_id": ticket.id, "state": event.new, "old": event.old})
     return event

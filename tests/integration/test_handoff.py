@@ -314,7 +314,10 @@ def test_round_trip_handoff_work_item_hook_and_mail(env: Env) -> None:
     body = mails[0].message.get_body(("plain",)).get_content()
     assert f"#{item['id']}" in body and "Resolved" in body
     # The move back came from production: nothing is exported to the work item again.
-    assert env.jobs(handoff.EXPORT_JOB, "done")  # the "analysing" move had one (unmapped)
+    exports = env.jobs(handoff.EXPORT_JOB)
+    assert [(j.payload["old"], j.payload["new"]) for j in exports] == [
+        ("in_progress", "analysing")  # the consultant's move (unmapped); none for production's
+    ]
     assert env.items()[0]["rev"] == 2
 
 
