@@ -22,6 +22,10 @@ def scheduled_jobs() -> list[Callable[[Container, dt.datetime | None], object]]:
         from tickets.curation import run_scheduled
 
         jobs.append(run_scheduled)
+    if module_exists("intake.purge") and module_exists("tickets.curation"):
+        from intake.purge import run_scheduled_purge
+
+        jobs.append(run_scheduled_purge)
     return jobs
 
 

@@ -10,9 +10,10 @@ must not let a stranger write into someone's ticket.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
@@ -51,15 +52,20 @@ def _by_signed_id(ids: Iterable[str], session: Session, settings: Settings) -> i
     return None
 
 
+# Built once (an expanding parameter takes the list): most mail carries references.
+_TICKET_OF_MESSAGE_IDS: Final = (
+    select(TicketMessageRow.ticket_id)
+    .where(TicketMessageRow.message_id.in_(bindparam("ids", expanding=True)))
+    .order_by(TicketMessageRow.id.desc())
+    .limit(1)
+)
+
+
 def _by_known_id(ids: list[str], session: Session) -> int | None:
     if not ids:
         return None
-    return session.scalar(
-        select(TicketMessageRow.ticket_id)
-        .where(TicketMessageRow.message_id.in_(ids[:50]))
-        .order_by(TicketMessageRow.id.desc())
-        .limit(1)
-    )
+    found = session.connection().execute(_TICKET_OF_MESSAGE_IDS, {"ids": ids[:50]}).scalar()
+    return int(found) if found is not None else None
 
 
 def participants(session: Session, ticket: TicketRow) -> set[str]:

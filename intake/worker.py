@@ -23,17 +23,14 @@ SEDNO_DATABASE_URL, SEDNO_IMAP_*); SIGTERM/SIGINT stop it after the current mess
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
 import socket
-import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 from typing import Final
 
@@ -42,10 +39,13 @@ from sqlalchemy import update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from api.settings import Settings, load_settings
+from intake.context import IntakeContext
 from intake.imap import PROCESSED_FOLDER, QUARANTINE_FOLDER, SharedMailbox, mailbox_key
+from intake.ingest import ingest_mail, quarantine_raw
 from intake.lease import LeaseLost, hold, release, try_acquire
 from intake.orm import MailboxStateRow
-from intake.service import IngestResult, IntakeContext, ingest_mail, quarantine_raw
+from intake.receipts import IngestResult
+from intake.settings import IntakeSettings, load_intake_settings
 from tickets.adapters.db import Database, utcnow
 from tickets.attachments import BlobStore
 
@@ -59,41 +59,6 @@ LEASE_TTL_S: Final = 30.0
 """How long a mailbox reader's lease lasts without renewal (a dead reader is replaced after)."""
 
 AfterCommit = Callable[[int, IngestResult], None]
-
-
-class BatchedSyncBlobStore(BlobStore):
-    """Stores raw mail without an fsync per file; `sync()` makes everything durable at once.
-
-    Safe for the mailbox worker: a message stays in the IMAP folder, the source copy, until
-    `sync()` has run (which also flushes SQLite's WAL); only then is it moved. One sync per
-    batch instead of one fsync per message (each of which also forced the database journal).
-    """
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self._unsynced = False
-
-    def put(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        target = self.path_for(digest)
-        if target.exists():
-            return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        self._unsynced = True
-        return digest
-
-    def sync(self) -> None:
-        if self._unsynced:
-            os.sync()
-            self._unsynced = False
 
 
 class IntakeWorker:
@@ -111,14 +76,20 @@ class IntakeWorker:
         after_commit: AfterCommit | None = None,
         lease_ttl_s: float = LEASE_TTL_S,
         holder_id: str | None = None,
+        intake: IntakeSettings | None = None,
     ) -> None:
         if settings.imap is None:
             raise ValueError("no mailbox configured (SEDNO_IMAP_HOST)")
         self.settings = settings
         self.imap = settings.imap
         self.db = db
+        # Raw mail is stored without an fsync per file: a message stays in the IMAP folder,
+        # the source copy, until `_move_all` has synced the batch (which also flushes
+        # SQLite's WAL). One sync per batch instead of one fsync per message.
         self.ctx = ctx or IntakeContext(
-            settings, blobs=BatchedSyncBlobStore(settings.data_dir / "blobs")
+            settings,
+            blobs=BlobStore(settings.data_dir / "blobs", fsync_each=False),
+            intake=intake,
         )
         self.idle_timeout_s = idle_timeout_s
         self.poll_s = poll_s
@@ -184,8 +155,7 @@ class IntakeWorker:
         """Make what was stored durable, then let the messages leave the folder."""
         if not to_move:
             return
-        if isinstance(self.ctx.blobs, BatchedSyncBlobStore):
-            self.ctx.blobs.sync()
+        self.ctx.blobs.sync()
         for uid, result in to_move:
             self._move(box, uid, result)
         to_move.clear()
@@ -333,7 +303,8 @@ def run_intake_worker(settings: Settings, db: Database, stop_event: threading.Ev
         stop_event.wait()
         return
     lease_s = float(os.environ.get("SEDNO_INTAKE_LEASE_S") or LEASE_TTL_S)
-    IntakeWorker(settings, db, lease_ttl_s=lease_s).run(stop_event)
+    intake = load_intake_settings()
+    IntakeWorker(settings, db, lease_ttl_s=lease_s, intake=intake).run(stop_event)
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
-import tempfile
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -55,10 +55,19 @@ def sniff_type(data: bytes) -> str:
 
 
 class BlobStore:
-    """Files under `root/ab/cdef…` named by their SHA-256; writing the same bytes twice is free."""
+    """Files under `root/ab/cdef…` named by their SHA-256; writing the same bytes twice is free.
 
-    def __init__(self, root: Path) -> None:
+    `fsync_each` (the default) makes every `put` durable before it returns. Without it the
+    caller batches: it must call `sync()` before relying on what was stored (the mailbox
+    worker leaves a message in its IMAP folder, the source copy, until then).
+    """
+
+    def __init__(self, root: Path, *, fsync_each: bool = True) -> None:
         self.root = root
+        self.fsync_each = fsync_each
+        self._unsynced = False
+        self._dirs: set[str] = set()
+        self._tmp_seq = itertools.count()  # next() on it is atomic across threads
 
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -68,24 +77,51 @@ class BlobStore:
         target = self.path_for(digest)
         if target.exists():
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        if digest[:2] not in self._dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(digest[:2])
+        # Unique per process and call: no random name to draw, O_EXCL guards the rest.
+        tmp = target.parent / f".tmp-{os.getpid()}-{id(self):x}-{next(self._tmp_seq)}"
         try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if self.fsync_each:
+                    handle.flush()
+                    _datasync(handle.fileno())
             os.replace(tmp, target)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
+        self._unsynced = not self.fsync_each
         return digest
+
+    def sync(self) -> None:
+        """Make everything `put` without `fsync_each` durable (one sync for the batch; it also
+        flushes SQLite's WAL, which commits with synchronous=NORMAL leave to the OS)."""
+        if self._unsynced:
+            os.sync()
+            self._unsynced = False
+
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob; False when it was not there. The caller checks nothing uses it."""
+        try:
+            self.path_for(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
 
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
+
+
+def _datasync(fd: int) -> None:
+    """File data and the metadata needed to read it back (fdatasync; fsync where absent)."""
+    sync = getattr(os, "fdatasync", os.fsync)
+    sync(fd)
 
 
 def _safe_filename(name: str) -> str:

@@ -25,9 +25,10 @@ from intake.orm import IntakeCallRow, MailboxStateRow
 from intake.parse import ParseError, parse_mail
 from intake.service import IntakeContext, ingest_mail, store_spam_model
 from intake.spam import train_model
-from intake.worker import MOVE_BATCH, BatchedSyncBlobStore, IntakeWorker
+from intake.worker import MOVE_BATCH, IntakeWorker
 from tests.services.dovecot import DovecotUnavailable, dovecot_server
 from tickets.adapters.db import Database
+from tickets.attachments import BlobStore
 from tickets.definitions import seed_defaults
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "spamassassin-dev"
@@ -91,7 +92,7 @@ def throughput(mails: list[bytes], *, trained: bool, batched: bool) -> tuple[flo
         settings, db = _fresh_db(Path(tmp))
         if trained:
             _train(Path(tmp), db)
-        blobs = BatchedSyncBlobStore(settings.data_dir / "blobs") if batched else None
+        blobs = BlobStore(settings.data_dir / "blobs", fsync_each=False) if batched else None
         ctx = IntakeContext(settings, blobs=blobs)
         with db.read() as session:
             ctx.spam_model(session)  # load the model outside the timing

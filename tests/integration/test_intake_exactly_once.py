@@ -7,45 +7,23 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from imap_tools import MailBoxUnencrypted
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.settings import ImapSettings
 from intake.imap import PROCESSED_FOLDER
 from intake.orm import IntakeCallRow, IntakeReceiptRow
 from tests.integration.conftest import intake_env, make_mail
+from tests.integration.mailbox_helpers import REPO, count_rows, folder_size, start_worker
 from tests.services.dovecot import Dovecot
 from tickets.adapters.db import Database
 
-REPO = Path(__file__).resolve().parents[2]
 MAILS = 500
 KILLS = 6
-
-
-def _count(db: Database, model: type) -> int:
-    with db.read() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def _folder_size(mailbox: ImapSettings, folder: str) -> int:
-    with MailBoxUnencrypted(mailbox.host, mailbox.port).login(
-        mailbox.user, mailbox.password, initial_folder=None
-    ) as box:
-        if not box.folder.exists(folder):
-            return 0
-        return int(box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
-
-
-def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = open(log, "ab")  # noqa: SIM115 - the child owns it until it dies
-    return subprocess.Popen(
-        [sys.executable, "-m", "intake.worker"], cwd=REPO, env=env, stdout=handle, stderr=handle
-    )
 
 
 def _wait_connected(log: Path, runs_before: int, proc: subprocess.Popen[bytes]) -> None:
@@ -97,22 +75,22 @@ def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
     started = time.monotonic()
     mid_work_kills = 0
     for run in range(KILLS):
-        proc = _start(env, log)
+        proc = start_worker(env, log)
         _wait_connected(log, run, proc)
         time.sleep(rng.uniform(0.05, 0.6))
         if run == KILLS // 2:
             dovecot.restart()  # the worker loses its connection mid-batch and reconnects
             time.sleep(rng.uniform(0.5, 1.5))
-        if _count(db, IntakeCallRow) < MAILS:
+        if count_rows(db, IntakeCallRow) < MAILS:
             mid_work_kills += 1
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    killed_with = _count(db, IntakeCallRow)
+    killed_with = count_rows(db, IntakeCallRow)
 
-    final = _start(env, log)
+    final = start_worker(env, log)
     _wait_connected(log, KILLS, final)
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and _folder_size(mailbox, "INBOX") > 0:
+    while time.monotonic() < deadline and folder_size(mailbox, "INBOX") > 0:
         time.sleep(0.2)
     final.send_signal(signal.SIGTERM)
     assert final.wait(timeout=120) == 0
@@ -123,12 +101,12 @@ def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
         f"1 Dovecot restart, {redone} restart(s) found committed-but-unmoved mail, "
         f"{time.monotonic() - started:.1f}s"
     )
-    assert _count(db, IntakeCallRow) == MAILS
-    assert _count(db, IntakeReceiptRow) == MAILS
+    assert count_rows(db, IntakeCallRow) == MAILS
+    assert count_rows(db, IntakeReceiptRow) == MAILS
     with db.read() as s:
         subjects = s.scalars(select(IntakeCallRow.subject)).all()
     assert sorted(subjects) == sorted(f"Zgłoszenie {i}" for i in range(MAILS))
-    assert _folder_size(mailbox, "INBOX") == 0
-    assert _folder_size(mailbox, PROCESSED_FOLDER) == MAILS
+    assert folder_size(mailbox, "INBOX") == 0
+    assert folder_size(mailbox, PROCESSED_FOLDER) == MAILS
     # A fast machine may finish before the last kill; at least one kill must land mid-work.
     assert mid_work_kills >= 1, "no kill interrupted the work"

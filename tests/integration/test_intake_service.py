@@ -373,3 +373,33 @@ def test_decisions_teach_the_stored_spam_model(db: Database, ctx: IntakeContext)
     with db.read() as s:
         statuses = s.scalars(select(OutboxJobRow.status).where(OutboxJobRow.kind == SPAM_LEARN_JOB))
         assert set(statuses) == {"done"}
+
+
+def test_a_stored_model_of_an_older_format_is_ignored_then_replaced(
+    db: Database, ctx: IntakeContext
+) -> None:
+    import pickle
+    import zlib
+
+    from intake.orm import SpamModelRow
+    from intake.service import make_spam_learn_handler
+    from tickets.adapters.outbox import OutboxWorker
+
+    # Format 1 pickled the whole model, naming helpers that no longer exist.
+    old = zlib.compress(pickle.dumps({"version": 1, "model": "SpamModel with 3 vectorizers"}))
+    with db.transaction() as s:
+        s.add(SpamModelRow(name="default", version=7, data=old, n_ham=900, n_spam=300))
+    with db.transaction() as s:  # intake goes on as if untrained
+        assert ctx.spam_model(s) is None
+        first = ingest_mail(s, ctx, make_mail(subject="Sprawa"))
+        second = ingest_mail(s, ctx, make_mail(subject="Kup teraz", body="Tanie kredyty"))
+    assert first.status == second.status == "pending"
+    with db.transaction() as s:
+        accept_call(s, ctx, AGENT, first.call_id)  # type: ignore[arg-type]
+        drop_call(s, AGENT, second.call_id, "spam")  # type: ignore[arg-type]
+    OutboxWorker(db, batch_handlers={SPAM_LEARN_JOB: make_spam_learn_handler(db, ctx)}).drain()
+    with db.read() as s:
+        row = s.scalars(select(SpamModelRow)).one()
+        assert (row.version, row.n_ham, row.n_spam) == (8, 1, 1)  # a fresh model
+        model = IntakeContext(ctx.settings).spam_model(s)
+        assert model is not None and model.trained

@@ -3,17 +3,22 @@ from a participant only; on real SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
+from api.settings import Settings
 from intake.ack import SEND_MAIL_JOB, new_message_id
 from intake.orm import IntakeCallRow
 from intake.service import IntakeContext, accept_call, ingest_mail
+from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketHistoryRow, TicketMessageRow
+from tickets.adapters.db import Database, utcnow
+from tickets.adapters.orm import TicketHistoryRow, TicketMessageRow, TicketRow
 from tickets.adapters.outbox import OutboxJobRow
 from tickets.schemas import SYSTEM
+from tickets.services import transition_ticket
 
 
 @pytest.fixture
@@ -125,3 +130,138 @@ def test_unknown_number_in_subject_is_just_a_new_call(db: Database, ctx: IntakeC
     with db.read() as s:
         call = s.get(IntakeCallRow, result.call_id)
         assert call is not None and call.possible_ticket_id is None and call.status == "pending"
+
+
+# A reply to a finished ticket ---------------------------------------------------------------
+
+
+def _complete(db: Database, ticket_id: int, *, days_ago: float = 0, cancel: bool = False) -> None:
+    """Finish the ticket through the ticket service, then date the completion back."""
+    with db.transaction() as s:
+        transition_ticket(s, SYSTEM, ticket_id, "in_progress")
+        transition_ticket(s, SYSTEM, ticket_id, "cancelled" if cancel else "completed")
+        row = s.get(TicketRow, ticket_id)
+        assert row is not None
+        when = utcnow() - dt.timedelta(days=days_ago)
+        row.updated_at = when
+        if row.completed_at is not None:
+            row.completed_at = when
+
+
+def _state_and_history(db: Database, ticket_id: int) -> tuple[str, list[tuple[str, str, str]]]:
+    """The ticket's state and its transitions as (old, new, note)."""
+    with db.read() as s:
+        row = s.get(TicketRow, ticket_id)
+        assert row is not None
+        history = s.scalars(
+            select(TicketHistoryRow)
+            .where(TicketHistoryRow.ticket_id == ticket_id, TicketHistoryRow.action == "transition")
+            .order_by(TicketHistoryRow.id)
+        ).all()
+        return row.state, [(h.old_value, h.new_value, h.note) for h in history]
+
+
+def _reply(ack_id: str, **kw: object) -> bytes:
+    return make_mail(
+        sender="jan@klient.pl",
+        subject="Re: Błąd JPK",
+        headers={"In-Reply-To": f"<{ack_id}>", **kw.pop("headers", {})},  # type: ignore[dict-item]
+        body="Błąd wrócił po aktualizacji.",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_reply_to_a_recently_completed_ticket_reopens_it(
+    db: Database, ctx: IntakeContext, ticket: tuple[int, str, str]
+) -> None:
+    ticket_id, _number, ack_id = ticket
+    _complete(db, ticket_id, days_ago=12)
+    with db.transaction() as s:
+        result = ingest_mail(s, ctx, _reply(ack_id))
+    assert (result.outcome, result.status, result.ticket_id) == ("threaded", "reopened", ticket_id)
+    state, history = _state_and_history(db, ticket_id)
+    assert state == "in_progress"
+    old, new, note = history[-1]
+    assert (old, new) == ("completed", "in_progress")
+    assert "jan@klient.pl" in note and "12 day(s) after completion" in note
+    assert _inbound(db, ticket_id)[-1][0] == "jan@klient.pl"
+    with db.read() as s:
+        assert len(s.scalars(select(IntakeCallRow)).all()) == 1  # no new call
+    with db.transaction() as s:  # delivered again: nothing more happens
+        again = ingest_mail(s, ctx, _reply(ack_id, message_id="again@klient.pl"))
+        repeat = ingest_mail(s, ctx, _reply(ack_id, message_id="again@klient.pl"))
+    assert again.status == "threaded" and repeat.duplicate  # open now: a plain attach
+    assert len(_state_and_history(db, ticket_id)[1]) == len(history)
+
+
+def test_reply_after_the_reopen_window_becomes_a_new_call_naming_the_ticket(
+    db: Database, ctx: IntakeContext, ticket: tuple[int, str, str]
+) -> None:
+    ticket_id, number, ack_id = ticket
+    _complete(db, ticket_id, days_ago=31)
+    with db.transaction() as s:
+        result = ingest_mail(s, ctx, _reply(ack_id))
+    assert result.outcome == "call" and result.status == "pending"
+    state, _history = _state_and_history(db, ticket_id)
+    assert state == "completed"
+    with db.read() as s:
+        call = s.get(IntakeCallRow, result.call_id)
+        assert call is not None
+        assert call.possible_ticket_id == ticket_id and call.ticket_id is None
+        assert f"reply to {number}, completed 31 days ago" in call.reason
+        assert call.source_info["follow_up_of"] == number
+    assert len(_inbound(db, ticket_id)) == 1
+
+
+def test_reply_to_a_cancelled_ticket_becomes_a_new_call(
+    db: Database, ctx: IntakeContext, ticket: tuple[int, str, str]
+) -> None:
+    ticket_id, number, ack_id = ticket
+    _complete(db, ticket_id, cancel=True)
+    with db.transaction() as s:
+        result = ingest_mail(s, ctx, _reply(ack_id))
+    assert result.outcome == "call" and result.status == "pending"
+    assert _state_and_history(db, ticket_id)[0] == "cancelled"
+    with db.read() as s:
+        call = s.get(IntakeCallRow, result.call_id)
+        assert call is not None and call.possible_ticket_id == ticket_id
+        assert f"reply to {number}, which is cancelled" in call.reason
+
+
+def test_the_reopen_window_is_a_setting(
+    db: Database, intake_settings: Settings, ticket: tuple[int, str, str]
+) -> None:
+    ticket_id, _number, ack_id = ticket
+    _complete(db, ticket_id, days_ago=3)
+    strict = IntakeContext(intake_settings, intake=IntakeSettings(reopen_days=2))
+    with db.transaction() as s:
+        result = ingest_mail(s, strict, _reply(ack_id))
+    assert result.outcome == "call"
+    assert _state_and_history(db, ticket_id)[0] == "completed"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied", "Subject": "Automatic reply: Błąd JPK"},
+        {"Return-Path": "<>"},
+    ],
+    ids=["auto-reply", "bounce"],
+)
+def test_auto_replies_and_bounces_never_reopen(
+    db: Database, ctx: IntakeContext, ticket: tuple[int, str, str], headers: dict[str, str]
+) -> None:
+    ticket_id, _number, ack_id = ticket
+    _complete(db, ticket_id, days_ago=1)
+    raw = make_mail(
+        sender="mailer-daemon@klient.pl" if "Return-Path" in headers else "jan@klient.pl",
+        subject=headers.pop("Subject", "Undelivered Mail Returned to Sender"),
+        headers={"In-Reply-To": f"<{ack_id}>", **headers},
+        body="Jestem na urlopie.",
+    )
+    with db.transaction() as s:
+        result = ingest_mail(s, ctx, raw)
+    assert result.outcome == "call" and result.classification in ("auto_reply", "bounce")
+    state, _history = _state_and_history(db, ticket_id)
+    assert state == "completed"
+    assert len(_inbound(db, ticket_id)) == 1

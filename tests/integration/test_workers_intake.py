@@ -5,47 +5,24 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from imap_tools import MailBoxUnencrypted
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.settings import ImapSettings
 from intake.imap import PROCESSED_FOLDER, mailbox_key
 from intake.lease import current_holder
 from intake.orm import IntakeCallRow, IntakeReceiptRow
 from tests.integration.conftest import intake_env, make_mail
+from tests.integration.mailbox_helpers import REPO, count_rows, folder_size, start_worker
 from tests.services.dovecot import Dovecot
 from tickets.adapters.db import Database
 
-REPO = Path(__file__).resolve().parents[2]
 MAILS = 150
 LEASE_S = 3
-
-
-def _count(db: Database, model: type) -> int:
-    with db.read() as s:
-        return int(s.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def _folder_size(mailbox: ImapSettings, folder: str) -> int:
-    with MailBoxUnencrypted(mailbox.host, mailbox.port).login(
-        mailbox.user, mailbox.password, initial_folder=None
-    ) as box:
-        if not box.folder.exists(folder):
-            return 0
-        return int(box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
-
-
-def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = open(log, "ab")  # noqa: SIM115 - the child owns it until it dies
-    return subprocess.Popen(
-        [sys.executable, "-m", "intake.worker"], cwd=REPO, env=env, stdout=handle, stderr=handle
-    )
 
 
 def _wait(predicate: object, timeout_s: float, what: str) -> None:
@@ -86,11 +63,11 @@ def test_two_readers_one_mailbox_standby_takes_over_exactly_once(
         "SEDNO_INTAKE_LEASE_S": str(LEASE_S),
     }
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
-    procs = [_start(env, logs[0]), _start(env, logs[1])]
+    procs = [start_worker(env, logs[0]), start_worker(env, logs[1])]
     lease = f"imap:{mailbox_key(mailbox)}"
     try:
         _wait(lambda: current_holder(db, lease) is not None, 60, "a reader to take the lease")
-        _wait(lambda: _count(db, IntakeCallRow) >= 10, 60, "the first calls")
+        _wait(lambda: count_rows(db, IntakeCallRow) >= 10, 60, "the first calls")
         holder = current_holder(db, lease)
         assert holder is not None
         active = next(i for i, p in enumerate(procs) if f":{p.pid}:" in holder)
@@ -100,10 +77,10 @@ def test_two_readers_one_mailbox_standby_takes_over_exactly_once(
         )
         procs[active].send_signal(signal.SIGKILL)
         procs[active].wait()
-        killed_with = _count(db, IntakeCallRow)
+        killed_with = count_rows(db, IntakeCallRow)
         assert killed_with < MAILS, "the kill came after all the work was done"
 
-        _wait(lambda: _folder_size(mailbox, "INBOX") == 0, 120, "the standby to empty INBOX")
+        _wait(lambda: folder_size(mailbox, "INBOX") == 0, 120, "the standby to empty INBOX")
         new_holder = current_holder(db, lease)
         assert new_holder is not None and f":{procs[standby].pid}:" in new_holder
         assert "taken over" in logs[standby].read_text(errors="replace") or (
@@ -115,11 +92,11 @@ def test_two_readers_one_mailbox_standby_takes_over_exactly_once(
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=60)
     print(f"\nlease takeover[{kind}]: {MAILS} mails, active killed at {killed_with} calls")
-    assert _count(db, IntakeCallRow) == MAILS
-    assert _count(db, IntakeReceiptRow) == MAILS
+    assert count_rows(db, IntakeCallRow) == MAILS
+    assert count_rows(db, IntakeReceiptRow) == MAILS
     with db.read() as s:
         subjects = s.scalars(select(IntakeCallRow.subject)).all()
     assert sorted(subjects) == sorted(f"Zgłoszenie {i}" for i in range(MAILS))
-    assert _folder_size(mailbox, PROCESSED_FOLDER) == MAILS
+    assert folder_size(mailbox, PROCESSED_FOLDER) == MAILS
     # A clean stop gives the lease up at once.
     assert current_holder(db, lease) is None

@@ -225,3 +225,13 @@ def test_spamassassin_signal_from_spamd() -> None:
     score, label, reason = asyncio.run(scenario())
     assert score == (14.2, 5.0)
     assert (label, reason) == ("spam", "spamassassin")
+
+
+def test_unreadable_or_older_stored_models_raise_value_error() -> None:
+    with pytest.raises(ValueError):
+        SpamModel.from_bytes(b"not a model")
+    # Format 1 pickled HashingVectorizers with a helper of this module that is gone now.
+    with pytest.raises(ValueError):
+        SpamModel.from_bytes(zlib.compress(b"cintake.spam\n_identity\n."))
+    with pytest.raises(ValueError):
+        SpamModel.from_bytes(zlib.compress(pickle.dumps({"version": 1, "model": None})))

@@ -1,0 +1,296 @@
+"""Queue actions and queries: accept, drop, restore; the queue, one call, quarantine.
+
+Services flush; the caller (request, worker) commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+import msgspec
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from intake.ack import enqueue_ack
+from intake.context import IntakeContext
+from intake.learning import SPAM_LEARN_JOB
+from intake.orm import IntakeCallRow, QuarantineRow
+from tickets import definitions as defs
+from tickets.adapters.db import utcnow
+from tickets.adapters.orm import AttachmentRow, TicketMessageRow, TicketRow
+from tickets.adapters.outbox import enqueue
+from tickets.domain.errors import Conflict, NotFound, ValidationFailed
+from tickets.schemas import SYSTEM, Actor, TicketCreate
+from tickets.services import create_ticket, record
+
+DROP_REASONS: Final = ("spam", "not_ours", "duplicate")
+RESTORE_DAYS: Final = 30
+"""A dropped call stays visible and restorable this long."""
+
+
+class CallSummary(msgspec.Struct, kw_only=True):
+    """A row of the intake queue."""
+
+    id: int
+    source: str
+    status: str
+    classification: str
+    reason: str
+    score: float
+    sender: str
+    sender_name: str
+    subject: str
+    received_at: dt.datetime
+    ticket_id: int | None
+    possible_ticket_id: int | None
+    drop_reason: str | None
+    dropped_at: dt.datetime | None
+    auto_dropped: bool
+
+
+class CallPage(msgspec.Struct, kw_only=True):
+    items: list[CallSummary]
+    total: int
+
+
+class CallDetail(CallSummary, kw_only=True):
+    """One call with its content, for the decision screen."""
+
+    body_text: str
+    body_html: str | None
+    message_id: str | None
+    raw_sha256: str | None
+    client_id: int | None
+    partner_id: int | None
+    contact_id: int | None
+    licence: str | None
+    product: str
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    attachments: list[dict[str, Any]]
+
+
+# Decisions ---------------------------------------------------------------------------------
+
+
+def get_call_row(session: Session, call_id: int, *, for_update: bool = False) -> IntakeCallRow:
+    call = session.get(IntakeCallRow, call_id, with_for_update=for_update or None)
+    if call is None:
+        raise NotFound("call", call_id)
+    return call
+
+
+def _require_pending(call: IntakeCallRow) -> None:
+    if call.status != "pending":
+        raise Conflict(f"call {call.id} is already {call.status}", slug="call-not-pending")
+
+
+def _submission_mode(session: Session, source: str) -> str:
+    mode = {"mail": "email", "form": "form", "phone": "phone"}.get(source, "")
+    allowed = defs.dictionary_values(session, "submission_mode")
+    return mode if not allowed or mode in allowed else ""
+
+
+def ticket_fields_from_call(
+    session: Session, call: IntakeCallRow, data: TicketCreate | None = None
+) -> TicketCreate:
+    """The ticket an accepted call opens: the agent's fields, blanks filled from the call."""
+    title = " ".join(call.subject.split())[:500] or "(bez tematu)"
+    if data is None:
+        data = TicketCreate(definition="ZS", title=title)
+    fills: dict[str, Any] = {}
+    if not data.description:
+        fills["description"] = call.body_text[:200_000]
+    if data.contact_email is None and call.sender:
+        fills["contact_email"] = call.sender
+    for field in ("client_id", "partner_id", "contact_id", "licence"):
+        if getattr(data, field) is None and getattr(call, field) is not None:
+            fills[field] = getattr(call, field)
+    if not data.product and call.product:
+        fills["product"] = call.product
+    if not data.submission_mode:
+        fills["submission_mode"] = _submission_mode(session, call.source)
+    if data.reported_at is None:
+        fills["reported_at"] = call.received_at
+    return msgspec.structs.replace(data, **fills)
+
+
+def accept_call(
+    session: Session,
+    ctx: IntakeContext,
+    actor: Actor,
+    call_id: int,
+    data: TicketCreate | None = None,
+) -> TicketRow:
+    """Open a ticket from a pending call in this transaction: the mail and its attachments
+    move onto the ticket's timeline, the acknowledgement is queued, the spam model learns ham.
+    """
+    call = get_call_row(session, call_id, for_update=True)
+    _require_pending(call)
+    ticket = create_ticket(session, actor, ticket_fields_from_call(session, call, data))
+    real_message_id = call.message_id if call.source == "mail" and call.message_id else None
+    if real_message_id and real_message_id.startswith(("sha256:", "mid-sha256:")):
+        real_message_id = None  # a dedupe key, not a Message-ID
+    message = TicketMessageRow(
+        ticket_id=ticket.id,
+        at=call.received_at,
+        direction="in",
+        sender=call.sender,
+        subject=call.subject,
+        body_text=call.body_text,
+        body_html=call.body_html,
+        message_id=real_message_id,
+        call_id=call.id,
+        attach_reason=f"accepted from intake call #{call.id}",
+    )
+    session.add(message)
+    session.flush()
+    session.execute(
+        update(AttachmentRow)
+        .where(AttachmentRow.call_id == call.id)
+        .values(ticket_id=ticket.id, message_id=message.id)
+    )
+    call.status = "accepted"
+    call.ticket_id = ticket.id
+    call.decided_by = actor.label if actor.user_id is None else actor.name
+    call.decided_at = utcnow()
+    record(
+        session,
+        ticket,
+        actor,
+        "created_from_call",
+        new=call.id,
+        note=f"{call.source} from {call.sender or 'unknown sender'}",
+    )
+    skipped = enqueue_ack(session, ctx.settings, call, ticket)
+    record(
+        session,
+        ticket,
+        SYSTEM,
+        "acknowledgement",
+        note="queued" if skipped is None else f"not sent: {skipped}",
+    )
+    if call.raw_sha256 and call.source in ("mail", "form"):
+        enqueue(session, SPAM_LEARN_JOB, {"call_id": call.id, "is_spam": False})
+    session.flush()
+    return ticket
+
+
+def mark_dropped(call: IntakeCallRow, actor: Actor, reason: str, *, auto: bool) -> None:
+    now = utcnow()
+    call.status = "dropped"
+    call.drop_reason = reason
+    call.dropped_at = now
+    call.auto_dropped = auto
+    call.decided_by = actor.label if actor.user_id is None else actor.name
+    call.decided_at = now
+
+
+def drop_call(session: Session, actor: Actor, call_id: int, reason: str) -> IntakeCallRow:
+    """Drop a pending call (`spam`, `not_ours`, `duplicate`); spam teaches the model."""
+    if reason not in DROP_REASONS:
+        raise ValidationFailed("reason", f"{reason!r} is not one of {', '.join(DROP_REASONS)}")
+    call = get_call_row(session, call_id, for_update=True)
+    _require_pending(call)
+    mark_dropped(call, actor, reason, auto=False)
+    if reason == "spam" and call.raw_sha256 and call.source in ("mail", "form"):
+        enqueue(session, SPAM_LEARN_JOB, {"call_id": call.id, "is_spam": True})
+    session.flush()
+    return call
+
+
+def restore_call(session: Session, actor: Actor, call_id: int) -> IntakeCallRow:
+    """Bring a dropped call back to the queue within RESTORE_DAYS; a spam drop undone is ham."""
+    call = get_call_row(session, call_id, for_update=True)
+    if call.status != "dropped":
+        raise Conflict(f"call {call.id} is {call.status}, not dropped", slug="call-not-dropped")
+    if call.dropped_at and utcnow() - call.dropped_at > dt.timedelta(days=RESTORE_DAYS):
+        raise Conflict(
+            f"call {call.id} was dropped over {RESTORE_DAYS} days ago", slug="restore-expired"
+        )
+    if call.drop_reason == "spam" and call.raw_sha256 and call.source in ("mail", "form"):
+        enqueue(session, SPAM_LEARN_JOB, {"call_id": call.id, "is_spam": False})
+    call.status = "pending"
+    call.drop_reason = None
+    call.dropped_at = None
+    call.auto_dropped = False
+    call.decided_by = actor.label if actor.user_id is None else actor.name
+    call.decided_at = utcnow()
+    session.flush()
+    return call
+
+
+# Queries -----------------------------------------------------------------------------------
+
+
+def _summary_fields(call: IntakeCallRow) -> dict[str, Any]:
+    return {f: getattr(call, f) for f in CallSummary.__struct_fields__}
+
+
+def list_calls(
+    session: Session,
+    status: str | None = None,
+    source: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> CallPage:
+    """The queue, newest first; dropped calls only while they can still be restored."""
+    conditions: list[Any] = [
+        (IntakeCallRow.status != "dropped")
+        | (IntakeCallRow.dropped_at >= utcnow() - dt.timedelta(days=RESTORE_DAYS))
+    ]
+    if status:
+        conditions.append(IntakeCallRow.status == status)
+    if source:
+        conditions.append(IntakeCallRow.source == source)
+    total = session.scalar(select(func.count()).select_from(IntakeCallRow).where(*conditions))
+    rows = session.scalars(
+        select(IntakeCallRow)
+        .where(*conditions)
+        .order_by(IntakeCallRow.received_at.desc(), IntakeCallRow.id.desc())
+        .limit(max(1, min(limit, 500)))
+        .offset(max(0, offset))
+    )
+    return CallPage(items=[CallSummary(**_summary_fields(r)) for r in rows], total=int(total or 0))
+
+
+def get_call(session: Session, call_id: int) -> CallDetail:
+    call = get_call_row(session, call_id)
+    attachments = session.scalars(
+        select(AttachmentRow).where(AttachmentRow.call_id == call.id).order_by(AttachmentRow.id)
+    )
+    detail_fields = {
+        f: getattr(call, f) for f in CallDetail.__struct_fields__ if f != "attachments"
+    }
+    return CallDetail(
+        **detail_fields,
+        attachments=[
+            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in attachments
+        ],
+    )
+
+
+class QuarantineEntry(msgspec.Struct, kw_only=True):
+    id: int
+    raw_sha256: str
+    size: int
+    reason: str
+    source: str
+    source_info: dict[str, Any]
+    received_at: dt.datetime
+
+
+def list_quarantine(session: Session, limit: int = 50, offset: int = 0) -> list[QuarantineEntry]:
+    """What could not be ingested, newest first; the raw bytes are in the blob store."""
+    rows = session.scalars(
+        select(QuarantineRow)
+        .order_by(QuarantineRow.received_at.desc(), QuarantineRow.id.desc())
+        .limit(max(1, min(limit, 500)))
+        .offset(max(0, offset))
+    )
+    return [
+        QuarantineEntry(**{f: getattr(r, f) for f in QuarantineEntry.__struct_fields__})
+        for r in rows
+    ]

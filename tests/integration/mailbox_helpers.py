@@ -1,0 +1,38 @@
+"""Helpers of the tests that run `python -m intake.worker` processes on a real mailbox."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from imap_tools import MailBoxUnencrypted
+from sqlalchemy import func, select
+
+from api.settings import ImapSettings
+from tickets.adapters.db import Database
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def count_rows(db: Database, model: type) -> int:
+    with db.read() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def folder_size(mailbox: ImapSettings, folder: str) -> int:
+    """Messages in an IMAP folder (0 when it does not exist yet)."""
+    with MailBoxUnencrypted(mailbox.host, mailbox.port).login(
+        mailbox.user, mailbox.password, initial_folder=None
+    ) as box:
+        if not box.folder.exists(folder):
+            return 0
+        return int(box.folder.status(folder, ["MESSAGES"])["MESSAGES"])
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """An intake worker process writing to `log` (appended across restarts)."""
+    handle = open(log, "ab")  # noqa: SIM115 - the child owns it until it dies
+    return subprocess.Popen(
+        [sys.executable, "-m", "intake.worker"], cwd=REPO, env=env, stdout=handle, stderr=handle
+    )
