@@ -121,7 +121,10 @@ def create_app(
 
     api_dependencies: dict[str, Provide | Callable[..., Any]] = {
         "container": Provide(provide_container, sync_to_thread=False),
-        "actor": Provide(provide_actor, sync_to_thread=False),
+        # The token check may read the database (a token not seen for a while): in a worker
+        # thread, never on the event loop, where a lookup stalls every request of the replica
+        # (and, with the database down, /health too).
+        "actor": Provide(provide_actor, sync_to_thread=True),
     }
     app_config = AppConfig(
         route_handlers=[

@@ -2,6 +2,10 @@
 
 A `search.index` job names ticket ids only; the handler reads their current state, so jobs
 can run in any order, twice, or after a long outage, and the index still ends up right.
+
+Index jobs are coalesced (`INDEX_COALESCE_S`): a running worker takes them at most about once a
+window, all at once, so a burst of ticket updates is one index commit, one new segment and one
+reader reload in every replica, instead of one each.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from sqlalchemy import func, select
 from search.documents import TicketDocument
 from search.ports import IndexSettings, SearchEngine, SearchUnavailable
 from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import OutboxJob, OutboxJobRow, RetryLater, enqueue
+from tickets.adapters.outbox import Coalesced, OutboxJob, OutboxJobRow, RetryLater, enqueue
 from tickets.services import INDEX_JOB
 
 if TYPE_CHECKING:
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sedno.search")
 CHUNK = 2000
+INDEX_COALESCE_S = 1.0
+"""How long an index job may wait for others to share its commit (search lags this much more)."""
 
 
 def ticket_document(row: TicketRow) -> TicketDocument:
@@ -103,7 +109,7 @@ def register_outbox_handlers(
         except SearchUnavailable as exc:
             raise RetryLater(f"search engine unavailable: {exc}") from exc
 
-    batch[INDEX_JOB] = index_batch
+    batch[INDEX_JOB] = Coalesced(index_batch, INDEX_COALESCE_S)
     single["search.settings"] = apply_settings
 
 

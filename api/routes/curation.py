@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import MediaType, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
@@ -18,6 +26,21 @@ from tickets.schemas import TicketView
 from tickets.views import ticket_view
 
 Format = Literal["json", "csv"]
+CSV = "text/csv"
+CSV_SCHEMA = Schema(
+    type=OpenAPIType.STRING,
+    description="`section,key,value,detail` rows with a header line (UTF-8)",
+)
+
+
+@dataclass
+class JsonOrCsvOperation(Operation):
+    """An operation whose 200 is JSON or, on `?format=csv`, CSV: both media types documented."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            ok.content = {**(ok.content or {}), CSV: OpenAPIMediaType(schema=CSV_SCHEMA)}
 
 
 class LinkCheckStarted(msgspec.Struct):
@@ -36,12 +59,23 @@ def _report(container: Any, week: str | None) -> curation.WeekReport:
 def _csv(report: curation.WeekReport) -> Response[Any]:
     return Response(
         report_csv(report),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
+        media_type=CSV,  # Litestar adds "; charset=utf-8" to text types itself
         headers={"Content-Disposition": f'attachment; filename="curation-{report.week}.csv"'},
     )
 
 
-@get("/api/curation/week", sync_to_thread=True, tags=["curation"])
+@get(
+    "/api/curation/week",
+    sync_to_thread=True,
+    tags=["curation"],
+    responses={
+        200: ResponseSpec(
+            data_container=curation.WeekReport,
+            description="The report as JSON, or as CSV with `?format=csv`",
+        )
+    },
+    operation_class=JsonOrCsvOperation,
+)
 def curation_week(
     container: ContainerDep,
     actor: ActorDep,
@@ -60,7 +94,7 @@ def curation_week(
     "/api/curation/week.csv",
     sync_to_thread=True,
     tags=["curation"],
-    responses={200: ResponseSpec(data_container=str, media_type="text/csv", description="CSV")},
+    responses={200: ResponseSpec(data_container=str, media_type=CSV, description="CSV")},
 )
 def curation_week_csv(
     container: ContainerDep, actor: ActorDep, week: FromQuery[str | None] = None

@@ -3,8 +3,10 @@
 Starts the cluster (PostgreSQL, 2 API replicas, 2 outbox workers), imports N resolved tickets
 with `sedno import tickets` from a generated JSONL file, waits for the outbox workers to index
 them all, then runs Locust headless from a second process on loopback: U consultants mixing
-search-as-you-type, similar-ticket look-ups and ticket updates for D seconds. Prints the p50/p95
-latency and error count per request kind and a last line
+search-as-you-type, similar-ticket look-ups and ticket updates for D seconds, each consultant
+with a token of their own (as in production: the search log and the token check are per user).
+Prints the p50/p95 latency and error count per request kind as Locust saw it and as the replicas
+measured it (their access log lines), the load average, and a last line
 `tickets=N users=U duration_s=D search_p95_ms=… errors=…`.
 """
 
@@ -24,6 +26,8 @@ import httpx
 
 from api.cluster import REPO, Cluster, running_cluster
 from search.bench import synthetic_tickets
+from tickets.adapters.db import Database
+from tickets.auth import create_user
 
 
 def write_tickets(path: Path, n: int) -> None:
@@ -100,6 +104,80 @@ def engine_latency(cluster: Cluster) -> dict[str, tuple[float, float]]:
     return out
 
 
+def server_errors(cluster: Cluster, limit: int = 5) -> list[str]:
+    """The first error records (with their tracebacks) the replicas and workers logged."""
+    found: list[str] = []
+    for name in cluster.procs:
+        for line in (cluster.logs / f"{name}.log").read_text(errors="replace").splitlines():
+            if '"level": "error"' in line or line.startswith("Traceback"):
+                found.append(f"{name}: {line[:4000]}")
+                if len(found) >= limit:
+                    return found
+    return found
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """User + system CPU seconds each process has used so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        out[name] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def consultant_tokens(cluster: Cluster, n: int) -> list[str]:
+    """N consultants, each with a bearer token of their own."""
+    db = Database(cluster.postgres.url())
+    try:
+        with db.transaction() as s:
+            return [
+                create_user(s, login=f"load{i}", name=f"Konsultant {i}", role="consultant")[1]
+                for i in range(n)
+            ]
+    finally:
+        db.dispose()
+
+
+ACCESS_LINE = re.compile(r"^(\w+) (\S+) (\d{3}) ([0-9.]+)ms$")
+
+
+def server_latency(cluster: Cluster, since: str) -> dict[str, tuple[int, float, float]]:
+    """Per request kind, from the replicas' access log lines after `since` (ISO UTC): the time
+    each request spent inside the replica, (count, p50 ms, p95 ms)."""
+    times: dict[str, list[float]] = {}
+    for name in cluster.procs:
+        if not name.startswith("api"):
+            continue
+        for line in (cluster.logs / f"{name}.log").read_text(errors="replace").splitlines():
+            if '"sedno.access"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            match = ACCESS_LINE.match(str(record.get("msg", "")))
+            if match is None or str(record.get("ts", "")) < since:
+                continue
+            method, path, _, ms = match.groups()
+            kind = {"/api/search": "search", "/api/search/similar": "similar"}.get(path, "")
+            kind = kind or ("update" if method == "PATCH" else "")
+            if kind:
+                times.setdefault(kind, []).append(float(ms))
+    return {
+        kind: (len(values), _percentile(values, 0.5), _percentile(values, 0.95))
+        for kind, values in times.items()
+    }
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def run_locust(
     cluster: Cluster, users: int, duration_s: int, tickets: int
 ) -> dict[str, dict[str, float]]:
@@ -108,7 +186,7 @@ def run_locust(
         **os.environ,
         "PYTHONPATH": str(REPO),
         "LOAD_HOSTS": ",".join(cluster.urls),
-        "LOAD_TOKEN": cluster.admin_token,
+        "LOAD_TOKENS": ",".join(consultant_tokens(cluster, users)),
         "LOAD_TICKETS": str(tickets),
     }
     subprocess.run(
@@ -163,9 +241,21 @@ def main(tickets: int, users: int, duration: int) -> None:
         click.echo(
             f"imported {tickets} tickets in {imported_s:.1f} s; indexed in {indexed_s:.1f} s more"
         )
+        started = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        pids = {name: proc.pid for name, proc in cluster.procs.items()}
+        cpu_before = cpu_seconds(pids)
+        children_before = os.times()
         stats = run_locust(cluster, users, duration, tickets)
+        children_after = os.times()
+        cpu = {n: v - cpu_before.get(n, 0.0) for n, v in cpu_seconds(pids).items()}
+        cpu["locust"] = (children_after.children_user - children_before.children_user) + (
+            children_after.children_system - children_before.children_system
+        )
+        load = os.getloadavg()
         engine = engine_latency(cluster)
+        server = server_latency(cluster, started)
         alive = all(p.poll() is None for p in cluster.procs.values())
+        errors_logged = server_errors(cluster)
     click.echo(
         f"{'kind':<10} {'requests':>9} {'failures':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}"
     )
@@ -174,13 +264,26 @@ def main(tickets: int, users: int, duration: int) -> None:
             f"{name:<10} {s['requests']:>9.0f} {s['failures']:>9.0f} {s['p50_ms']:>8.0f} "
             f"{s['p95_ms']:>8.0f} {s['p99_ms']:>8.0f} {s['rps']:>7.1f}"
         )
+    for kind, (count, p50_ms, p95_ms) in sorted(server.items()):
+        click.echo(
+            f"inside the replicas ({kind}, access log): {count} requests, "
+            f"p50 {p50_ms:.0f} ms, p95 {p95_ms:.0f} ms"
+        )
     for endpoint, (count, p95_ms) in sorted(engine.items()):
         click.echo(
             f"in the engine ({endpoint}, server side, /metrics): {count:.0f} calls, "
             f"p95 ≤ {p95_ms:g} ms (histogram bucket bound)"
         )
     errors = int(stats.get("Aggregated", {}).get("failures", 0))
+    requests = stats.get("Aggregated", {}).get("requests", 0.0) or 1.0
+    click.echo(
+        "CPU during the load, s (ms per request): "
+        + ", ".join(f"{n} {v:.1f} ({1000 * v / requests:.1f})" for n, v in sorted(cpu.items()))
+    )
+    for line in errors_logged:
+        click.echo(f"logged error: {line}")
     click.echo(f"all cluster processes alive after the run: {alive}")
+    click.echo(f"load average at the end of the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     click.echo(
         f"tickets={tickets} users={users} duration_s={duration} "
         f"search_p95_ms={stats.get('search', {}).get('p95_ms', float('nan')):.0f} errors={errors}"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -77,6 +79,37 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+IDLE_PING_S = 5.0
+"""A pooled connection unused this long is pinged before it is handed out."""
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """`pool_pre_ping`, only for connections that sat idle: under load a connection is reused
+    within milliseconds, and a ping on every checkout is one more round trip per request.
+
+    A connection broken by a database restart is found either here (idle) or by its first
+    statement; SQLAlchemy then invalidates the whole pool, so the next checkout reconnects.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < idle_s:
+            return
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            if not dbapi_connection.autocommit:
+                dbapi_connection.rollback()
+        except Exception as exc:
+            # The pool drops this connection and retries the checkout with a new one.
+            raise DisconnectionError(str(exc)) from exc
+
+
 class Database:
     """Owns the engines; `transaction()` is the unit of work for writers, `read()` for readers."""
 
@@ -87,9 +120,8 @@ class Database:
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
-            self.write_engine = create_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True
-            )
+            self.write_engine = create_engine(url, pool_size=10, max_overflow=30)
+            _ping_when_idle(self.write_engine, IDLE_PING_S)
             self.read_engine = self.write_engine
         self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)

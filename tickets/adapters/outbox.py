@@ -3,6 +3,10 @@
 A job is claimed under a lease (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's
 `BEGIN IMMEDIATE` serialises claimers), run outside any transaction, then marked done. A worker
 that dies leaves its lease to expire and another picks the job up, so handlers are idempotent.
+
+A batch handler wrapped in `Coalesced` has its jobs gathered: a long-running worker claims that
+kind only once its oldest due job has waited the window, then takes every due job of the kind
+at once (search indexing: one index commit for all the updates of a second, not one each).
 """
 
 from __future__ import annotations
@@ -99,6 +103,21 @@ SingleHandler = Callable[[OutboxJob], None]
 BatchHandler = Callable[[Sequence[OutboxJob]], None]
 
 
+class Coalesced:
+    """A batch handler whose jobs wait up to `window_s` in the queue to be run together."""
+
+    def __init__(self, handler: BatchHandler, window_s: float) -> None:
+        self.handler = handler
+        self.window_s = window_s
+
+    def __call__(self, jobs: Sequence[OutboxJob]) -> None:
+        self.handler(jobs)
+
+
+def coalesce_window_s(handler: object) -> float:
+    return handler.window_s if isinstance(handler, Coalesced) else 0.0
+
+
 def backoff_s(attempts: int) -> float:
     return float(min(MAX_BACKOFF_S, 2 ** min(attempts, 12)))
 
@@ -129,15 +148,40 @@ class OutboxWorker:
     def known_kinds(self) -> list[str]:
         return self.kinds or sorted({*self.handlers, *self.batch_handlers})
 
-    def claim(self) -> list[OutboxJob]:
+    def _ripe_kinds(self, session: Session, now: dt.datetime) -> list[str]:
+        """Known kinds, less the coalesced ones whose oldest due job is younger than its window."""
+        kinds = []
+        for kind in self.known_kinds:
+            window = coalesce_window_s(self.batch_handlers.get(kind))
+            if window > 0:
+                oldest_due = session.scalar(
+                    select(OutboxJobRow.id)
+                    .where(
+                        OutboxJobRow.kind == kind,
+                        OutboxJobRow.status == "pending",
+                        OutboxJobRow.available_at <= now - dt.timedelta(seconds=window),
+                        (OutboxJobRow.locked_until.is_(None)) | (OutboxJobRow.locked_until < now),
+                    )
+                    .limit(1)
+                )
+                if oldest_due is None:
+                    continue
+            kinds.append(kind)
+        return kinds
+
+    def claim(self, *, coalesce: bool = False) -> list[OutboxJob]:
+        """Lease up to `batch_size` due jobs; `coalesce` holds back young coalesced batches."""
         now = utcnow()
         with self.db.transaction() as session:
+            kinds = self._ripe_kinds(session, now) if coalesce else self.known_kinds
+            if not kinds:
+                return []
             query = (
                 select(OutboxJobRow)
                 .where(
                     OutboxJobRow.status == "pending",
                     OutboxJobRow.available_at <= now,
-                    OutboxJobRow.kind.in_(self.known_kinds),
+                    OutboxJobRow.kind.in_(kinds),
                     (OutboxJobRow.locked_until.is_(None)) | (OutboxJobRow.locked_until < now),
                 )
                 .order_by(OutboxJobRow.id)
@@ -190,9 +234,9 @@ class OutboxWorker:
                     "outbox job %s (%s) will retry in %.1fs: %s", job.id, job.kind, delay, error
                 )
 
-    def run_once(self) -> int:
+    def run_once(self, *, coalesce: bool = False) -> int:
         """Claim and run one batch; return how many jobs were claimed."""
-        jobs = self.claim()
+        jobs = self.claim(coalesce=coalesce)
         by_kind: dict[str, list[OutboxJob]] = {}
         for job in jobs:
             by_kind.setdefault(job.kind, []).append(job)
@@ -234,7 +278,7 @@ class OutboxWorker:
             request_id_var.reset(token)
 
     def drain(self, timeout_s: float = 30.0) -> None:
-        """Run until no due job is left (tests, CLI)."""
+        """Run until no due job is left (tests, CLI); nothing waits for a coalescing window."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.run_once() == 0:
@@ -243,7 +287,7 @@ class OutboxWorker:
     def run_forever(self, stop: threading.Event, poll_s: float = 0.5) -> None:
         while not stop.is_set():
             try:
-                claimed = self.run_once()
+                claimed = self.run_once(coalesce=True)
             except Exception:
                 log.exception("outbox worker loop error; retrying")
                 claimed = 0
