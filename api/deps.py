@@ -10,7 +10,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.params import SkipValidation
 
 from api.bootstrap import Container
-from tickets.auth import authenticate_token, has_role
+from tickets.auth import authenticate_token_cached, has_role
 from tickets.schemas import Actor
 
 TOKEN_COOKIE = "sedno_token"
@@ -42,8 +42,9 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     token = bearer_token(request)
     if not token:
         raise NotAuthorizedException("a bearer token is required")
-    with container_of(request).db.read() as session:
-        actor = authenticate_token(session, token)
+    # A token checked a moment ago needs no database session (every keystroke of
+    # as-you-type search is a request).
+    actor = authenticate_token_cached(container_of(request).db, token)
     if actor is None:
         raise NotAuthorizedException("the token is not valid")
     request.scope["sedno_actor"] = actor  # type: ignore[typeddict-unknown-key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -58,6 +59,8 @@ def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def run_bench_cli(docs: int, queries: int) -> str:
+    # httpx logs every request at INFO: that logging would be timed as API latency.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="sedno-bench-") as tmp:
         base = Path(tmp)
         report = run_bench(docs, work_dir=base / "inproc", queries=queries)

@@ -2,196 +2,70 @@
 
 Mirrors Meilisearch's behaviour: every word must match, then words are dropped from the end;
 typos by word length; prefix on the last word; folded diacritics; exact > typo > stem;
-title and keywords above description and solution.
+title and keywords above description and solution. The index layout lives in
+`search.layout`, the queries in `search.query`.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
 import math
+import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
-import tantivy
 
 from search import similar as sim
-from search.analysis import (
-    MAX_TOKEN_CHARS,
-    QueryUnit,
-    expand_synonyms,
-    normalize_synonyms,
-    remove_stop_words,
-    stem_word,
-    stemmed_words,
-    typo_budget,
-)
+from search.analysis import QueryUnit
 from search.documents import TicketDocument
-from search.highlight import QueryMatcher, crop, highlight
+from search.highlight import QueryMatcher, build_hit
+from search.layout import (
+    SETTINGS_FILE,
+    STEM_BODY_FIELD,
+    STEM_TITLE_FIELD,
+    StemCache,
+    open_index,
+    schema,
+    to_tantivy,
+)
+from search.layout import analyzer as _analyzer
 from search.ports import (
     FILTER_FIELDS,
     SEARCHABLE_FIELDS,
-    FilterValue,
     IndexSettings,
-    SearchHit,
     SearchRequest,
     SearchResponse,
     SearchUnavailable,
     SimilarRequest,
     TaskInfo,
-    filter_values,
 )
+from search.query import QueryBuilder
 
-Occur = tantivy.Occur
-Q = tantivy.Query
-log = logging.getLogger("sedno.search")
+__all__ = ["EmbeddedSearchEngine", "build_hit"]
 
-_TEXT_FIELD = {
-    "title": "title",
-    "keywords": "keywords",
-    "kb_links": "kb",
-    "description": "description",
-    "solution": "solution",
-}
-EXACT_BOOST = 2.0
-"""Constant bonus of an exact word over a typo or prefix match (times the field weight)."""
-TYPO_BOOST = 1.0
-PREFIX_BOOST = 1.2
-PREFIX_TYPO_BOOST = 0.6
-STEM_BOOST = 0.8
-"""A stem-only match ranks below a typo in any field."""
+T = TypeVar("T")
+
 VERIFIED_BONUS = 0.04
 REUSE_BONUS = 0.04
 """Up to this share added for reuse (log-scaled, saturating at 100 reuses)."""
-WRITER_HEAP = 128_000_000
-WRITER_THREADS = 2
-MAX_WORDS = 10
+WRITER_THREADS = max(1, min(4, (os.cpu_count() or 2) - 1))
+"""Tantivy indexing threads; one core is left to the Python thread that builds documents."""
+WRITER_HEAP = 64_000_000 * WRITER_THREADS
+"""Memory per indexing thread before it writes a segment (tantivy needs 15 MB at least)."""
+FACET_SIZE = 100
+"""Values counted per facet, like Meilisearch's `maxValuesPerFacet` default."""
+EXTRA_FETCHED = 30
+"""Hits fetched beyond the page so the verified/reuse tie-break can lift some onto it."""
 
-
-ANALYZER = "sedno_fold"
-"""Tantivy's own folding analyzer, registered on every open (tantivy does not persist it)."""
-ALL_FIELD = "all"
-"""Every searchable field in one: one typo/prefix automaton per word instead of one per field."""
-STEM_ALL_FIELD = "stem_all"
-"""Both stem fields in one, for matching: one posting list per query word instead of two."""
-SETTINGS_FILE = "sedno-settings.json"
-
-
-def _analyzer() -> tantivy.TextAnalyzer:
-    """Alphanumeric tokens, lowercased, diacritics folded (ł→l), long tokens dropped.
-
-    The same words as `search.analysis.words` for Polish and English text; tantivy runs it in
-    Rust, which is where indexing speed comes from.
-    """
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.remove_long(MAX_TOKEN_CHARS + 1))  # keeps tokens < limit bytes
-        .build()
-    )
-
-
-def _raw_words_analyzer() -> tantivy.TextAnalyzer:
-    """Lowercased words, not folded: what the stemmer reads (it knows ą, ę, ł).
-
-    Splits like `search.analysis.stems`, only in Rust; `stemmed_words` drops the long ones.
-    """
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .build()
-    )
-
-
-_raw_words = _raw_words_analyzer().analyze
-
-
-def _schema() -> tantivy.Schema:
-    sb = tantivy.SchemaBuilder()
-    sb.add_unsigned_field("id", stored=True, indexed=True, fast=True)
-    # No positions: nothing runs phrase queries, and BM25 needs only frequencies.
-    for name in _TEXT_FIELD.values():
-        sb.add_text_field(name, tokenizer_name=ANALYZER, index_option="freq")
-    sb.add_text_field(ALL_FIELD, tokenizer_name=ANALYZER, index_option="basic")
-    for name in ("stem_title", "stem_body"):
-        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
-    sb.add_text_field(STEM_ALL_FIELD, tokenizer_name="whitespace", index_option="basic")
-    for name in FILTER_FIELDS:
-        sb.add_text_field(f"f_{name}", tokenizer_name="raw", fast=True)
-    sb.add_unsigned_field("verified_n", fast=True)
-    sb.add_unsigned_field("reuse_count", fast=True)
-    sb.add_integer_field("completed_at", fast=True)
-    sb.add_bytes_field("payload", stored=True)
-    return sb.build()
-
-
-def _to_tantivy(doc: TicketDocument, encoder: msgspec.json.Encoder) -> tantivy.Document:
-    """One ticket as a tantivy document; the hot loop of indexing, so written out flat."""
-    out = tantivy.Document()
-    add = out.add_text
-    out.add_unsigned("id", doc.id)
-    keywords = " ; ".join(doc.keywords)
-    kb = " ".join(doc.kb_links)
-    # Tantivy folds and splits the text itself (ANALYZER); Python only stems.
-    for field, text in (
-        ("title", doc.title),
-        ("keywords", keywords),
-        ("kb", kb),
-        ("description", doc.description),
-        ("solution", doc.solution),
-    ):
-        if text:
-            add(field, text)
-            add(ALL_FIELD, text)
-    title_stems = stemmed_words(_raw_words(doc.title + " " + keywords))
-    body_stems = stemmed_words(_raw_words(doc.description + " " + doc.solution))
-    add("stem_title", title_stems)
-    add("stem_body", body_stems)
-    add(STEM_ALL_FIELD, title_stems)
-    add(STEM_ALL_FIELD, body_stems)
-    for name, value in (
-        ("f_product", doc.product),
-        ("f_module", doc.module),
-        ("f_type", doc.type),
-        ("f_version", doc.version),
-        ("f_area", doc.area),
-    ):
-        if value:
-            add(name, value)
-    for value in dict.fromkeys(doc.keywords):
-        add("f_keyword", value)
-    for value in dict.fromkeys(doc.kb_links):
-        add("f_kb_link", value)
-    add("f_verified", "true" if doc.verified else "false")
-    out.add_unsigned("verified_n", 1 if doc.verified else 0)
-    out.add_unsigned("reuse_count", max(0, doc.reuse_count))
-    out.add_integer("completed_at", doc.completed_at)
-    out.add_bytes("payload", encoder.encode(doc))
-    return out
-
-
-def _open_index(schema: tantivy.Schema, directory: Path) -> tantivy.Index:
-    """Open or create the index; one in an older layout is emptied (it is derived data)."""
-    try:
-        index = tantivy.Index(schema, path=str(directory))
-    except ValueError as exc:
-        if "schema does not match" not in str(exc):
-            raise SearchUnavailable(f"cannot open search index at {directory}: {exc}") from exc
-        log.warning(
-            "search index at %s has an older layout: emptied it; run `sedno reindex`", directory
-        )
-        for path in directory.iterdir():
-            if path.is_file() and path.name != SETTINGS_FILE:
-                path.unlink()
-        index = tantivy.Index(schema, path=str(directory))
-    index.register_tokenizer(ANALYZER, _analyzer())
-    return index
+_BESIDE = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="sedno-search")
+"""Runs facet counts beside the ranking search (tantivy releases the GIL); shared by engines."""
 
 
 class EmbeddedSearchEngine:
@@ -200,25 +74,25 @@ class EmbeddedSearchEngine:
     def __init__(self, index_dir: Path, *, lock_timeout_s: float = 10.0) -> None:
         self._dir = index_dir
         self._dir.mkdir(parents=True, exist_ok=True)
-        self._schema = _schema()
-        self._index = _open_index(self._schema, self._dir)
+        self._schema = schema()
+        self._index = open_index(self._schema, self._dir)
         self._analyze = _analyzer().analyze
         self._write_lock = threading.Lock()
         self._lock_timeout_s = lock_timeout_s
         self._task_ids = itertools.count(1)
         self._encoder = msgspec.json.Encoder()
         self._decoder = msgspec.json.Decoder(TicketDocument)
+        self._stems = StemCache()
         self._settings_path = self._dir / SETTINGS_FILE
         self._settings = IndexSettings()
         if self._settings_path.exists():
             self._settings = msgspec.json.decode(
                 self._settings_path.read_bytes(), type=IndexSettings
             )
-        self._apply_settings(self._settings)
+        self._queries = QueryBuilder(self._schema, self._settings, self._analyze)
         self._closed = False
-        self._df_cache: dict[str, int] = {}
-        self._stem_df_cache: dict[str, int] = {}
-        self._vector_cache: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+        # Document frequencies and vectors of one index state (any process may commit).
+        self._similar_caches = sim.SimilarCaches()
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -229,7 +103,7 @@ class EmbeddedSearchEngine:
             raise ValueError(f"unsupported attributes: {sorted(unknown)}")
         self._settings_path.write_bytes(msgspec.json.encode(settings))
         self._settings = settings
-        self._apply_settings(settings)
+        self._queries = QueryBuilder(self._schema, settings, self._analyze)
         return self._done()
 
     def upsert(self, docs: Sequence[TicketDocument]) -> TaskInfo:
@@ -237,15 +111,16 @@ class EmbeddedSearchEngine:
         if not latest:
             return self._done()
         with self._writer() as writer:
-            writer.delete_documents_by_query(Q.term_set_query(self._schema, "id", list(latest)))
+            writer.delete_documents_by_query(self._queries.ids(list(latest)))
+            add, encoder, stems = writer.add_document, self._encoder, self._stems
             for doc in latest.values():
-                writer.add_document(_to_tantivy(doc, self._encoder))
+                add(to_tantivy(doc, encoder, stems))
         return self._done()
 
     def delete(self, ids: Sequence[int]) -> TaskInfo:
         if ids:
             with self._writer() as writer:
-                writer.delete_documents_by_query(Q.term_set_query(self._schema, "id", list(ids)))
+                writer.delete_documents_by_query(self._queries.ids(list(ids)))
         return self._done()
 
     def delete_all(self) -> TaskInfo:
@@ -270,10 +145,7 @@ class EmbeddedSearchEngine:
                 writer.wait_merging_threads()
                 del writer
             self._index.reload()
-            # Document frequencies changed; the caches are only valid for one index state.
-            self._df_cache = {}
-            self._stem_df_cache = {}
-            self._vector_cache = {}
+            self._similar_caches.clear()
 
     def _acquire_writer(self) -> Any:
         deadline = time.monotonic() + self._lock_timeout_s
@@ -295,20 +167,6 @@ class EmbeddedSearchEngine:
     def _done(self) -> TaskInfo:
         return TaskInfo(uid=next(self._task_ids), status="succeeded")
 
-    def _apply_settings(self, settings: IndexSettings) -> None:
-        self._synonyms = normalize_synonyms(settings.synonyms)
-        self._stop_words = {w for s in settings.stop_words for w in self._analyze(s)}
-        self._field_weights = {
-            _TEXT_FIELD[name]: 4.0 * (0.8**i)
-            for i, name in enumerate(settings.searchable_attributes)
-        }
-        # The combined field holds every searchable field: usable only when all are searched.
-        self._use_all_field = set(settings.searchable_attributes) == set(SEARCHABLE_FIELDS)
-        self._typo_weight = max(self._field_weights.values(), default=1.0)
-        # A prefix in any field (the combined one) scores like one in the lowest field.
-        self._low_weight = min(self._field_weights.values(), default=1.0)
-        self._top_field = next(iter(self._field_weights), "")
-
     # -- reads ----------------------------------------------------------------------------
 
     def count(self) -> int:
@@ -328,115 +186,68 @@ class EmbeddedSearchEngine:
     def search(self, req: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         searcher = self._index.searcher()
-        filters = self._filter_clauses(req.filters)
-        query_words = self._analyze(req.q)[:MAX_WORDS]
-        query_words = remove_stop_words(query_words, self._stop_words)
-        units = expand_synonyms(query_words, self._synonyms)
-        wanted = max(0, req.offset) + max(0, req.limit)
-        fetch = wanted + 30
-
-        ranked: list[tuple[int, float, Any]] = []  # (bucket, score, address)
-        seen: set[tuple[int, int]] = set()
-        total = 0
-        kept = 0
-        if not units:
-            result = searcher.search(self._combine([], filters), fetch, count=True)
-            total = result.count  # type: ignore[attr-defined]
-            ranked = [(0, score, addr) for score, addr in result.hits]
-        else:
-            last = len(units) - 1
-            unit_queries = [self._unit_query(u, is_last=i == last) for i, u in enumerate(units)]
-            # Matching strategy "last": all words first; drop words from the end only while
-            # too few documents match.
-            for keep in range(len(units), 0, -1):
-                kept = keep
-                result = searcher.search(
-                    self._combine(unit_queries[:keep], filters), fetch, count=True
-                )
-                total = result.count  # type: ignore[attr-defined]
-                for score, addr in result.hits:
-                    key = (addr.segment_ord, addr.doc)
-                    if key not in seen:
-                        seen.add(key)
-                        ranked.append((len(units) - keep, score, addr))
-                if total >= wanted:
-                    break
-        ordered = self._prefer_verified_and_reused(searcher, ranked)
-        page = ordered[req.offset : req.offset + req.limit] if req.limit > 0 else []
-        matcher = QueryMatcher(units, typo_tolerance=self._settings.typo_tolerance)
-        hits = [
-            self._hit(
-                searcher,
-                addr,
-                score,
-                matcher,
-                req.highlight_pre_tag,
-                req.highlight_post_tag,
-                req.crop_length,
-            )
-            for score, addr in page
-        ]
-        facets: dict[str, dict[str, int]] = {}
+        queries = self._queries
+        filters = queries.filters(req.filters)
+        _check_facets(req.facets)
+        units = queries.units(req.q)
+        counted = None
         if req.facets:
-            # Facets need the matching documents only: a query without the scoring clauses.
-            last = len(units) - 1
-            match_queries = [
-                self._unit_match_query(u, is_last=i == last) for i, u in enumerate(units[:kept])
+            # Facets need the matching documents only: the unscored query. Counted beside
+            # the ranking, for all words: words are rarely dropped on a real index.
+            everything = queries.matching(units, filters, n_units=len(units))
+            counted = self._beside(self._facets, searcher, everything, req.facets)
+        try:
+            ranked, total, kept = self._rank(searcher, units, filters, req)
+            ordered = self._prefer_verified_and_reused(searcher, ranked)
+            page = ordered[req.offset : req.offset + req.limit] if req.limit > 0 else []
+            matcher = QueryMatcher(units, typo_tolerance=self._settings.typo_tolerance)
+            hits = [
+                build_hit(
+                    self._payload(searcher, addr),
+                    score,
+                    matcher,
+                    req.highlight_pre_tag,
+                    req.highlight_post_tag,
+                    req.crop_length,
+                )
+                for score, addr in page
             ]
-            facets = self._facets(searcher, self._combine(match_queries, filters), req.facets)
+            facets: dict[str, dict[str, int]] = {}
+            if counted is not None:
+                facets = counted.result()
+                if kept < len(units):  # words were dropped: count what the hits matched
+                    facets = self._facets(
+                        searcher, queries.matching(units, filters, n_units=kept), req.facets
+                    )
+        finally:
+            if counted is not None and not counted.done():
+                counted.cancel()
         return SearchResponse(
             hits=hits, facets=facets, total=total, took_ms=(time.perf_counter() - started) * 1000
         )
 
     def similar(self, req: SimilarRequest) -> SearchResponse:
         started = time.perf_counter()
+        cache = self._similar_caches.at(sim.index_generation(self._dir))
         searcher = self._index.searcher()
         n_docs = searcher.num_docs
-        word_df = self._word_doc_freq(searcher)
+        word_df = cache.doc_freq(cache.word_df, partial(_word_doc_freq, searcher))
 
-        stem_cache = self._stem_df_cache
-
-        def stem_df(term: str) -> int:
-            value = stem_cache.get(term)
-            if value is None:
-                value = max(
-                    searcher.doc_freq("stem_title", term), searcher.doc_freq("stem_body", term)
-                )
-                stem_cache[term] = value
-            return value
-
-        clauses: list[tuple[Any, Any]] = []
-        word_terms = sim.select_word_terms(req.title, req.text, word_df, n_docs)
-        for t in word_terms:
-            for field, weight in (
-                ("title", 2.0),
-                ("keywords", 2.0),
-                ("description", 1.0),
-                ("solution", 1.0),
-            ):
-                clauses.append(
-                    (
-                        Occur.Should,
-                        Q.boost_query(Q.term_query(self._schema, field, t.term), weight * t.weight),
-                    )
-                )
-        for t in sim.select_stem_terms(req.title, req.text, stem_df, n_docs):
-            for field, weight in (("stem_title", 2.0), ("stem_body", 1.0)):
-                clauses.append(
-                    (
-                        Occur.Should,
-                        Q.boost_query(Q.term_query(self._schema, field, t.term), weight * t.weight),
-                    )
-                )
-        if not clauses:
-            return SearchResponse(hits=[], total=0, took_ms=(time.perf_counter() - started) * 1000)
-        must: list[tuple[Any, Any]] = [(Occur.Must, Q.boolean_query(clauses))]
-        must.extend((Occur.Must, f) for f in self._filter_clauses(req.filters))
-        if req.exclude_ids:
-            must.append(
-                (Occur.MustNot, Q.term_set_query(self._schema, "id", list(req.exclude_ids)))
+        def stem_doc_freq(term: str) -> int:
+            return max(
+                searcher.doc_freq(STEM_TITLE_FIELD, term), searcher.doc_freq(STEM_BODY_FIELD, term)
             )
-        result = searcher.search(Q.boolean_query(must), sim.CANDIDATES, count=True)
+
+        stem_df = cache.doc_freq(cache.stem_df, stem_doc_freq)
+
+        word_terms = sim.select_word_terms(req.title, req.text, word_df, n_docs)
+        stem_terms = sim.select_stem_terms(req.title, req.text, stem_df, n_docs)
+        query = self._queries.similar(
+            word_terms, stem_terms, self._queries.filters(req.filters), req.exclude_ids
+        )
+        if query is None:
+            return SearchResponse(hits=[], total=0, took_ms=(time.perf_counter() - started) * 1000)
+        result = searcher.search(query, sim.CANDIDATES, count=True)
         docs = {}
         candidates = []
         for score, addr in result.hits:
@@ -445,9 +256,7 @@ class EmbeddedSearchEngine:
             candidates.append(
                 sim.Candidate(doc.id, doc.title, doc.description + "\n" + doc.solution, score)
             )
-        if len(self._vector_cache) > 50_000:
-            self._vector_cache = {}
-        order = sim.rerank(req.title, req.text, candidates, word_df, n_docs, self._vector_cache)[
+        order = sim.rerank(req.title, req.text, candidates, word_df, n_docs, cache.vectors)[
             : req.limit
         ]
         matcher = QueryMatcher(
@@ -455,7 +264,7 @@ class EmbeddedSearchEngine:
             typo_tolerance=False,
         )
         hits = [
-            self._hit_from_doc(
+            build_hit(
                 docs[i],
                 score,
                 matcher,
@@ -473,142 +282,40 @@ class EmbeddedSearchEngine:
 
     def doc_freq(self, term: str) -> int:
         """Documents holding a folded word in any searchable field (approximate: the maximum)."""
-        return self._word_doc_freq(self._index.searcher())(term)
+        cache = self._similar_caches.at(sim.index_generation(self._dir))
+        return cache.doc_freq(cache.word_df, partial(_word_doc_freq, self._index.searcher()))(term)
 
-    # -- query building -------------------------------------------------------------------
+    # -- ranking --------------------------------------------------------------------------
 
-    def _word_doc_freq(self, searcher: Any) -> sim.DocFreq:
-        cache = self._df_cache
+    def _rank(
+        self, searcher: Any, units: list[QueryUnit], filters: list[Any], req: SearchRequest
+    ) -> tuple[list[tuple[int, float, Any]], int, int]:
+        """Ranked hits as (bucket, score, address), the total, and how many units matched.
 
-        def doc_freq(term: str) -> int:
-            value = cache.get(term)
-            if value is None:
-                value = max(
-                    searcher.doc_freq(f, term)
-                    for f in ("title", "description", "solution", "keywords")
-                )
-                cache[term] = value
-            return value
-
-        return doc_freq
-
-    def _word_query(self, word: str, *, prefix: bool) -> Any:
-        """Exact (BM25 and a constant, per field), typo, prefix and stem clauses of one word."""
-        budget = typo_budget(word) if self._settings.typo_tolerance else 0
-        clauses: list[tuple[Any, Any]] = []
-        for field, fw in self._field_weights.items():
-            exact = Q.term_query(self._schema, field, word)
-            clauses.append((Occur.Should, Q.boost_query(exact, fw)))
-            clauses.append((Occur.Should, Q.const_score_query(exact, EXACT_BOOST * fw)))
-            if prefix and (field == self._top_field or not self._use_all_field):
-                # The first field (the title) that starts with the typed word outranks others.
-                pre = Q.fuzzy_term_query(self._schema, field, word, 0, True, True)
-                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * fw)))
-        if self._use_all_field:
-            # Automata on every field cost several times one on the combined field; the
-            # combined one scores the same wherever it matched (Meilisearch too ranks typos
-            # before attributes).
-            tw = self._typo_weight
-            if prefix:
-                pre = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, 0, True, True)
-                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * self._low_weight)))
-            if budget:
-                fuzzy = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, False)
-                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * tw)))
-                if prefix:
-                    pre_typo = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, True)
-                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * tw)))
-        elif budget:
-            for field, fw in self._field_weights.items():
-                fuzzy = Q.fuzzy_term_query(self._schema, field, word, budget, True, False)
-                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * fw)))
-                if prefix:
-                    pre_typo = Q.fuzzy_term_query(self._schema, field, word, budget, True, True)
-                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * fw)))
-        clauses.extend(self._stem_clauses(word))
-        return Q.boolean_query(clauses)
-
-    def _stem_clauses(self, word: str) -> list[tuple[Any, Any]]:
-        stem = Q.term_query(self._schema, STEM_ALL_FIELD, stem_word(word))
-        return [(Occur.Should, Q.const_score_query(stem, STEM_BOOST))]
-
-    def _word_match_query(self, word: str, *, prefix: bool) -> Any:
-        """The documents `_word_query` matches, unscored: one automaton on the combined field."""
-        if not self._use_all_field:
-            return self._word_query(word, prefix=prefix)
-        budget = typo_budget(word) if self._settings.typo_tolerance else 0
-        # A typo or prefix automaton also accepts the exact word, so it covers the exact
-        # clauses; a prefix with typos covers the typo clause too.
-        if budget or prefix:
-            direct = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, prefix)
-        else:
-            direct = Q.term_query(self._schema, ALL_FIELD, word)
-        return Q.boolean_query([(Occur.Should, direct), *self._stem_clauses(word)])
-
-    def _exact_phrase_query(self, phrase: Sequence[str]) -> Any:
-        """All words of a synonym, each exact in some searchable field."""
-        per_word = []
-        for word in phrase:
-            fields = [
-                (Occur.Should, Q.boost_query(Q.term_query(self._schema, field, word), fw))
-                for field, fw in self._field_weights.items()
-            ]
-            per_word.append((Occur.Must, Q.boolean_query(fields)))
-        return Q.boolean_query(per_word)
-
-    def _exact_phrase_match_query(self, phrase: Sequence[str]) -> Any:
-        if not self._use_all_field:
-            return self._exact_phrase_query(phrase)
-        return Q.boolean_query(
-            [(Occur.Must, Q.term_query(self._schema, ALL_FIELD, word)) for word in phrase]
-        )
-
-    def _unit_query(self, unit: QueryUnit, *, is_last: bool) -> Any:
-        if len(unit.words) == 1 and not unit.alternatives:
-            return self._word_query(unit.words[0], prefix=is_last)
-        options: list[tuple[Any, Any]] = []
-        if len(unit.words) == 1:
-            options.append((Occur.Should, self._word_query(unit.words[0], prefix=False)))
-        else:
-            options.append((Occur.Should, self._exact_phrase_query(unit.words)))
-        for alt in unit.alternatives:
-            # A synonym scores like an exact match, a little below the typed words.
-            options.append((Occur.Should, Q.boost_query(self._exact_phrase_query(alt), 0.9)))
-        return Q.boolean_query(options)
-
-    def _unit_match_query(self, unit: QueryUnit, *, is_last: bool) -> Any:
-        """The documents `_unit_query` matches, for counts and facets."""
-        if len(unit.words) == 1 and not unit.alternatives:
-            return self._word_match_query(unit.words[0], prefix=is_last)
-        options: list[tuple[Any, Any]] = []
-        if len(unit.words) == 1:
-            options.append((Occur.Should, self._word_match_query(unit.words[0], prefix=False)))
-        else:
-            options.append((Occur.Should, self._exact_phrase_match_query(unit.words)))
-        for alt in unit.alternatives:
-            options.append((Occur.Should, self._exact_phrase_match_query(alt)))
-        return Q.boolean_query(options)
-
-    def _filter_clauses(self, filters: dict[str, FilterValue]) -> list[Any]:
-        out = []
-        for name, value in filters.items():
-            if name not in FILTER_FIELDS:
-                raise ValueError(
-                    f"cannot filter on {name!r}; filterable: {', '.join(FILTER_FIELDS)}"
-                )
-            values = filter_values(value)
-            if not values:
-                continue
-            out.append(Q.term_set_query(self._schema, f"f_{name}", values))
-        return out
-
-    def _combine(self, unit_queries: Sequence[Any], filters: Sequence[Any]) -> Any:
-        clauses = [(Occur.Must, q) for q in unit_queries] + [(Occur.Must, f) for f in filters]
-        if not unit_queries:
-            clauses.append((Occur.Must, Q.all_query()))
-        return Q.boolean_query(clauses)
-
-    # -- results --------------------------------------------------------------------------
+        Matching strategy "last": all words first; words are dropped from the end only
+        while too few documents match, and those hits rank below the ones before.
+        """
+        wanted = max(0, req.offset) + max(0, req.limit)
+        fetch = wanted + EXTRA_FETCHED
+        if not units:
+            result = searcher.search(self._queries.combine([], filters), fetch, count=True)
+            return [(0, score, addr) for score, addr in result.hits], int(result.count), 0
+        ranked: list[tuple[int, float, Any]] = []
+        seen: set[tuple[int, int]] = set()
+        total = kept = 0
+        for keep in range(len(units), 0, -1):
+            kept = keep
+            query = self._queries.ranking(units, filters, n_units=keep)
+            result = searcher.search(query, fetch, count=True)
+            total = int(result.count)
+            for score, addr in result.hits:
+                key = (addr.segment_ord, addr.doc)
+                if key not in seen:
+                    seen.add(key)
+                    ranked.append((len(units) - keep, score, addr))
+            if total >= wanted:
+                break
+        return ranked, total, kept
 
     def _prefer_verified_and_reused(
         self, searcher: Any, ranked: list[tuple[int, float, Any]]
@@ -630,68 +337,36 @@ class EmbeddedSearchEngine:
         return [(s, a) for _, _, s, a in scored]
 
     def _facets(self, searcher: Any, query: Any, names: Sequence[str]) -> dict[str, dict[str, int]]:
-        unknown = [n for n in names if n not in FILTER_FIELDS]
-        if unknown:
-            raise ValueError(f"cannot facet on {unknown}; facetable: {', '.join(FILTER_FIELDS)}")
-        spec = {n: {"terms": {"field": f"f_{n}", "size": 100}} for n in names}
+        spec = {n: {"terms": {"field": f"f_{n}", "size": FACET_SIZE}} for n in names}
         result = searcher.aggregate(query, spec)
         return {
             n: {str(b["key"]): int(b["doc_count"]) for b in result.get(n, {}).get("buckets", [])}
             for n in names
         }
 
+    def _beside(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """`fn(*args)` on another thread; on this one when the interpreter is exiting."""
+        try:
+            return _BESIDE.submit(fn, *args)
+        except RuntimeError:  # no new threads at interpreter shutdown
+            done: Future[T] = Future()
+            done.set_result(fn(*args))
+            return done
+
     def _payload(self, searcher: Any, addr: Any) -> TicketDocument:
         stored = searcher.doc(addr)
         doc: TicketDocument = self._decoder.decode(stored["payload"][0])
         return doc
 
-    def _hit(
-        self,
-        searcher: Any,
-        addr: Any,
-        score: float,
-        matcher: QueryMatcher,
-        pre: str,
-        post: str,
-        crop_words: int,
-    ) -> SearchHit:
-        return self._hit_from_doc(
-            self._payload(searcher, addr), score, matcher, pre, post, crop_words
-        )
 
-    @staticmethod
-    def _hit_from_doc(
-        doc: TicketDocument,
-        score: float,
-        matcher: QueryMatcher,
-        pre: str,
-        post: str,
-        crop_words: int,
-    ) -> SearchHit:
-        return build_hit(doc, score, matcher, pre, post, crop_words)
-
-
-def build_hit(
-    doc: TicketDocument, score: float, matcher: QueryMatcher, pre: str, post: str, crop_words: int
-) -> SearchHit:
-    """A hit with the title highlighted and the best cropped window of description/solution."""
-    snippet, count = crop(doc.description, matcher, crop_words, pre, post)
-    if doc.solution:
-        alt, alt_count = crop(doc.solution, matcher, crop_words, pre, post)
-        if alt_count > count or not snippet:
-            snippet = alt
-    return SearchHit(
-        id=doc.id,
-        number=doc.number,
-        title=doc.title,
-        snippet=snippet,
-        title_highlighted=highlight(doc.title, matcher, pre, post),
-        solution=doc.solution,
-        keywords=doc.keywords,
-        kb_links=doc.kb_links,
-        product=doc.product,
-        module=doc.module,
-        type=doc.type,
-        version=doc.version,
-        score=float(score),
+def _word_doc_freq(searcher: Any, term: str) -> int:
+    """Documents holding `term` in the field that holds it most (an approximation)."""
+    return max(
+        int(searcher.doc_freq(f, term)) for f in ("title", "description", "solution", "keywords")
     )
+
+
+def _check_facets(names: Sequence[str]) -> None:
+    unknown = [n for n in names if n not in FILTER_FIELDS]
+    if unknown:
+        raise ValueError(f"cannot facet on {unknown}; facetable: {', '.join(FILTER_FIELDS)}")

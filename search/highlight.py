@@ -15,6 +15,8 @@ from search.analysis import (
     tokenize,
     typo_budget,
 )
+from search.documents import TicketDocument
+from search.ports import SearchHit
 
 MAX_CROP_SOURCE_CHARS = 20_000
 """A snippet is looked for in the first this many characters (stack traces run long)."""
@@ -151,3 +153,29 @@ def _render(
     if cropped and stop < len(tokens):
         out.append("…")
     return "".join(out)
+
+
+def build_hit(
+    doc: TicketDocument, score: float, matcher: QueryMatcher, pre: str, post: str, crop_words: int
+) -> SearchHit:
+    """A hit with the title highlighted and the best cropped window of description/solution."""
+    snippet, count = crop(doc.description, matcher, crop_words, pre, post)
+    if doc.solution:
+        alt, alt_count = crop(doc.solution, matcher, crop_words, pre, post)
+        if alt_count > count or not snippet:
+            snippet = alt
+    return SearchHit(
+        id=doc.id,
+        number=doc.number,
+        title=doc.title,
+        snippet=snippet,
+        title_highlighted=highlight(doc.title, matcher, pre, post),
+        solution=doc.solution,
+        keywords=doc.keywords,
+        kb_links=doc.kb_links,
+        product=doc.product,
+        module=doc.module,
+        type=doc.type,
+        version=doc.version,
+        score=float(score),
+    )

@@ -35,8 +35,7 @@ from search.analysis import (
     words,
 )
 from search.documents import TicketDocument
-from search.embedded import build_hit
-from search.highlight import QueryMatcher
+from search.highlight import QueryMatcher, build_hit
 from search.ports import (
     FILTER_FIELDS,
     FilterValue,

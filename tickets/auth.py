@@ -6,12 +6,15 @@ import base64
 import hashlib
 import hmac
 import secrets
-from typing import Literal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
-from tickets.adapters.db import utcnow
+from tickets.adapters.db import Database, utcnow
 from tickets.adapters.orm import ApiTokenRow, UserRow
 from tickets.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from tickets.schemas import Actor
@@ -22,8 +25,82 @@ ROLES: tuple[str, ...] = ("consultant", "curator", "admin")
 _RANK = {role: i for i, role in enumerate(ROLES)}
 
 
+TOKEN_CACHE_TTL_S = 5.0
+"""How long a verified token is trusted without asking the database again.
+
+A change made in this process (revoking a token, deactivating a user, changing a role)
+takes effect at once; one made by another process within this many seconds.
+"""
+TOKEN_CACHE_SIZE = 10_000
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class VerifiedTokens:
+    """Token hashes the database accepted a moment ago, with their actor (thread-safe).
+
+    As-you-type search sends a request per keystroke; checking the token in the database
+    each time costs more than the search. Entries live `ttl_s` seconds; any change to a
+    token or user row in this process empties the cache (see the listeners below).
+    """
+
+    def __init__(
+        self,
+        ttl_s: float = TOKEN_CACHE_TTL_S,
+        max_size: int = TOKEN_CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_size = max_size
+        self._clock = clock
+        self._entries: dict[tuple[str, str], tuple[Actor, float]] = {}
+        self._lock = threading.Lock()
+        self.generation = 0
+        """Counts `clear()` calls: a check that began before one must not be remembered."""
+
+    def get(self, key: tuple[str, str]) -> Actor | None:
+        """The actor of (database URL, token hash), while fresh."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        actor, expires = entry
+        if self._clock() >= expires:
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        return actor
+
+    def put(self, key: tuple[str, str], actor: Actor, generation: int) -> None:
+        """Remember a check that began at `generation` (forgotten if anything changed since)."""
+        with self._lock:
+            if generation != self.generation:
+                return
+            if len(self._entries) >= self.max_size:
+                self._entries.clear()
+            self._entries[key] = (actor, self._clock() + self.ttl_s)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.generation += 1
+
+
+verified_tokens = VerifiedTokens()
+
+
+def authenticate_token_cached(db: Database, token: str) -> Actor | None:
+    """`authenticate_token`, trusting a check made in the last few seconds (no session then)."""
+    key = (db.url, hash_token(token))
+    actor = verified_tokens.get(key)
+    if actor is None:
+        generation = verified_tokens.generation
+        with db.read() as session:
+            actor = authenticate_token(session, token)
+        if actor is not None:
+            verified_tokens.put(key, actor, generation)
+    return actor
 
 
 def new_token() -> str:
@@ -133,3 +210,53 @@ def ensure_bootstrap_admin(session: Session, admin_token: str | None) -> None:
         )
     )
     session.flush()
+
+
+# Forgetting verified tokens --------------------------------------------------------------------
+# At the change (this process stops trusting the old state at once) and again at the commit
+# (a request that read the old, still committed, state in between cached it once more).
+
+_AUTH_CHANGED = "sedno_auth_changed"
+
+
+def _forget_verified_tokens(target: Any, *_: Any) -> None:
+    if not inspect(target).has_identity:  # a new row: nothing verified depends on it yet
+        return
+    verified_tokens.clear()
+    session = object_session(target)
+    if session is not None:
+        session.info[_AUTH_CHANGED] = True
+
+
+def _forget_deleted(_mapper: Any, _connection: Any, target: Any) -> None:
+    _forget_verified_tokens(target)
+
+
+for _attribute in (
+    ApiTokenRow.revoked,
+    ApiTokenRow.token_hash,
+    ApiTokenRow.user_id,
+    UserRow.active,
+    UserRow.role,
+    UserRow.name,
+    UserRow.login,
+):
+    event.listen(_attribute, "set", _forget_verified_tokens)
+for _row in (ApiTokenRow, UserRow):
+    event.listen(_row, "after_delete", _forget_deleted)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_change(state: ORMExecuteState) -> None:
+    """`update(UserRow)` / `delete(ApiTokenRow)` statements bypass the attribute events."""
+    if (state.is_update or state.is_delete) and any(
+        m.class_ in (ApiTokenRow, UserRow) for m in state.all_mappers
+    ):
+        verified_tokens.clear()
+        state.session.info[_AUTH_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    if session.info.pop(_AUTH_CHANGED, False):
+        verified_tokens.clear()

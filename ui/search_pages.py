@@ -11,8 +11,8 @@ from litestar.response import Template
 
 from api.bootstrap import Container
 from api.deps import ActorDep, ContainerDep
-from api.routes.search import FACETS, SearchResult, run_search, to_result
-from search.ports import SearchRequest, SearchUnavailable, SimilarRequest
+from api.routes.search import FACETS, SearchResult, knowledge_search, present_filters, to_result
+from search.ports import SearchUnavailable, SimilarRequest
 from tickets.domain.errors import NotFound
 from tickets.schemas import Actor
 from tickets.services import get_ticket
@@ -50,19 +50,13 @@ def open_context(
         return None
 
 
-def _filters(**values: str | None) -> dict[str, str]:
-    return {k: v for k, v in values.items() if v}
-
-
 def _search(
     container: Container, q: str, filters: dict[str, str], actor: Actor
 ) -> SearchResult | None:
+    """The API's search, once there is something to search for."""
     if not q.strip() and not filters:
         return None
-    req = SearchRequest(
-        q=q[:500], filters=dict(filters), facets=list(FACET_FIELDS), limit=20, offset=0
-    )
-    return run_search(container, req, actor)
+    return knowledge_search(container, actor, q, filters)
 
 
 def _render_search(
@@ -100,7 +94,9 @@ def search_page(
     keyword: FromQuery[str | None] = None,
     ticket: FromQuery[int | None] = None,
 ) -> Template:
-    filters = _filters(product=product, module=module, type=type, version=version, keyword=keyword)
+    filters = present_filters(
+        product=product, module=module, type=type, version=version, keyword=keyword
+    )
     return _render_search(request, container, actor, "search.html", q, filters, ticket)
 
 
@@ -118,7 +114,9 @@ def search_fragment(
     ticket: FromQuery[int | None] = None,
 ) -> Template:
     """The result list, rendered here so the page and the as-you-type view look alike."""
-    filters = _filters(product=product, module=module, type=type, version=version, keyword=keyword)
+    filters = present_filters(
+        product=product, module=module, type=type, version=version, keyword=keyword
+    )
     return _render_search(request, container, actor, "_results.html", q, filters, ticket)
 
 

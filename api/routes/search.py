@@ -17,6 +17,7 @@ from search.ports import SearchRequest, SearchResponse, SearchUnavailable, Simil
 from tickets.schemas import Actor
 
 FACETS = ["product", "module", "type", "version", "keyword"]
+MAX_QUERY_CHARS = 500
 
 
 class Hit(msgspec.Struct):
@@ -76,6 +77,31 @@ def to_result(response: SearchResponse) -> SearchResult:
     )
 
 
+def present_filters(**values: str | None) -> dict[str, str]:
+    """The filters a consultant set, by field (unset and empty ones dropped)."""
+    return {field: value for field, value in values.items() if value}
+
+
+def knowledge_search(
+    container: Any,
+    actor: Actor | None,
+    q: str,
+    filters: dict[str, str],
+    *,
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResult:
+    """The search the API and the UI both run: words, filters, the standard facets, a page."""
+    req = SearchRequest(
+        q=q[:MAX_QUERY_CHARS],
+        filters=dict(filters),
+        facets=list(FACETS),
+        limit=limit,
+        offset=offset,
+    )
+    return run_search(container, req, actor)
+
+
 def run_search(container: Any, req: SearchRequest, actor: Actor | None = None) -> SearchResult:
     """Search, logging the query for the curation report when that module is installed."""
     try:
@@ -109,20 +135,10 @@ def search_tickets(
     offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
 ) -> SearchResult:
     """Resolved tickets matching a few words, typo-tolerant, best first, with facets."""
-    filters = {
-        k: v
-        for k, v in {
-            "product": product,
-            "module": module,
-            "type": type,
-            "version": version,
-            "keyword": keyword,
-            "kb_link": kb_link,
-        }.items()
-        if v
-    }
-    req = SearchRequest(q=q[:500], filters=dict(filters), facets=FACETS, limit=limit, offset=offset)
-    return run_search(container, req, actor)
+    filters = present_filters(
+        product=product, module=module, type=type, version=version, keyword=keyword, kb_link=kb_link
+    )
+    return knowledge_search(container, actor, q, filters, limit=limit, offset=offset)
 
 
 @post("/api/search/similar", status_code=200, sync_to_thread=True, tags=["search"])

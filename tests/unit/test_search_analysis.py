@@ -14,11 +14,13 @@ from search.analysis import (
     matches_with_typos,
     normalize_synonyms,
     stem_word,
+    stems,
     tokenize,
     typo_budget,
     words,
 )
 from search.embedded import _analyzer
+from search.layout import StemCache
 
 
 def test_fold_strips_polish_diacritics_including_l_stroke() -> None:
@@ -123,3 +125,11 @@ def test_tokenize_drops_overlong_tokens_and_keeps_offsets() -> None:
 def test_the_embedded_index_splits_and_folds_like_the_query_side() -> None:
     text = "Błąd łączenia z KSeF (ŁÓDŹ), faktura_korekta nr 48213: https://pomoc.enova.pl/x?y=1"
     assert _analyzer().analyze(text + " " + "z" * 41) == words(text)
+
+
+def test_stems_cached_per_chunk_are_the_stems_of_the_whole_text() -> None:
+    text = "Fakturze, faktury;FAKTURĄ — błąd:KSeF 2504.3 w Łodzi " + "x" * 50
+    cache = StemCache(max_size=3)
+    assert cache.stems_of(text).split() == stems(text)
+    assert len(cache) <= 3  # bounded: emptied when full
+    assert cache.stems_of(text).split() == stems(text)

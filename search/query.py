@@ -1,0 +1,250 @@
+"""Tantivy queries that mirror Meilisearch's matching and ranking, built from analyzer tokens.
+
+Every word must match (exactly, with typos by word length, as a prefix when last, or by
+stem); exact > prefix > typo > stem; fields rank in `searchable_attributes` order. Each
+ranking query has an unscored twin (`match`) that finds the same documents far more cheaply,
+for counts and facets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import tantivy
+
+from search import similar as sim
+from search.analysis import (
+    QueryUnit,
+    expand_synonyms,
+    normalize_synonyms,
+    remove_stop_words,
+    stem_word,
+    typo_budget,
+)
+from search.layout import (
+    ALL_FIELD,
+    STEM_ALL_FIELD,
+    STEM_BODY_FIELD,
+    STEM_TITLE_FIELD,
+    TEXT_FIELD,
+)
+from search.ports import FILTER_FIELDS, SEARCHABLE_FIELDS, FilterValue, IndexSettings, filter_values
+
+Occur = tantivy.Occur
+Q = tantivy.Query
+
+EXACT_BOOST = 2.0
+"""Constant bonus of an exact word over a typo or prefix match (times the field weight)."""
+TYPO_BOOST = 1.0
+PREFIX_BOOST = 1.2
+PREFIX_TYPO_BOOST = 0.6
+STEM_BOOST = 0.8
+"""A stem-only match ranks below a typo in any field."""
+MAX_WORDS = 10
+"""Meilisearch uses only the first ten words of a query."""
+SIMILAR_WORD_FIELDS = (("title", 2.0), ("keywords", 2.0), ("description", 1.0), ("solution", 1.0))
+SIMILAR_STEM_FIELDS = ((STEM_TITLE_FIELD, 2.0), (STEM_BODY_FIELD, 1.0))
+
+Clause = tuple[Any, Any]
+
+
+class QueryBuilder:
+    """Queries for one index under one `IndexSettings`; cheap to rebuild when settings change."""
+
+    def __init__(
+        self,
+        schema: tantivy.Schema,
+        settings: IndexSettings,
+        analyze: Callable[[str], list[str]],
+    ) -> None:
+        self._schema = schema
+        self._analyze = analyze
+        self.typo_tolerance = settings.typo_tolerance
+        self._synonyms = normalize_synonyms(settings.synonyms)
+        self._stop_words = {w for s in settings.stop_words for w in analyze(s)}
+        self._field_weights = {
+            TEXT_FIELD[name]: 4.0 * (0.8**i)
+            for i, name in enumerate(settings.searchable_attributes)
+        }
+        # The combined field holds every searchable field: usable only when all are searched.
+        self._use_all_field = set(settings.searchable_attributes) == set(SEARCHABLE_FIELDS)
+        self._typo_weight = max(self._field_weights.values(), default=1.0)
+        # A prefix in any field (the combined one) scores like one in the lowest field.
+        self._low_weight = min(self._field_weights.values(), default=1.0)
+        self._top_field = next(iter(self._field_weights), "")
+
+    # -- a consultant's query ---------------------------------------------------------------
+
+    def units(self, q: str) -> list[QueryUnit]:
+        """The query's words (at most ten, stop words out) grouped into synonym units."""
+        query_words = remove_stop_words(self._analyze(q)[:MAX_WORDS], self._stop_words)
+        return expand_synonyms(query_words, self._synonyms)
+
+    def ranking(self, units: Sequence[QueryUnit], filters: Sequence[Any], *, n_units: int) -> Any:
+        """The first `n_units` of `units` must all match; scored for ranking.
+
+        Only the last word of the whole query is a prefix, whichever words are kept.
+        """
+        last = len(units) - 1
+        return self.combine(
+            [self._unit_query(u, is_last=i == last) for i, u in enumerate(units[:n_units])],
+            filters,
+        )
+
+    def matching(self, units: Sequence[QueryUnit], filters: Sequence[Any], *, n_units: int) -> Any:
+        """The documents `ranking` matches, unscored: for counts and facets."""
+        last = len(units) - 1
+        return self.combine(
+            [self._unit_match_query(u, is_last=i == last) for i, u in enumerate(units[:n_units])],
+            filters,
+        )
+
+    def filters(self, filters: dict[str, FilterValue]) -> list[Any]:
+        """One clause per filtered field (values of one field are alternatives)."""
+        out = []
+        for name, value in filters.items():
+            if name not in FILTER_FIELDS:
+                raise ValueError(
+                    f"cannot filter on {name!r}; filterable: {', '.join(FILTER_FIELDS)}"
+                )
+            values = filter_values(value)
+            if not values:
+                continue
+            out.append(Q.term_set_query(self._schema, f"f_{name}", values))
+        return out
+
+    def ids(self, ids: Sequence[int]) -> Any:
+        """The documents of these tickets."""
+        return Q.term_set_query(self._schema, "id", list(ids))
+
+    def combine(self, unit_queries: Sequence[Any], filters: Sequence[Any]) -> Any:
+        clauses = [(Occur.Must, q) for q in unit_queries] + [(Occur.Must, f) for f in filters]
+        if not unit_queries:
+            clauses.append((Occur.Must, Q.all_query()))
+        return Q.boolean_query(clauses)
+
+    # -- similar tickets --------------------------------------------------------------------
+
+    def similar(
+        self,
+        word_terms: Sequence[sim.WeightedTerm],
+        stem_terms: Sequence[sim.WeightedTerm],
+        filters: Sequence[Any],
+        exclude_ids: Sequence[int],
+    ) -> Any | None:
+        """Any of the selected words or stems, weighted; None when nothing was selected."""
+        clauses: list[Clause] = []
+        for terms, fields in ((word_terms, SIMILAR_WORD_FIELDS), (stem_terms, SIMILAR_STEM_FIELDS)):
+            for t in terms:
+                for field, weight in fields:
+                    term = Q.term_query(self._schema, field, t.term)
+                    clauses.append((Occur.Should, Q.boost_query(term, weight * t.weight)))
+        if not clauses:
+            return None
+        must: list[Clause] = [(Occur.Must, Q.boolean_query(clauses))]
+        must.extend((Occur.Must, f) for f in filters)
+        if exclude_ids:
+            must.append((Occur.MustNot, Q.term_set_query(self._schema, "id", list(exclude_ids))))
+        return Q.boolean_query(must)
+
+    # -- one word -----------------------------------------------------------------------------
+
+    def _word_query(self, word: str, *, prefix: bool) -> Any:
+        """Exact (BM25 and a constant, per field), typo, prefix and stem clauses of one word."""
+        budget = typo_budget(word) if self.typo_tolerance else 0
+        clauses: list[Clause] = []
+        for field, fw in self._field_weights.items():
+            exact = Q.term_query(self._schema, field, word)
+            clauses.append((Occur.Should, Q.boost_query(exact, fw)))
+            clauses.append((Occur.Should, Q.const_score_query(exact, EXACT_BOOST * fw)))
+            if prefix and (field == self._top_field or not self._use_all_field):
+                # The first field (the title) that starts with the typed word outranks others.
+                pre = Q.fuzzy_term_query(self._schema, field, word, 0, True, True)
+                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * fw)))
+        if self._use_all_field:
+            # Automata on every field cost several times one on the combined field; the
+            # combined one scores the same wherever it matched (Meilisearch too ranks typos
+            # before attributes).
+            tw = self._typo_weight
+            if prefix:
+                pre = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, 0, True, True)
+                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * self._low_weight)))
+            if budget:
+                fuzzy = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, False)
+                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * tw)))
+                if prefix:
+                    pre_typo = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, True)
+                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * tw)))
+        elif budget:
+            for field, fw in self._field_weights.items():
+                fuzzy = Q.fuzzy_term_query(self._schema, field, word, budget, True, False)
+                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * fw)))
+                if prefix:
+                    pre_typo = Q.fuzzy_term_query(self._schema, field, word, budget, True, True)
+                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * fw)))
+        clauses.extend(self._stem_clauses(word))
+        return Q.boolean_query(clauses)
+
+    def _stem_clauses(self, word: str) -> list[Clause]:
+        stem = Q.term_query(self._schema, STEM_ALL_FIELD, stem_word(word))
+        return [(Occur.Should, Q.const_score_query(stem, STEM_BOOST))]
+
+    def _word_match_query(self, word: str, *, prefix: bool) -> Any:
+        """The documents `_word_query` matches, unscored: one automaton on the combined field."""
+        if not self._use_all_field:
+            return self._word_query(word, prefix=prefix)
+        budget = typo_budget(word) if self.typo_tolerance else 0
+        # A typo or prefix automaton also accepts the exact word, so it covers the exact
+        # clauses; a prefix with typos covers the typo clause too.
+        if budget or prefix:
+            direct = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, prefix)
+        else:
+            direct = Q.term_query(self._schema, ALL_FIELD, word)
+        return Q.boolean_query([(Occur.Should, direct), *self._stem_clauses(word)])
+
+    # -- synonym units ------------------------------------------------------------------------
+
+    def _exact_phrase_query(self, phrase: Sequence[str]) -> Any:
+        """All words of a synonym, each exact in some searchable field."""
+        per_word = []
+        for word in phrase:
+            fields = [
+                (Occur.Should, Q.boost_query(Q.term_query(self._schema, field, word), fw))
+                for field, fw in self._field_weights.items()
+            ]
+            per_word.append((Occur.Must, Q.boolean_query(fields)))
+        return Q.boolean_query(per_word)
+
+    def _exact_phrase_match_query(self, phrase: Sequence[str]) -> Any:
+        if not self._use_all_field:
+            return self._exact_phrase_query(phrase)
+        return Q.boolean_query(
+            [(Occur.Must, Q.term_query(self._schema, ALL_FIELD, word)) for word in phrase]
+        )
+
+    def _unit_query(self, unit: QueryUnit, *, is_last: bool) -> Any:
+        if len(unit.words) == 1 and not unit.alternatives:
+            return self._word_query(unit.words[0], prefix=is_last)
+        options: list[Clause] = []
+        if len(unit.words) == 1:
+            options.append((Occur.Should, self._word_query(unit.words[0], prefix=False)))
+        else:
+            options.append((Occur.Should, self._exact_phrase_query(unit.words)))
+        for alt in unit.alternatives:
+            # A synonym scores like an exact match, a little below the typed words.
+            options.append((Occur.Should, Q.boost_query(self._exact_phrase_query(alt), 0.9)))
+        return Q.boolean_query(options)
+
+    def _unit_match_query(self, unit: QueryUnit, *, is_last: bool) -> Any:
+        """The documents `_unit_query` matches, for counts and facets."""
+        if len(unit.words) == 1 and not unit.alternatives:
+            return self._word_match_query(unit.words[0], prefix=is_last)
+        options: list[Clause] = []
+        if len(unit.words) == 1:
+            options.append((Occur.Should, self._word_match_query(unit.words[0], prefix=False)))
+        else:
+            options.append((Occur.Should, self._exact_phrase_match_query(unit.words)))
+        for alt in unit.alternatives:
+            options.append((Occur.Should, self._exact_phrase_match_query(alt)))
+        return Q.boolean_query(options)
