@@ -22,7 +22,8 @@ log = logging.getLogger("sedno.search")
 SETTLE_S = 5.0
 FLUSH_EVERY_S = 2.0
 
-Writer = Callable[[Database, int | None, str, int, dt.datetime], None]
+Writer = Callable[[Database, list[tuple[int | None, str, int, dt.datetime]]], None]
+"""Writes a batch of settled queries (user id, query, hits, when) in one transaction."""
 
 
 class _Entry(msgspec.Struct):
@@ -76,11 +77,12 @@ class SearchLogBuffer:
                 if everything or (now - entry.at).total_seconds() > self.settle_s:
                     batch.append(entry)
                     del self._pending[user_id]
-        for entry in batch:
+        if batch:
+            batch.sort(key=lambda e: e.at)
             try:
-                self.writer(self.db, entry.user_id, entry.query, entry.hits, entry.at)
-            except Exception:
-                log.warning("search log write failed", exc_info=True)
+                self.writer(self.db, [(e.user_id, e.query, e.hits, e.at) for e in batch])
+            except Exception:  # a lost log line must never fail a search
+                log.warning("search log write of %d queries failed", len(batch), exc_info=True)
         return len(batch)
 
     def _run(self) -> None:
@@ -98,16 +100,11 @@ def search_log(container: object) -> SearchLogBuffer | None:
     buffer = extras.get("search_log")
     if buffer is None:
         try:
-            from tickets.curation import log_search_query
+            from tickets.curation import log_search_queries
         except ImportError:
             return None
 
-        def write(
-            db: Database, user_id: int | None, query: str, hits: int, at: dt.datetime
-        ) -> None:
-            log_search_query(db, user_id, query, hits, at=at)
-
-        buffer = SearchLogBuffer(container.db, write)  # type: ignore[attr-defined]
+        buffer = SearchLogBuffer(container.db, log_search_queries)  # type: ignore[attr-defined]
         extras["search_log"] = buffer
     assert isinstance(buffer, SearchLogBuffer)
     return buffer

@@ -11,8 +11,11 @@ from api.search_log import SearchLogBuffer
 def test_keystrokes_collapse_and_settled_queries_are_written() -> None:
     written: list[tuple[int | None, str, int]] = []
 
-    def writer(db: object, user_id: int | None, query: str, hits: int, at: dt.datetime) -> None:
-        written.append((user_id, query, hits))
+    batches: list[int] = []
+
+    def writer(db: object, queries: list[tuple[int | None, str, int, dt.datetime]]) -> None:
+        batches.append(len(queries))
+        written.extend((user_id, query, hits) for user_id, query, hits, _ in queries)
 
     buffer = SearchLogBuffer(db=None, writer=writer, settle_s=0.3)  # type: ignore[arg-type]
     for typed in ["f", "fa", "fak", "fakt", "faktura"]:
@@ -26,3 +29,4 @@ def test_keystrokes_collapse_and_settled_queries_are_written() -> None:
     buffer.record(3, "jpk", 1)
     buffer.close()
     assert written[-1] == (3, "jpk", 1)
+    assert batches == [1, 2, 1]  # one write (one transaction) per flush, not per query
