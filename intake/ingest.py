@@ -22,7 +22,7 @@ from intake.followup import decide_follow_up, reopen_for_reply
 from intake.orm import IntakeCallRow, QuarantineRow
 from intake.parse import ParsedMail, ParseError, parse_mail
 from intake.queue import accept_call, mark_dropped
-from intake.receipts import IngestResult, dedupe_key, once, record_receipt
+from intake.receipts import IngestResult, call_result, dedupe_key, once, record_receipt
 from intake.threading import ThreadMatch, find_thread
 from tickets.adapters.db import utcnow
 from tickets.adapters.orm import ClientRow, ContactRow, PartnerRow, TicketMessageRow, TicketRow
@@ -345,10 +345,4 @@ def _ingest_new(
         and settings.auto_accept_known
     ):
         accept_call(session, ctx, SYSTEM, call.id)
-    return IngestResult(
-        outcome="call",
-        status=call.status,
-        call_id=call.id,
-        ticket_id=call.ticket_id,
-        classification=call.classification,
-    )
+    return call_result(call)

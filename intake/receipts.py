@@ -49,18 +49,23 @@ def dedupe_key(message_id: str | None, raw_sha256: str) -> str:
     return message_id
 
 
+def call_result(call: IntakeCallRow, *, duplicate: bool = False) -> IngestResult:
+    """What ingesting a mail that became (or already was) this call answers."""
+    return IngestResult(
+        outcome="call",
+        status=call.status,
+        call_id=call.id,
+        ticket_id=call.ticket_id,
+        classification=call.classification,
+        duplicate=duplicate,
+    )
+
+
 def result_of(session: Session, receipt: IntakeReceiptRow, *, duplicate: bool) -> IngestResult:
     if receipt.outcome == "call" and receipt.call_id is not None:
         call = session.get(IntakeCallRow, receipt.call_id)
         if call is not None:
-            return IngestResult(
-                outcome="call",
-                status=call.status,
-                call_id=call.id,
-                ticket_id=call.ticket_id,
-                classification=call.classification,
-                duplicate=duplicate,
-            )
+            return call_result(call, duplicate=duplicate)
     if receipt.outcome == PURGED:
         return IngestResult(outcome="call", status=PURGED, duplicate=duplicate)
     if receipt.outcome == "threaded":
