@@ -6,13 +6,21 @@ from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Request, get
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ServiceUnavailableException
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 
 from api.bootstrap import Container
 from api.deps import ActorDep, ContainerDep
-from api.routes.search import FACETS, SearchResult, knowledge_search, present_filters, to_result
-from search.ports import SearchUnavailable, SimilarRequest
+from api.routes.search import (
+    FACETS,
+    SearchResult,
+    knowledge_search,
+    present_filters,
+    similar_search,
+)
+from search.ports import SimilarRequest
 from tickets.domain.errors import NotFound
 from tickets.schemas import Actor
 from tickets.services import get_ticket
@@ -65,7 +73,7 @@ def _render_search(
     actor: Actor,
     template: str,
     q: str,
-    filters: dict[str, str],
+    filters: NamedDependency[dict[str, str]],
     ticket: int | None,
 ) -> Template:
     """The search page and its as-you-type fragment render the same context."""
@@ -81,42 +89,44 @@ def _render_search(
     )
 
 
-@get("/", sync_to_thread=True)
+def search_filters(
+    product: FromQuery[str | None] = None,
+    module: FromQuery[str | None] = None,
+    type: FromQuery[str | None] = None,
+    version: FromQuery[str | None] = None,
+    keyword: FromQuery[str | None] = None,
+) -> dict[str, str]:
+    """The facet filters of the search page and its fragment (a dependency of both)."""
+    return present_filters(
+        product=product, module=module, type=type, version=version, keyword=keyword
+    )
+
+
+FILTERS: Final = {"filters": Provide(search_filters, sync_to_thread=False)}
+
+
+@get("/", sync_to_thread=True, dependencies=FILTERS)
 def search_page(
     request: Request[Any, Any, Any],
     container: ContainerDep,
     actor: ActorDep,
+    filters: NamedDependency[dict[str, str]],
     q: FromQuery[str] = "",
-    product: FromQuery[str | None] = None,
-    module: FromQuery[str | None] = None,
-    type: FromQuery[str | None] = None,
-    version: FromQuery[str | None] = None,
-    keyword: FromQuery[str | None] = None,
     ticket: FromQuery[int | None] = None,
 ) -> Template:
-    filters = present_filters(
-        product=product, module=module, type=type, version=version, keyword=keyword
-    )
     return _render_search(request, container, actor, "search.html", q, filters, ticket)
 
 
-@get("/fragments/search", sync_to_thread=True)
+@get("/fragments/search", sync_to_thread=True, dependencies=FILTERS)
 def search_fragment(
     request: Request[Any, Any, Any],
     container: ContainerDep,
     actor: ActorDep,
+    filters: NamedDependency[dict[str, str]],
     q: FromQuery[str] = "",
-    product: FromQuery[str | None] = None,
-    module: FromQuery[str | None] = None,
-    type: FromQuery[str | None] = None,
-    version: FromQuery[str | None] = None,
-    keyword: FromQuery[str | None] = None,
     ticket: FromQuery[int | None] = None,
 ) -> Template:
     """The result list, rendered here so the page and the as-you-type view look alike."""
-    filters = present_filters(
-        product=product, module=module, type=type, version=version, keyword=keyword
-    )
     return _render_search(request, container, actor, "_results.html", q, filters, ticket)
 
 
@@ -132,18 +142,12 @@ def similar_fragment(
     """Solved tickets similar to what the consultant is typing, beside the form."""
     result = None
     if (title + text).strip():
+        req = SimilarRequest(
+            text=text, title=title, limit=5, exclude_ids=[ticket] if ticket else []
+        )
         try:
-            result = to_result(
-                container.search.similar(
-                    SimilarRequest(
-                        text=text,
-                        title=title,
-                        limit=5,
-                        exclude_ids=[ticket] if ticket else [],
-                    )
-                )
-            )
-        except SearchUnavailable:
+            result = similar_search(container, req)
+        except ServiceUnavailableException:  # the page works on without the suggestions
             result = None
     context = open_context(container, request, ticket) if ticket else None
     return page(request, "_similar.html", actor=actor, result=result, context=context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import msgspec
@@ -14,6 +16,7 @@ from api.deps import ActorDep, ContainerDep
 from api.metrics import SEARCH_LATENCY
 from api.search_log import search_log
 from search.ports import SearchRequest, SearchResponse, SearchUnavailable, SimilarRequest
+from tickets.domain.errors import ValidationFailed
 from tickets.schemas import Actor
 
 FACETS = ["product", "module", "type", "version", "keyword"]
@@ -102,22 +105,33 @@ def knowledge_search(
     return run_search(container, req, actor)
 
 
-def run_search(container: Any, req: SearchRequest, actor: Actor | None = None) -> SearchResult:
-    """Search, logging the query for the curation report when that module is installed."""
+@contextmanager
+def engine_call(endpoint: str) -> Iterator[None]:
+    """Time a call into the engine; an outage is a 503, a filter it refuses a 400 naming it."""
     try:
-        with SEARCH_LATENCY.time(endpoint="search"):
-            response = container.search.search(req)
+        with SEARCH_LATENCY.time(endpoint=endpoint):
+            yield
     except SearchUnavailable as exc:
         raise ServiceUnavailableException(f"search is unavailable: {exc}") from exc
     except ValueError as exc:
-        from tickets.domain.errors import ValidationFailed
-
         raise ValidationFailed("filters", str(exc)) from exc
+
+
+def run_search(container: Any, req: SearchRequest, actor: Actor | None = None) -> SearchResult:
+    """Search, logging the query for the curation report when that module is installed."""
+    with engine_call("search"):
+        response = container.search.search(req)
     if req.q.strip() and req.offset == 0:  # a next page is not a new search
         buffer = search_log(container)
         if buffer is not None:
             buffer.record(actor.user_id if actor is not None else None, req.q, response.total)
     return to_result(response)
+
+
+def similar_search(container: Any, req: SimilarRequest) -> SearchResult:
+    """The resolved tickets most similar to a whole new call, for the API and the UI."""
+    with engine_call("similar"):
+        return to_result(container.search.similar(req))
 
 
 @get("/api/search", sync_to_thread=True, tags=["search"])
@@ -153,16 +167,7 @@ def similar_tickets(
         filters=dict(data.filters),
         exclude_ids=data.exclude_ids,
     )
-    try:
-        with SEARCH_LATENCY.time(endpoint="similar"):
-            response = container.search.similar(req)
-    except SearchUnavailable as exc:
-        raise ServiceUnavailableException(f"search is unavailable: {exc}") from exc
-    except ValueError as exc:
-        from tickets.domain.errors import ValidationFailed
-
-        raise ValidationFailed("filters", str(exc)) from exc
-    return to_result(response)
+    return similar_search(container, req)
 
 
 ROUTES = [search_tickets, similar_tickets]
