@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 
 from api.settings import ImapSettings
+from tests.integration.conftest import intake_env, make_mail
+from tests.services.dovecot import Dovecot
 from tickets.adapters.db import Database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,3 +39,32 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "intake.worker"], cwd=REPO, env=env, stdout=handle, stderr=handle
     )
+
+
+def fill_mailbox(mailbox: ImapSettings, count: int, *, domains: int, hash_every: int) -> None:
+    """`count` distinct requests in INBOX; every `hash_every`-th has no Message-ID (deduplicated
+    by the hash of its raw bytes)."""
+    with MailBoxUnencrypted(mailbox.host, mailbox.port).login(
+        mailbox.user, mailbox.password, initial_folder=None
+    ) as box:
+        for i in range(count):
+            raw = make_mail(
+                sender=f"klient{i}@firma{i % domains}.pl",
+                subject=f"Zgłoszenie {i}",
+                body=f"Treść zgłoszenia numer {i}.",
+                message_id=None if i % hash_every == 0 else "auto",
+            )
+            box.client.append("INBOX", None, None, raw)
+
+
+def worker_env(
+    data_dir: Path, db: Database, dovecot: Dovecot, mailbox: ImapSettings, lease_s: float
+) -> dict[str, str]:
+    """The environment of an intake worker process reading `mailbox` into `db`."""
+    return {
+        **os.environ,
+        **intake_env(data_dir, db),
+        **dovecot.env(mailbox.user),
+        "PYTHONPATH": str(REPO),
+        "SEDNO_INTAKE_LEASE_S": str(lease_s),
+    }

@@ -11,14 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-from imap_tools import MailBoxUnencrypted
 from sqlalchemy import select
 
 from api.settings import ImapSettings
 from intake.imap import PROCESSED_FOLDER
 from intake.orm import IntakeCallRow, IntakeReceiptRow
-from tests.integration.conftest import intake_env, make_mail
-from tests.integration.mailbox_helpers import REPO, count_rows, folder_size, start_worker
+from tests.integration.mailbox_helpers import (
+    count_rows,
+    fill_mailbox,
+    folder_size,
+    start_worker,
+    worker_env,
+)
 from tests.services.dovecot import Dovecot
 from tickets.adapters.db import Database
 
@@ -53,24 +57,9 @@ def test_sigkilled_worker_and_restarted_dovecot_lose_nothing_and_double_nothing(
 ) -> None:
     db: Database = request.getfixturevalue(f"{'sqlite' if kind == 'sqlite' else 'pg'}_db")
     rng = random.Random(int(os.environ.get("SEDNO_TEST_SEED", time.time())))
-    with MailBoxUnencrypted(mailbox.host, mailbox.port).login(
-        mailbox.user, mailbox.password, initial_folder=None
-    ) as box:
-        for i in range(MAILS):
-            raw = make_mail(
-                sender=f"klient{i}@firma{i % 37}.pl",
-                subject=f"Zgłoszenie {i}",
-                body=f"Treść zgłoszenia numer {i}.",
-                message_id=None if i % 3 == 0 else "auto",  # a third deduplicated by raw hash
-            )
-            box.client.append("INBOX", None, None, raw)
-    env = {
-        **os.environ,
-        **intake_env(tmp_path / "data", db),
-        **dovecot.env(mailbox.user),
-        "PYTHONPATH": str(REPO),
-        "SEDNO_INTAKE_LEASE_S": "2",  # a killed reader's successor waits for its lease to expire
-    }
+    fill_mailbox(mailbox, MAILS, domains=37, hash_every=3)  # a third deduplicated by raw hash
+    # A killed reader's successor waits for its lease to expire.
+    env = worker_env(tmp_path / "data", db, dovecot, mailbox, lease_s=2)
     log = tmp_path / "worker.log"
     started = time.monotonic()
     mid_work_kills = 0

@@ -3,21 +3,24 @@ the standby takes over, and every mail becomes exactly one call."""
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
 
 import pytest
-from imap_tools import MailBoxUnencrypted
 from sqlalchemy import select
 
 from api.settings import ImapSettings
 from intake.imap import PROCESSED_FOLDER, mailbox_key
 from intake.lease import current_holder
 from intake.orm import IntakeCallRow, IntakeReceiptRow
-from tests.integration.conftest import intake_env, make_mail
-from tests.integration.mailbox_helpers import REPO, count_rows, folder_size, start_worker
+from tests.integration.mailbox_helpers import (
+    count_rows,
+    fill_mailbox,
+    folder_size,
+    start_worker,
+    worker_env,
+)
 from tests.services.dovecot import Dovecot
 from tickets.adapters.db import Database
 
@@ -44,24 +47,8 @@ def test_two_readers_one_mailbox_standby_takes_over_exactly_once(
     mailbox: ImapSettings,
 ) -> None:
     db: Database = request.getfixturevalue("sqlite_db" if kind == "sqlite" else "pg_db")
-    with MailBoxUnencrypted(mailbox.host, mailbox.port).login(
-        mailbox.user, mailbox.password, initial_folder=None
-    ) as box:
-        for i in range(MAILS):
-            raw = make_mail(
-                sender=f"klient{i}@firma{i % 11}.pl",
-                subject=f"Zgłoszenie {i}",
-                body=f"Treść zgłoszenia numer {i}.",
-                message_id=None if i % 4 == 0 else "auto",
-            )
-            box.client.append("INBOX", None, None, raw)
-    env = {
-        **os.environ,
-        **intake_env(tmp_path / "data", db),
-        **dovecot.env(mailbox.user),
-        "PYTHONPATH": str(REPO),
-        "SEDNO_INTAKE_LEASE_S": str(LEASE_S),
-    }
+    fill_mailbox(mailbox, MAILS, domains=11, hash_every=4)
+    env = worker_env(tmp_path / "data", db, dovecot, mailbox, lease_s=LEASE_S)
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
     procs = [start_worker(env, logs[0]), start_worker(env, logs[1])]
     lease = f"imap:{mailbox_key(mailbox)}"
