@@ -13,8 +13,8 @@ from msgspec import Meta
 
 from api.bootstrap import Container
 from api.deps import ActorDep, ContainerDep
-from api.routes.search import SearchResult, to_result
-from search.ports import SearchUnavailable, SimilarRequest
+from api.routes.search import SearchResult, similar_suggestions
+from search.ports import SimilarRequest
 from tickets.domain.errors import NotFound
 from tickets.schemas import Priority, TicketCreate
 from tickets.services import get_ticket
@@ -53,12 +53,7 @@ class QueueRow(msgspec.Struct):
 
 
 def _similar(container: Container, subject: str, body: str) -> SearchResult | None:
-    try:
-        return to_result(
-            container.search.similar(SimilarRequest(text=body[:4000], title=subject, limit=3))
-        )
-    except SearchUnavailable:
-        return None
+    return similar_suggestions(container, SimilarRequest(text=body[:4000], title=subject, limit=3))
 
 
 @get("/queue", sync_to_thread=True)

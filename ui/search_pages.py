@@ -7,7 +7,6 @@ from typing import Annotated, Any, Final
 import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ServiceUnavailableException
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Template
 
@@ -18,7 +17,7 @@ from api.routes.search import (
     SearchResult,
     knowledge_search,
     present_filters,
-    similar_search,
+    similar_suggestions,
 )
 from search.ports import SimilarRequest
 from tickets.domain.errors import NotFound
@@ -145,9 +144,6 @@ def similar_fragment(
         req = SimilarRequest(
             text=text, title=title, limit=5, exclude_ids=[ticket] if ticket else []
         )
-        try:
-            result = similar_search(container, req)
-        except ServiceUnavailableException:  # the page works on without the suggestions
-            result = None
+        result = similar_suggestions(container, req)
     context = open_context(container, request, ticket) if ticket else None
     return page(request, "_similar.html", actor=actor, result=result, context=context)

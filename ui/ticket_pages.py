@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from api.bootstrap import Container
 from api.deps import ActorDep, ContainerDep, require
-from api.routes.search import to_result
-from search.ports import SearchUnavailable, SimilarRequest
+from api.routes.search import SearchResult, similar_suggestions
+from search.ports import SimilarRequest
 from tickets import services
 from tickets.domain.errors import ValidationFailed
 from tickets.schemas import Actor, TicketPatch, TicketView
@@ -67,20 +67,11 @@ def _aware(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
-def _similar(container: Container, view: TicketView) -> Any:
-    try:
-        return to_result(
-            container.search.similar(
-                SimilarRequest(
-                    text=view.description[:4000],
-                    title=view.title,
-                    limit=5,
-                    exclude_ids=[view.id],
-                )
-            )
-        )
-    except SearchUnavailable:
-        return None
+def _similar(container: Container, view: TicketView) -> SearchResult | None:
+    req = SimilarRequest(
+        text=view.description[:4000], title=view.title, limit=5, exclude_ids=[view.id]
+    )
+    return similar_suggestions(container, req)
 
 
 def _reused(view: TicketView) -> list[str]:

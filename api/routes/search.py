@@ -134,6 +134,15 @@ def similar_search(container: Any, req: SimilarRequest) -> SearchResult:
         return to_result(container.search.similar(req))
 
 
+def similar_suggestions(container: Any, req: SimilarRequest) -> SearchResult | None:
+    """`similar_search` for pages that work on without the suggestions: None while the engine
+    is unavailable."""
+    try:
+        return similar_search(container, req)
+    except ServiceUnavailableException:
+        return None
+
+
 @get("/api/search", sync_to_thread=True, tags=["search"])
 def search_tickets(
     container: ContainerDep,
