@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
+import tantivy
 
 from search import similar as sim
 from search.analysis import QueryUnit
@@ -228,8 +229,7 @@ class EmbeddedSearchEngine:
 
     def similar(self, req: SimilarRequest) -> SearchResponse:
         started = time.perf_counter()
-        cache = self._similar_caches.at(sim.index_generation(self._dir))
-        searcher = self._index.searcher()
+        cache, searcher = self._similar_view()
         n_docs = searcher.num_docs
         word_df = cache.doc_freq(cache.word_df, partial(_word_doc_freq, searcher))
 
@@ -282,8 +282,17 @@ class EmbeddedSearchEngine:
 
     def doc_freq(self, term: str) -> int:
         """Documents holding a folded word in any searchable field (approximate: the maximum)."""
-        cache = self._similar_caches.at(sim.index_generation(self._dir))
-        return cache.doc_freq(cache.word_df, partial(_word_doc_freq, self._index.searcher()))(term)
+        cache, searcher = self._similar_view()
+        return cache.doc_freq(cache.word_df, partial(_word_doc_freq, searcher))(term)
+
+    def _similar_view(self) -> tuple[sim.GenerationCache, tantivy.Searcher]:
+        """The similar-ticket caches of the index's latest commit, and a searcher that sees
+        that commit: after another process's commit the reader is reloaded first, so nothing
+        of the older one is cached under the new generation."""
+        generation = sim.index_generation(self._dir)
+        if not self._similar_caches.serves(generation):
+            self._index.reload()
+        return self._similar_caches.at(generation), self._index.searcher()
 
     # -- ranking --------------------------------------------------------------------------
 

@@ -85,6 +85,10 @@ class SimilarCaches:
         self._lock = threading.Lock()
         self._current = GenerationCache(generation=object())
 
+    def serves(self, generation: Hashable) -> bool:
+        """Whether the current caches belong to `generation`."""
+        return bool(self._current.generation == generation)
+
     def at(self, generation: Hashable) -> GenerationCache:
         current = self._current
         if current.generation == generation and len(current.vectors) <= MAX_CACHED_VECTORS:

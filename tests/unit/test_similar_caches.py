@@ -6,6 +6,8 @@ from pathlib import Path
 
 import tantivy
 
+from search.documents import TicketDocument
+from search.embedded import EmbeddedSearchEngine
 from search.similar import SimilarCaches, index_generation
 
 
@@ -58,3 +60,21 @@ def test_caches_live_for_one_generation() -> None:
 
     caches.clear()
     assert caches.at((1, 1, 2)) is not second  # this process's own write retires them too
+
+
+def test_an_engine_sees_another_engines_commit_in_its_frequencies_at_once(tmp_path: Path) -> None:
+    """Two processes on one index (here two engines): the reader's cached frequencies follow
+    the writer's commit at once, never the older commit cached under the newer generation."""
+    reader = EmbeddedSearchEngine(tmp_path / "index")
+    writer = EmbeddedSearchEngine(tmp_path / "index")
+
+    def doc(id: int) -> TicketDocument:
+        return TicketDocument(id=id, number=f"ZS/2026/{id}", title="Zamknięcie okresu kwarantanna")
+
+    writer.wait(writer.upsert([doc(1)]))
+    assert reader.doc_freq("kwarantanna") == 1
+    for id in range(2, 5):
+        writer.wait(writer.upsert([doc(id)]))
+        assert reader.doc_freq("kwarantanna") == id
+    reader.close()
+    writer.close()
