@@ -21,8 +21,12 @@ run: $(STAMP)
 	$(BIN)/sedno demo
 	$(BIN)/sedno serve --host $(HOST) --port $(PORT) --demo-devops
 
-## make test: install what the tests need (system packages too, as root) and run the suite
+## make test: install what the tests need (system packages too, as root), lint and type-check,
+## then run the suite
 test: $(STAMP) system-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 system-deps:

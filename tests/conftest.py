@@ -1,7 +1,14 @@
-"""Shared fixtures: real SQLite and PostgreSQL databases, a data dir, settings."""
+"""Shared fixtures: real SQLite and PostgreSQL databases, a data dir, settings.
+
+The schema is built once per test session on each database kind (a template SQLite file, a
+PostgreSQL template database); every test then gets its own copy, so a test still starts
+from an empty, seeded database of its own without paying for `create_all` each time.
+"""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,21 +28,50 @@ def pg_admin_url() -> Iterator[str]:
         yield url
 
 
+def _build_schema(db: Database) -> None:
+    db.create_all()
+    with db.transaction() as session:
+        seed_defaults(session)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded SQLite file with the whole schema, checkpointed so one file holds it all."""
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    _build_schema(db)
+    db.dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str) -> Iterator[str]:
+    """The name of a seeded PostgreSQL database with the whole schema, copied per test."""
+    url = create_database(pg_admin_url)
+    db = Database(url)
+    _build_schema(db)
+    db.dispose()
+    name = url.rsplit("/", 1)[1]
+    try:
+        yield name
+    finally:
+        drop_database(pg_admin_url, url)
+
+
 def _make_db(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
     if kind == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'sedno.db'}")
-        db.create_all()
-        with db.transaction() as session:
-            seed_defaults(session)
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "sedno.db"
+        shutil.copyfile(template, path)
+        db = Database(f"sqlite:///{path}")
         yield db
         db.dispose()
         return
     admin = request.getfixturevalue("pg_admin_url")
-    url = create_database(admin)
+    url = create_database(admin, template=request.getfixturevalue("pg_template"))
     db = Database(url)
-    db.create_all()
-    with db.transaction() as session:
-        seed_defaults(session)
     try:
         yield db
     finally:

@@ -106,11 +106,13 @@ def postgres_server() -> Iterator[str]:
         yield new_url
 
 
-def create_database(admin_url: str) -> str:
-    """A fresh, empty database on the server; returns its SQLAlchemy URL."""
+def create_database(admin_url: str, *, template: str | None = None) -> str:
+    """A fresh database on the server (a copy of `template` when given, which nobody may be
+    connected to); returns its SQLAlchemy URL."""
     name = f"sedno_test_{uuid.uuid4().hex[:12]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy_of}')
     base = admin_url.rsplit("/", 1)[0]
     return f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
 
