@@ -246,7 +246,7 @@ def appointment_done(
 def list_appointments(
     container: ContainerDep,
     actor: ActorDep,
-    from_: Annotated[dt.date, QueryParameter(query="from")],
+    from_: Annotated[dt.date, QueryParameter(name="from")],
     to: FromQuery[dt.date],
     operator_id: FromQuery[int | None] = None,
 ) -> AppointmentList:

@@ -34,9 +34,9 @@ from tickets.services import get_ticket
 MONDAY = dt.date(2026, 12, 7)
 
 
-def at(day: dt.date, clock: str) -> dt.datetime:
+def at(day: dt.date, clock: str) -> str:
     """A local time without an offset, as a client sends it."""
-    return dt.datetime.combine(day, dt.time.fromisoformat(clock))
+    return f"{day.isoformat()}T{clock}"
 
 
 def _setup(db: Database, *, competences: list[str] | None = None) -> tuple[int, int, int]:
@@ -48,8 +48,8 @@ def _setup(db: Database, *, competences: list[str] | None = None) -> tuple[int, 
     return operator_id, first, second
 
 
-def _book(db: Database, ticket_id: int, operator_id: int, start: dt.datetime,
-          end: dt.datetime | None = None) -> AppointmentRow:  # fmt: skip
+def _book(db: Database, ticket_id: int, operator_id: int, start: str,
+          end: str | None = None) -> AppointmentRow:  # fmt: skip
     with db.transaction() as s:
         data = AppointmentCreate(ticket_id=ticket_id, operator_id=operator_id, start=start, end=end)
         return appointments.book_appointment(s, SETTINGS, SYSTEM, data)

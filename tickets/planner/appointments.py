@@ -13,7 +13,7 @@ from tickets.adapters.orm import ClientRow, TicketRow
 from tickets.adapters.outbox import enqueue
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.planner import calendars
-from tickets.planner.availability import parse_weekly_hours, to_utc, unavailable_reason
+from tickets.planner.availability import parse_time, parse_weekly_hours, unavailable_reason
 from tickets.planner.orm import AppointmentRow, OperatorCalendarRow
 from tickets.planner.schemas import (
     AppointmentCreate,
@@ -38,14 +38,13 @@ def activity_length(settings: PlannerSettings, ticket: TicketRow) -> dt.timedelt
 
 
 def _span(
-    settings: PlannerSettings, ticket: TicketRow, start: dt.datetime, end: dt.datetime | None
+    settings: PlannerSettings,
+    ticket: TicketRow,
+    start_utc: dt.datetime,
+    end_utc: dt.datetime | None,
 ) -> tuple[dt.datetime, dt.datetime]:
-    start_utc = to_utc(start, settings.zone)
-    end_utc = (
-        to_utc(end, settings.zone)
-        if end is not None
-        else start_utc + activity_length(settings, ticket)
-    )
+    if end_utc is None:
+        end_utc = start_utc + activity_length(settings, ticket)
     if end_utc <= start_utc:
         raise ValidationFailed("end", "the end is not after the start")
     if end_utc - start_utc > MAX_LENGTH:
@@ -146,7 +145,9 @@ def book_appointment(
         ticket = get_ticket(session, data.ticket_id)
     except NotFound:
         raise ValidationFailed("ticket_id", f"no such ticket: {data.ticket_id}") from None
-    start, end = _span(settings, ticket, data.start, data.end)
+    start = parse_time(data.start, settings.zone, "start")
+    end = parse_time(data.end, settings.zone, "end") if data.end is not None else None
+    start, end = _span(settings, ticket, start, end)
     _check_slot(session, settings, ticket, data.operator_id, start, end)
     row = AppointmentRow(
         ticket_id=ticket.id,
@@ -188,12 +189,12 @@ def move_appointment(
         raise Conflict(f"appointment {row.id} is {row.status}", "appointment-closed")
     ticket = get_ticket(session, row.ticket_id)
     start = (
-        to_utc(patch.start, settings.zone)
-        if isinstance(patch.start, dt.datetime)
+        parse_time(patch.start, settings.zone, "start")
+        if isinstance(patch.start, str)
         else row.starts_at
     )
-    if isinstance(patch.end, dt.datetime):
-        end = to_utc(patch.end, settings.zone)
+    if isinstance(patch.end, str):
+        end = parse_time(patch.end, settings.zone, "end")
     else:  # moved without an end: keep the length
         end = start + (row.ends_at - row.starts_at)
     start, end = _span(settings, ticket, start, end)

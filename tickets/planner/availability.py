@@ -96,3 +96,14 @@ def to_utc(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return value.astimezone(dt.UTC)
+
+
+def parse_time(text: str, zone: ZoneInfo, field: str) -> dt.datetime:
+    """An ISO 8601 time from the API as UTC; without an offset it is the desk's local time."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed(field, f"{text!r} is not an ISO 8601 date and time") from None
+    if len(text) <= 10:
+        raise ValidationFailed(field, f"{text!r} has no time of day")
+    return to_utc(value, zone)

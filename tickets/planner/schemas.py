@@ -15,6 +15,8 @@ LeadDays = Annotated[int, Meta(ge=0, le=366)]
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Language = Literal["pl", "en"]
 Clock = Annotated[str, Meta(pattern=r"^\d{1,2}:\d{2}$")]
+IsoTime = Annotated[str, Meta(min_length=10, max_length=40)]
+"""ISO 8601 date and time (`2026-12-07T09:00`, seconds and offset optional; none = local)."""
 
 
 class ScheduleCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -164,8 +166,8 @@ class AppointmentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
 
     ticket_id: int
     operator_id: int
-    start: dt.datetime
-    end: dt.datetime | None = None
+    start: IsoTime
+    end: IsoTime | None = None
     notify: bool = True
     notify_emails: Annotated[list[Email], Meta(max_length=20)] = msgspec.field(default_factory=list)
     language: Language | None = None
@@ -175,8 +177,8 @@ class AppointmentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
 class AppointmentPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Move, resize or hand to another operator (the same checks as booking)."""
 
-    start: dt.datetime | UnsetType = UNSET
-    end: dt.datetime | UnsetType = UNSET
+    start: IsoTime | UnsetType = UNSET
+    end: IsoTime | UnsetType = UNSET
     operator_id: int | UnsetType = UNSET
     notify: bool | UnsetType = UNSET
     note: Text | UnsetType = UNSET
