@@ -247,7 +247,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Nobody in this group has a calendar yet (PUT /api/operators/{id}/calendar).",
     ),
     "planner.unscheduled": ("Zadania do zaplanowania", "Tasks to schedule"),
-    "planner.no_unscheduled": ("Wszystkie otwarte zadania są zaplanowane.", "Every open task is scheduled."),
+    "planner.no_unscheduled": (
+        "Wszystkie otwarte zadania są zaplanowane.",
+        "Every open task is scheduled.",
+    ),
     "planner.minutes": ("min", "min"),
     "planner.due": ("termin", "due"),
     "planner.pick": ("Zaplanuj", "Schedule"),

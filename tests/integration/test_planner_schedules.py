@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from tests.integration.planner_helpers import SETTINGS, add_client, add_operator
 from tickets.adapters.db import Database
 from tickets.adapters.orm import TicketRow
-from tickets.planner import schedules
+from tickets.planner import schedules, todo
 from tickets.planner.orm import ScheduleOccurrenceRow
 from tickets.planner.schemas import ScheduleCreate, SchedulePatch
 from tickets.schemas import SYSTEM
+from tickets.services import transition_ticket
 
 DEC_1 = dt.date(2026, 12, 1)
 
@@ -137,3 +138,19 @@ def test_upcoming_due_dates_clamp_month_ends(db: Database) -> None:
     ]  # fmt: skip
     assert items[1].creation_date == dt.date(2027, 2, 23)
     assert SETTINGS.timezone == "Europe/Warsaw"
+
+
+def test_the_to_do_list_shows_open_tasks_due_soon(db: Database) -> None:
+    schedule_id = _schedule(db, every="week", start_date=dt.date(2026, 12, 4), lead_days=2)
+    made = schedules.make_due_tickets(db, dt.date(2026, 12, 10), "w")  # 4 and 11 December
+    assert len(made) == 2
+    with db.read() as s:
+        operator_id = schedules.get_schedule(s, schedule_id).operator_id
+        assert operator_id is not None
+        listed = todo.todo(s, SETTINGS, operator_id, dt.date(2026, 12, 5))
+    assert [t.due_date for t in listed.due] == [dt.date(2026, 12, 4), dt.date(2026, 12, 11)]
+    with db.transaction() as s:
+        transition_ticket(s, SYSTEM, made[0], "cancelled")
+    with db.read() as s:
+        listed = todo.todo(s, SETTINGS, operator_id, dt.date(2026, 12, 5))
+    assert [t.ticket_id for t in listed.due] == [made[1]]
