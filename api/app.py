@@ -21,6 +21,7 @@ from api.errors import EXCEPTION_HANDLERS, document_problem_responses
 from api.middleware import RequestIdMiddleware
 from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
+from api.routes.planner import ROUTES as PLANNER_ROUTES
 from api.routes.system import health, metrics, ready
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.settings import Settings, load_settings
@@ -139,6 +140,7 @@ def create_app(
                     AdminController,
                     download_attachment,
                     register_phone_event,
+                    *PLANNER_ROUTES,
                     *_optional_routes(),
                 ],
                 security=[{"bearer": []}],

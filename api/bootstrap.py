@@ -15,6 +15,9 @@ from tickets.adapters.outbox import OutboxWorker
 from tickets.attachments import BlobStore
 from tickets.auth import ensure_bootstrap_admin
 from tickets.definitions import seed_defaults
+from tickets.planner.mail import MailIdentity
+from tickets.planner.mail import register as register_planner_mail
+from tickets.planner.settings import PlannerSettings, load_planner_settings
 
 log = logging.getLogger("sedno")
 
@@ -80,7 +83,17 @@ def outbox_handlers(
     batch: dict[str, Callable[..., None]] = {}
     for register in _registrars():
         register(container, single, batch)
+    identity = MailIdentity(container.settings.mail_from, container.settings.mail_domain)
+    register_planner_mail(single, container.db, planner_settings(container), identity)
     return single, batch
+
+
+def planner_settings(container: Container) -> PlannerSettings:
+    """The planner's settings, read once per process (`SEDNO_TIMEZONE`, `SEDNO_PLANNER_*`)."""
+    settings = container.extras.get("planner_settings")
+    if not isinstance(settings, PlannerSettings):
+        settings = container.extras["planner_settings"] = load_planner_settings()
+    return settings
 
 
 def _registrars() -> list[Callable[[Container, dict[str, Any], dict[str, Any]], None]]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 from collections.abc import Callable
 
-from api.bootstrap import Container, module_exists
+from api.bootstrap import Container, module_exists, planner_settings
+from tickets.adapters.db import utcnow
+from tickets.planner.schedules import run_schedules
 
 log = logging.getLogger("sedno.scheduler")
 TICK_S = 60.0
@@ -26,7 +29,15 @@ def scheduled_jobs() -> list[Callable[[Container, dt.datetime | None], object]]:
         from intake.purge import run_scheduled_purge
 
         jobs.append(run_scheduled_purge)
+    jobs.append(run_service_schedules)
     return jobs
+
+
+def run_service_schedules(container: Container, now: dt.datetime | None = None) -> list[int]:
+    """Service schedules: each due ticket made once, whoever comes first."""
+    return run_schedules(
+        container.db, planner_settings(container), now or utcnow(), f"pid:{os.getpid()}"
+    )
 
 
 def run_scheduler(container: Container, stop: threading.Event, tick_s: float = TICK_S) -> None:

@@ -45,7 +45,24 @@ def build_message(payload: dict[str, Any]) -> EmailMessage:
     message.set_content(payload.get("text") or "", charset="utf-8")
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html", charset="utf-8")
+    for attachment in payload.get("attachments") or ():
+        _attach_text(message, attachment)
     return message
+
+
+def _attach_text(message: EmailMessage, attachment: dict[str, Any]) -> None:
+    """A text attachment of a payload: `{filename, content_type: "text/…", text, params?}`
+    (an iCalendar invitation carries `params: {"method": "REQUEST"}`)."""
+    maintype, _, subtype = str(attachment["content_type"]).partition("/")
+    if maintype != "text" or not subtype:
+        raise PermanentFailure(f"only text attachments are sent: {attachment['content_type']!r}")
+    message.add_attachment(
+        attachment["text"],
+        subtype=subtype,
+        charset="utf-8",
+        filename=attachment["filename"],
+        params=dict(attachment.get("params") or {}),
+    )
 
 
 def _expired(payload: dict[str, Any]) -> bool:
