@@ -22,6 +22,7 @@ from api.middleware import RequestIdMiddleware
 from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
 from api.routes.system import health, metrics, ready
+from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.settings import Settings, load_settings
 
@@ -140,6 +141,7 @@ def create_app(
                     download_attachment,
                     register_phone_event,
                     *_optional_routes(),
+                    *TELEPHONY_ROUTES,
                 ],
                 security=[{"bearer": []}],
             ),

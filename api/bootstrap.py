@@ -15,6 +15,7 @@ from tickets.adapters.outbox import OutboxWorker
 from tickets.attachments import BlobStore
 from tickets.auth import ensure_bootstrap_admin
 from tickets.definitions import seed_defaults
+from tickets.telephony.statuses import seed_statuses
 
 log = logging.getLogger("sedno")
 
@@ -68,6 +69,7 @@ def build_container(settings: Settings, *, prepare: str = "auto") -> Container:
         db.create_all()
     with db.transaction() as session:
         seed_defaults(session)
+        seed_statuses(session)
         ensure_bootstrap_admin(session, settings.admin_token)
     return Container(settings=settings, db=db, blobs=BlobStore(settings.data_dir / "blobs"))
 
