@@ -74,16 +74,6 @@ class PopBell:
 BELL = PopBell()
 
 
-def _status_entry(row: Any) -> statuses.StatusEntry:
-    return statuses.StatusEntry(
-        code=row.code,
-        label_pl=row.label_pl,
-        label_en=row.label_en,
-        routable=row.routable,
-        active=row.active,
-    )
-
-
 def _unauthorized(detail: str) -> Response[Any]:
     response = problem(401, "unauthorized", "Unauthorized", detail)
     response.headers["WWW-Authenticate"] = 'Basic realm="sedno-telephony"'
@@ -172,7 +162,7 @@ class TelephonyController(Controller):
     def list_statuses(self, container: ContainerDep, actor: ActorDep) -> StatusList:
         """The status dictionary (code → Polish and English label, routable = free)."""
         with container.db.read() as s:
-            return StatusList([_status_entry(r) for r in statuses.list_statuses(s)])
+            return StatusList(statuses.status_entries(s))
 
     @put("/telephony/statuses", sync_to_thread=True)
     def put_statuses(
@@ -181,13 +171,12 @@ class TelephonyController(Controller):
         """Add or relabel statuses (admin); the four built-in ones keep their meaning."""
         require(actor, "admin")
         with container.db.transaction() as s:
-            return StatusList([_status_entry(r) for r in statuses.put_statuses(s, data.items)])
+            return StatusList(statuses.put_statuses(s, data.items))
 
     @get("/me/status", sync_to_thread=True)
     def my_status(self, container: ContainerDep, actor: ActorDep) -> statuses.UserTelephony:
-        user_id = _user_id(actor)
-        with container.db.transaction() as s:
-            return statuses.user_telephony(s, statuses.my_line(s, user_id, utcnow()))
+        with container.db.read() as s:
+            return statuses.current_line(s, _user_id(actor), utcnow())
 
     @put("/me/status", sync_to_thread=True)
     def put_my_status(
@@ -226,7 +215,7 @@ class TelephonyController(Controller):
         with container.db.transaction() as s:
             return CalledBack(callbacks.mark_called_back(s, call_id, actor.user_id, utcnow()))
 
-    @get("/telephony/stream", sync_to_thread=False)
+    @get("/telephony/stream")
     async def stream(
         self, container: ContainerDep, actor: ActorDep, request: Request[Any, Any, Any]
     ) -> ServerSentEvent:

@@ -150,11 +150,7 @@ def test_route_follows_the_precedence_and_the_statuses(db: Database) -> None:
     assert _route(db, caller, now) == ("101", desk.anna, "ticket_consultant")
     # A status the desk adds counts as free only when it says so.
     with db.transaction() as s:
-        entries = [
-            statuses.StatusEntry(code=r.code, label_pl=r.label_pl, label_en=r.label_en,
-                                 routable=r.routable)
-            for r in statuses.list_statuses(s)
-        ]  # fmt: skip
+        entries = statuses.status_entries(s)
         entries.append(
             statuses.StatusEntry(code="duty", label_pl="Dyżur", label_en="On duty", routable=True)
         )
@@ -198,11 +194,11 @@ def test_call_events_drive_status_zt_event_and_stopwatch(db: Database) -> None:
     # Wrap-up: still busy 30 s after the call, free after 60 s.
     assert _route(db, "+48 601 000 000", ended_at + dt.timedelta(seconds=30))[2] == "queue"
     assert _route(db, "+48 601 000 000", ended_at + dt.timedelta(seconds=61))[1] == desk.anna
-    with db.transaction() as s:
-        line = statuses.my_line(s, desk.anna, ended_at + dt.timedelta(seconds=61))
-        assert line.status == "available" and line.status_since == ended_at + dt.timedelta(
-            seconds=60
-        )
+    with db.read() as s:
+        free_at = ended_at + dt.timedelta(seconds=60)
+        line = statuses.current_line(s, desk.anna, ended_at + dt.timedelta(seconds=61))
+        assert line.status == "available" and line.status_since == free_at
+        assert statuses.current_line(s, desk.anna, ended_at).status == "on_call"
 
 
 def test_events_are_idempotent_per_call_and_event(db: Database) -> None:

@@ -21,7 +21,13 @@ from tickets.telephony.lookup import Party, find_party
 from tickets.telephony.numbers import digits, display, to_e164
 from tickets.telephony.orm import CallEventRow, CallRow
 from tickets.telephony.settings import TelephonySettings
-from tickets.telephony.statuses import AVAILABLE, ON_CALL, line_by_extension, line_of
+from tickets.telephony.statuses import (
+    AVAILABLE,
+    ON_CALL,
+    line_by_extension,
+    line_of,
+    settle_wrap_up,
+)
 
 EventKind = Literal["ringing", "answered", "ended"]
 
@@ -162,6 +168,7 @@ def _on_answered(
     if call.ended_at is not None:
         services.stop_all_timers(session, call.ticket_id, call.ended_at)
     line = line_of(session, call.user_id, for_update=True)
+    settle_wrap_up(line, at)
     if line.status != ON_CALL:
         line.status = ON_CALL
         line.status_since = at

@@ -13,7 +13,7 @@ from tickets.adapters.orm import TicketRow, UserRow
 from tickets.telephony.lookup import CLOSED_STATES, find_party
 from tickets.telephony.orm import TelephonyUserRow
 from tickets.telephony.settings import TelephonySettings
-from tickets.telephony.statuses import AVAILABLE, ON_CALL, routable_codes
+from tickets.telephony.statuses import ON_CALL, effective_status, routable_codes
 
 Reason = Literal["client_consultant", "ticket_consultant", "module_competence", "any_free", "queue"]
 
@@ -26,13 +26,6 @@ class Route(msgspec.Struct):
     user_id: int | None
     reason: Reason
     client_id: int | None = None
-
-
-def effective_status(line: TelephonyUserRow, now: dt.datetime) -> str:
-    """The status as it stands now: a wrap-up that ran out counts as free."""
-    if line.status == ON_CALL and line.free_at is not None and line.free_at <= now:
-        return AVAILABLE
-    return line.status
 
 
 def free_lines(session: Session, now: dt.datetime) -> list[TelephonyUserRow]:

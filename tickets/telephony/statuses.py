@@ -85,7 +85,20 @@ def list_statuses(session: Session, *, active_only: bool = False) -> list[Teleph
     return list(session.scalars(query))
 
 
-def put_statuses(session: Session, entries: list[StatusEntry]) -> list[TelephonyStatusRow]:
+def status_entries(session: Session, *, active_only: bool = False) -> list[StatusEntry]:
+    return [
+        StatusEntry(
+            code=r.code,
+            label_pl=r.label_pl,
+            label_en=r.label_en,
+            routable=r.routable,
+            active=r.active,
+        )
+        for r in list_statuses(session, active_only=active_only)
+    ]
+
+
+def put_statuses(session: Session, entries: list[StatusEntry]) -> list[StatusEntry]:
     """Add or relabel statuses; the built-in four keep their meaning (and stay active)."""
     for position, entry in enumerate(entries):
         row = session.get(TelephonyStatusRow, entry.code)
@@ -104,7 +117,7 @@ def put_statuses(session: Session, entries: list[StatusEntry]) -> list[Telephony
         row.active = entry.active
         row.position = position
     session.flush()
-    return list_statuses(session)
+    return status_entries(session)
 
 
 def line_of(session: Session, user_id: int, *, for_update: bool = False) -> TelephonyUserRow:
@@ -122,9 +135,16 @@ def line_of(session: Session, user_id: int, *, for_update: bool = False) -> Tele
     return row
 
 
+def effective_status(line: TelephonyUserRow, now: dt.datetime) -> str:
+    """The status as it stands now: a wrap-up that ran out counts as free."""
+    if line.status == ON_CALL and line.free_at is not None and line.free_at <= now:
+        return AVAILABLE
+    return line.status
+
+
 def settle_wrap_up(row: TelephonyUserRow, now: dt.datetime) -> None:
-    """A wrap-up that has run out makes the consultant free (applied when the row is read)."""
-    if row.status == ON_CALL and row.free_at is not None and row.free_at <= now:
+    """Write down a wrap-up that has run out: the consultant is free since it ended."""
+    if row.free_at is not None and effective_status(row, now) != row.status:
         _set(row, AVAILABLE, row.free_at)
 
 
@@ -181,25 +201,35 @@ def routable_codes(session: Session) -> set[str]:
     )
 
 
-def user_telephony(session: Session, row: TelephonyUserRow, lang: str = "pl") -> UserTelephony:
+def user_telephony(
+    session: Session, row: TelephonyUserRow, lang: str = "pl", now: dt.datetime | None = None
+) -> UserTelephony:
+    """The line as shown; with `now`, a finished wrap-up already counts as free."""
     user = session.get(UserRow, row.user_id)
-    status = session.get(TelephonyStatusRow, row.status)
-    label = row.status if status is None else (status.label_en if lang == "en" else status.label_pl)
+    code = effective_status(row, now) if now is not None else row.status
+    status = session.get(TelephonyStatusRow, code)
+    label = code if status is None else (status.label_en if lang == "en" else status.label_pl)
+    settled = code != row.status
     return UserTelephony(
         user_id=row.user_id,
         name=user.name if user is not None else "",
         extension=row.extension,
-        status=row.status,
+        status=code,
         status_label=label,
-        status_since=row.status_since,
-        free_at=row.free_at,
+        status_since=row.free_at if settled and row.free_at else row.status_since,
+        free_at=None if settled else row.free_at,
         competences=list(row.competences or []),
     )
 
 
-def my_line(session: Session, user_id: int, now: dt.datetime) -> TelephonyUserRow:
-    """The caller's own line with any finished wrap-up applied (a write transaction)."""
-    row = line_of(session, user_id, for_update=True)
-    settle_wrap_up(row, now)
-    session.flush()
-    return row
+def current_line(
+    session: Session, user_id: int, now: dt.datetime, lang: str = "pl"
+) -> UserTelephony:
+    """A user's line as it stands now, read only (a user without one is away)."""
+    row = session.get(TelephonyUserRow, user_id)
+    if row is None:
+        if session.get(UserRow, user_id) is None:
+            raise NotFound("user", user_id)
+        row = TelephonyUserRow(user_id=user_id, status=AWAY, status_since=now, competences=[])
+        return user_telephony(session, row, lang, now)
+    return user_telephony(session, row, lang, now)
