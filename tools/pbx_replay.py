@@ -6,8 +6,8 @@ shared secret. Optionally writes the same day as an Asterisk `Master.csv` for
 
     python -m tools.pbx_replay --url http://127.0.0.1:8000 --secret S [--speed 60] [--calls 30]
 
-`--speed 60` plays a minute of the day per second; `--speed 0` posts the whole day at once,
-with each event's PBX time in `at` (the day as if it had happened this morning).
+`--speed 60` plays a minute of the day per second (today, events timed by the server);
+`--speed 0` posts the whole of yesterday at once, each event's PBX time in `at`.
 """
 
 from __future__ import annotations
@@ -189,8 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cdr-out", type=Path, help="also write the day as Asterisk Master.csv")
     args = parser.parse_args(argv)
     today = dt.datetime.now(WARSAW).date()
-    calls = plan_day(args.calls, args.seed, today)
-    counts = replay(Pbx(args.url, args.secret), calls, args.speed)
+    # Posted at once, the day must be over already: yesterday's calls.
+    day = today - dt.timedelta(days=1) if args.speed == 0 else today
+    calls = plan_day(args.calls, args.seed, day)
+    try:
+        counts = replay(Pbx(args.url, args.secret), calls, args.speed)
+    except httpx.HTTPError as exc:
+        print(f"Sedno at {args.url} did not take the call: {exc}", file=sys.stderr)
+        return 1
     if args.cdr_out:
         write_master_csv(calls, args.cdr_out)
         print(f"call log written to {args.cdr_out}")

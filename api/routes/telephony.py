@@ -88,9 +88,12 @@ def _pbx_or_user(request: Request[Any, Any, Any], container: ContainerDep) -> No
 
 
 def _decode_event(request: Request[Any, Any, Any], body: bytes) -> CallEventIn:
-    """JSON, or a form post (what Asterisk's `CURL(url,postdata)` sends)."""
+    """JSON, or a form post (what Asterisk's `CURL(url,postdata)` sends — without a content
+    type once `CURLOPT(httpheader)` has set the secret header)."""
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith("application/x-www-form-urlencoded"):
+    is_form = content_type.startswith("application/x-www-form-urlencoded")
+    looks_like_form = not body.lstrip().startswith((b"{", b"[")) and b"=" in body
+    if is_form or (not content_type.startswith("application/json") and looks_like_form):
         fields = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         return msgspec.convert(fields, CallEventIn, strict=False)
     return msgspec.json.decode(body, type=CallEventIn)

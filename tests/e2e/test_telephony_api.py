@@ -128,6 +128,13 @@ def test_pbx_events_need_the_secret_and_are_idempotent(tapi: Api) -> None:
         headers={**PBX, "Content-Type": "application/x-www-form-urlencoded"},
     )
     assert ended.status_code == 200 and ended.json()["state"] == "ended"
+    # ... and with no content type at all once CURLOPT(httpheader) has set the secret header.
+    bare = tapi.client.post(
+        "/api/telephony/events",
+        content="call_id=a-2&event=ringing&caller=600100200&extension=101",
+        headers={**PBX, "Content-Type": ""},
+    )
+    assert bare.status_code == 200 and bare.json()["outcome"] == "applied"
     # Wrap-up of 0 s: free at once.
     status = tapi.client.get("/api/me/status", headers=tapi.h("consultant")).json()
     assert status["status"] == "available"
