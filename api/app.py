@@ -23,6 +23,7 @@ from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
 from api.routes.planner import ROUTES as PLANNER_ROUTES
 from api.routes.system import health, metrics, ready
+from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.settings import Settings, load_settings
 
@@ -142,6 +143,7 @@ def create_app(
                     register_phone_event,
                     *PLANNER_ROUTES,
                     *_optional_routes(),
+                    *TELEPHONY_ROUTES,
                 ],
                 security=[{"bearer": []}],
             ),

@@ -18,6 +18,7 @@ from tickets.definitions import seed_defaults
 from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
 from tickets.planner.settings import PlannerSettings, load_planner_settings
+from tickets.telephony.statuses import seed_statuses
 
 log = logging.getLogger("sedno")
 
@@ -71,6 +72,7 @@ def build_container(settings: Settings, *, prepare: str = "auto") -> Container:
         db.create_all()
     with db.transaction() as session:
         seed_defaults(session)
+        seed_statuses(session)
         ensure_bootstrap_admin(session, settings.admin_token)
     return Container(settings=settings, db=db, blobs=BlobStore(settings.data_dir / "blobs"))
 

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -238,6 +239,9 @@ def demo() -> None:
 
     container = build_container(load_settings())
     click.echo(load_demo(container))
+    from tickets.telephony.demo import load_telephony_demo
+
+    click.echo(load_telephony_demo(container.db))
 
 
 @main.group()
@@ -321,6 +325,41 @@ def devops_standin(host: str, port: int, hook_url: str, hook_secret: str | None)
     settings = load_settings()
     secret = hook_secret or (settings.devops.webhook_secret if settings.devops else None)
     run_standin(host, port, hook_url, secret)
+
+
+@main.group()
+def telephony() -> None:
+    """Telephony tools."""
+
+
+@telephony.command(name="import-cdr")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["asterisk", "3cx"]), required=True)
+@click.option(
+    "--timezone",
+    "tz",
+    default="Europe/Warsaw",
+    show_default=True,
+    help="Time zone of the log's times (UTC when Asterisk has usegmtime=yes).",
+)
+def telephony_import_cdr(file: Path, fmt: str, tz: str) -> None:
+    """Import a PBX call log (Asterisk/FreePBX Master.csv, 3CX CDR); idempotent on call id."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from api.bootstrap import build_container
+    from tickets.telephony.cdr import CdrFormat
+    from tickets.telephony.importer import import_cdr_file
+
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--timezone") from exc
+    settings = load_settings()
+    container = build_container(settings)
+    summary = import_cdr_file(container.db, file, cast(CdrFormat, fmt), settings.telephony, zone)
+    for line_no, error in summary.errors[:50]:
+        click.echo(f"line {line_no}: {error}", err=True)
+    click.echo(summary.describe())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import msgspec
 
+from tickets.telephony.settings import TelephonySettings, load_telephony_settings
+
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
     """Where tickets live."""
@@ -82,6 +84,7 @@ class Settings(msgspec.Struct, frozen=True):
     spam_drop_threshold: float = 0.9
     sender_max_per_hour: int = 20
     ack_max_per_sender_per_day: int = 5
+    telephony: TelephonySettings = TelephonySettings()
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -160,4 +163,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         attachment_max_bytes=int(get("ATTACHMENT_MAX_BYTES") or 20 * 1024 * 1024),
         run_workers=_flag(get("RUN_WORKERS"), True),
         auto_accept_known=_flag(get("AUTO_ACCEPT_KNOWN"), True),
+        telephony=load_telephony_settings(env),
     )

@@ -9,7 +9,7 @@ from msgspec import UNSET, Meta, UnsetType
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import ClientRow, ContactRow, LicenceRow, PartnerRow
+from tickets.adapters.orm import ClientRow, ContactRow, LicenceRow, PartnerRow, UserRow
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.text import fold
 
@@ -42,6 +42,8 @@ class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     licences: list[LicenceIn] = msgspec.field(default_factory=list)
     do_not_contact: bool = False
     sales_note: Annotated[str, Meta(max_length=5000)] = ""
+    consultant_id: int | None = None
+    """The client's own consultant (opiekun klienta)."""
 
 
 class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -52,6 +54,7 @@ class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     do_not_contact: bool | UnsetType = UNSET
     sales_note: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
     add_licences: list[LicenceIn] | UnsetType = UNSET
+    consultant_id: int | UnsetType | None = UNSET
 
 
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -87,6 +90,7 @@ class ClientView(msgspec.Struct):
     do_not_contact: bool
     sales_note: str
     warnings: list[str]
+    consultant_id: int | None = None
 
 
 class ContactView(msgspec.Struct):
@@ -127,6 +131,7 @@ def client_view(row: ClientRow) -> ClientView:
         do_not_contact=row.do_not_contact,
         sales_note=row.sales_note,
         warnings=warnings_for(row, row.partner),
+        consultant_id=row.consultant_id,
     )
 
 
@@ -155,9 +160,15 @@ def _add_licences(session: Session, client: ClientRow, licences: list[LicenceIn]
         )
 
 
+def _check_consultant(session: Session, consultant_id: int | None) -> None:
+    if consultant_id is not None and session.get(UserRow, consultant_id) is None:
+        raise ValidationFailed("consultant_id", f"no such user: {consultant_id}")
+
+
 def create_client(session: Session, data: ClientIn) -> ClientRow:
     if data.partner_id is not None and session.get(PartnerRow, data.partner_id) is None:
         raise ValidationFailed("partner_id", f"no such partner: {data.partner_id}")
+    _check_consultant(session, data.consultant_id)
     fields = msgspec.structs.asdict(data)
     licences = fields.pop("licences")
     row = ClientRow(**fields, search_name=fold(data.name))
@@ -177,8 +188,10 @@ def update_client(session: Session, client_id: int, patch: ClientPatch) -> Clien
             continue
         if field == "add_licences":
             _add_licences(session, row, value)
-        else:
-            setattr(row, field, value)
+            continue
+        if field == "consultant_id":
+            _check_consultant(session, value)
+        setattr(row, field, value)
     row.search_name = fold(row.name)
     session.flush()
     session.refresh(row)

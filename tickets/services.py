@@ -471,8 +471,9 @@ def stop_timer(session: Session, actor: Actor, ticket_id: int) -> TimeEntryRow:
     return entry
 
 
-def stop_all_timers(session: Session, ticket_id: int) -> None:
-    now = utcnow()
+def stop_all_timers(session: Session, ticket_id: int, at: dt.datetime | None = None) -> None:
+    """Stop every running stopwatch on the ticket, now or at `at` (a call's end at the PBX)."""
+    now = at or utcnow()
     for entry in session.scalars(
         select(TimeEntryRow).where(
             TimeEntryRow.ticket_id == ticket_id, TimeEntryRow.stopped_at.is_(None)

@@ -314,6 +314,35 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "weekday.fri": ("pt.", "Fri"),
     "weekday.sat": ("sob.", "Sat"),
     "weekday.sun": ("niedz.", "Sun"),
+    # telephony
+    "nav.callbacks": ("Oddzwoń", "Call back"),
+    "tel.status": ("Status telefoniczny", "Telephone status"),
+    "tel.set": ("Ustaw", "Set"),
+    "tel.ext": ("wew.", "ext."),
+    "tel.extension": ("Numer wewnętrzny (SIP)", "Extension (SIP)"),
+    "tel.pop": ("Połączenie przychodzące", "Incoming call"),
+    "tel.state.ringing": ("Dzwoni", "Ringing"),
+    "tel.state.answered": ("Rozmowa w toku", "Call in progress"),
+    "tel.state.ended": ("Rozmowa zakończona", "Call ended"),
+    "tel.state.missed": ("Nieodebrane", "Missed"),
+    "tel.withheld": ("Numer zastrzeżony", "Withheld number"),
+    "tel.unknown": ("Nieznany numer — brak w kartotece.", "Unknown number — not in the directory."),
+    "tel.recent": ("Ostatnie zgłoszenia", "Recent tickets"),
+    "tel.open_event": ("Otwórz zdarzenie", "Open the event"),
+    "tel.answer_hint": (
+        "Po odebraniu otworzy się zdarzenie ZT ze stoperem.",
+        "Answering opens a ZT event with its stopwatch.",
+    ),
+    "tel.close": ("Zamknij", "Close"),
+    "callbacks.title": ("Oddzwoń", "Call back"),
+    "callbacks.hint": (
+        "Nieodebrane połączenia od znanych klientów; znikają po rozmowie z tym numerem.",
+        "Unanswered calls from known clients; they leave the list once the number is talked to.",
+    ),
+    "callbacks.none": ("Nie ma do kogo oddzwonić.", "Nobody to call back."),
+    "callbacks.last": ("Ostatnio", "Last"),
+    "callbacks.attempts": ("Próby", "Attempts"),
+    "callbacks.done": ("Oddzwoniono", "Called back"),
 }
 
 

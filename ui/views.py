@@ -9,7 +9,15 @@ from litestar import Router
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from ui import admin_pages, auth_pages, call_pages, queue_pages, search_pages, ticket_pages
+from ui import (
+    admin_pages,
+    auth_pages,
+    call_pages,
+    queue_pages,
+    search_pages,
+    telephony_pages,
+    ticket_pages,
+)
 from ui.planner_pages import PAGES as PLANNER_PAGES
 from ui.web import (
     STATIC_DIR,
@@ -64,6 +72,7 @@ PAGES: list[Any] = [
     admin_pages.definitions_page,
     admin_pages.definition_save,
     *PLANNER_PAGES,
+    *telephony_pages.PAGES,
 ]
 
 # Pages other capabilities add to the console, mounted when they are installed.

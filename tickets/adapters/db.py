@@ -164,7 +164,8 @@ def import_all_models() -> None:
     for name in MODEL_MODULES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
-    import tickets.planner.orm  # noqa: F401  (the planner's tables)
+    import tickets.planner.orm
+    import tickets.telephony.orm  # noqa: F401
 
 
 MODEL_MODULES = (

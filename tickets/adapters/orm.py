@@ -17,9 +17,10 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from tickets.adapters.db import Base, utcnow
+from tickets.telephony.numbers import to_e164
 
 
 class DefinitionRow(Base):
@@ -90,19 +91,32 @@ class ApiTokenRow(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class PartnerRow(Base):
+class PhoneNumbered:
+    """A row with a `phone` keeps its E.164 form in `phone_e164`, however the phone is set."""
+
+    phone_e164: str | None
+
+    @validates("phone")
+    def _normalise_phone(self, _key: str, value: str | None) -> str | None:
+        self.phone_e164 = to_e164(value)
+        return value
+
+
+class PartnerRow(PhoneNumbered, Base):
     __tablename__ = "partners"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(64))
+    phone_e164: Mapped[str | None] = mapped_column(String(32), index=True)
+    """`phone` normalised to E.164, for finding a caller by number."""
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     sales_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class ClientRow(Base):
+class ClientRow(PhoneNumbered, Base):
     __tablename__ = "clients"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -112,9 +126,13 @@ class ClientRow(Base):
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(64))
+    phone_e164: Mapped[str | None] = mapped_column(String(32), index=True)
+    """`phone` normalised to E.164, for finding a caller by number."""
     tax_id: Mapped[str | None] = mapped_column(String(32))
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     sales_note: Mapped[str] = mapped_column(Text, default="")
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    """The client's own consultant (opiekun klienta): their calls go to this person first."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     partner: Mapped[PartnerRow | None] = relationship(lazy="joined")
@@ -135,13 +153,15 @@ class LicenceRow(Base):
     client: Mapped[ClientRow] = relationship(back_populates="licences")
 
 
-class ContactRow(Base):
+class ContactRow(PhoneNumbered, Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(64))
+    phone_e164: Mapped[str | None] = mapped_column(String(32), index=True)
+    """`phone` normalised to E.164, for finding a caller by number."""
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
 

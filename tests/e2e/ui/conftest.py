@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1366, "height": 768}
+TELEPHONY_SECRET = "ui-pbx-secret"
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 
@@ -51,7 +52,13 @@ def _free_port() -> int:
 @pytest.fixture(scope="package")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("ui-data")
-    settings = load_settings({"SEDNO_DATA_DIR": str(data), "SEDNO_RUN_WORKERS": "0"})
+    settings = load_settings(
+        {
+            "SEDNO_DATA_DIR": str(data),
+            "SEDNO_RUN_WORKERS": "0",
+            "SEDNO_TELEPHONY_SECRET": TELEPHONY_SECRET,
+        }
+    )
     container = build_container(settings, prepare="create")
     load_demo(container)
     make_outbox_worker(container).drain()

@@ -1,0 +1,1 @@
+"""Tooling that is not the product at run time (demo stand-ins)."""
