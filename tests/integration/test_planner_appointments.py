@@ -28,8 +28,9 @@ from tickets.planner.schemas import (
     CalendarPut,
     HolidayPut,
 )
+from tickets.planner.week import planner_week
 from tickets.schemas import SYSTEM
-from tickets.services import get_ticket
+from tickets.services import get_ticket, transition_ticket
 
 MONDAY = dt.date(2026, 12, 7)
 
@@ -223,3 +224,23 @@ def test_two_simultaneous_bookings_of_one_slot_give_one_success_and_one_overlap(
     assert sorted(outcomes) == ["201"] + ["appointment-overlap"] * 7, outcomes
     with db.read() as s:
         assert s.scalar(select(func.count()).select_from(AppointmentRow)) == 1
+
+
+def test_the_week_lists_open_unbooked_tasks_and_greys_what_cannot_be_booked(db: Database) -> None:
+    operator_id, first, second = _setup(db)
+    with db.transaction() as s:
+        done = add_task(s, "Zrobione")
+        transition_ticket(s, SYSTEM, done, "cancelled")
+        for i in range(70):  # more closed tasks than the list shows must not hide open ones
+            transition_ticket(s, SYSTEM, add_task(s, f"Stare {i}"), "cancelled")
+    _book(db, first, operator_id, at(MONDAY, "09:00"), at(MONDAY, "10:00"))
+    with db.read() as s:
+        week = planner_week(s, SETTINGS, MONDAY, "serwis")
+    assert [t.ticket_id for t in week.unscheduled] == [second]
+    (operator,) = week.operators
+    monday = operator.days[0]
+    states = {slot.start.strftime("%H:%M"): slot.state for slot in monday.slots}
+    assert states["08:30"] == "free" and states["09:00"] == "busy" and states["09:30"] == "busy"
+    assert states["10:00"] == "free"
+    assert all(slot.state == "off" for slot in operator.days[5].slots)  # Saturday
+    assert [a.ticket_id for a in monday.appointments] == [first]

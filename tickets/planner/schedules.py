@@ -67,9 +67,11 @@ def _check_refs(session: Session, data: ScheduleCreate) -> None:
     if data.contact_id is not None and session.get(ContactRow, data.contact_id) is None:
         raise ValidationFailed("contact_id", f"no such contact: {data.contact_id}")
     try:
-        defs.get_definition(session, data.definition)
+        definition = defs.get_definition(session, data.definition)
     except NotFound:
         raise ValidationFailed("definition", f"no such definition: {data.definition}") from None
+    if definition.kind != "task":
+        raise ValidationFailed("definition", f"{definition.code} is not a task definition")
     ensure_service_review_type(session)
     for field in ("type", "product"):
         value = getattr(data, field)
@@ -83,10 +85,7 @@ def _check_refs(session: Session, data: ScheduleCreate) -> None:
 def _plan_from(row: ServiceScheduleRow, today: dt.date) -> None:
     """Point `next_due` at the first due date not in the past (creation, resume, re-plan)."""
     row.next_due = recurrence.first_due_on_or_after(
-        row.start_date,
-        row.every,  # type: ignore[arg-type]
-        today,
-        row.end_date,
+        row.start_date, _every(row), today, row.end_date
     )
 
 
@@ -173,6 +172,7 @@ def schedule_view(row: ServiceScheduleRow) -> ScheduleView:
 
 
 def _every(row: ServiceScheduleRow) -> recurrence.Every:
+    """The stored period, as the API checked it on the way in."""
     return row.every  # type: ignore[return-value]
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Literal
 
 import msgspec
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from tickets.adapters.orm import ClientRow, DefinitionRow, TicketRow
@@ -78,24 +78,28 @@ def unscheduled_tasks(
     booked = exists().where(
         AppointmentRow.ticket_id == TicketRow.id, AppointmentRow.status.in_(ACTIVE)
     )
+    is_open = or_(
+        *(
+            and_(TicketRow.definition_code == code, TicketRow.state.in_(sorted(states)))
+            for code, states in open_states(session).items()
+            if states
+        )
+    )
     rows = session.execute(
         select(TicketRow, ClientRow.name, ScheduleOccurrenceRow.due_date)
         .join(DefinitionRow, DefinitionRow.code == TicketRow.definition_code)
         .outerjoin(ClientRow, ClientRow.id == TicketRow.client_id)
         .outerjoin(ScheduleOccurrenceRow, ScheduleOccurrenceRow.ticket_id == TicketRow.id)
-        .where(DefinitionRow.kind == "task", ~booked)
+        .where(DefinitionRow.kind == "task", is_open, ~booked)
         .order_by(
             ScheduleOccurrenceRow.due_date.is_(None),
             ScheduleOccurrenceRow.due_date,
             TicketRow.id.desc(),
         )
-        .limit(limit * 4)
+        .limit(limit)
     ).all()
-    states = open_states(session)
     out = []
     for ticket, client, due in rows:
-        if ticket.state not in states.get(ticket.definition_code, set()):
-            continue
         out.append(
             UnscheduledTask(
                 ticket_id=ticket.id,
@@ -108,7 +112,7 @@ def unscheduled_tasks(
                 due_date=due,
             )
         )
-    return out[:limit]
+    return out
 
 
 def monday_of(day: dt.date) -> dt.date:
