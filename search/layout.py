@@ -33,7 +33,10 @@ ALL_FIELD = "all"
 STEM_TITLE_FIELD = "stem_title"
 STEM_BODY_FIELD = "stem_body"
 STEM_ALL_FIELD = "stem_all"
-"""Both stem fields in one, for matching: one posting list per query word instead of two."""
+"""Both lemma fields in one, for matching: one posting list per query word instead of two."""
+SPELLING_FIELD = "spellings"
+"""The ticket's words that have diacritics, as written (lowercase): a query typed without
+diacritics is restored from the spellings the index has seen (`placach` → `płacach`)."""
 SETTINGS_FILE = "sedno-settings.json"
 STEM_CACHE_SIZE = 100_000
 """Distinct chunks of text whose stems are remembered while indexing (about 20 MB at most)."""
@@ -69,8 +72,9 @@ def _raw_words_analyzer() -> tantivy.TextAnalyzer:
 _raw_words = _raw_words_analyzer().analyze
 
 
-class StemCache(dict[str, str]):
-    """Stems of one whitespace-separated chunk of text (`Fakturze,` → `faktur`), computed once.
+class StemCache(dict[str, tuple[str, str]]):
+    """Lemmas and diacritic spellings of one whitespace-separated chunk of text, computed once
+    (`Fakturze,` → (`faktura`, `fakturze`)... only words with diacritics are spellings).
 
     Tickets repeat the same words over and over: looking a chunk up in a dict from C
     (`map(cache.__getitem__, text.split())`) is several times cheaper than splitting every
@@ -83,15 +87,21 @@ class StemCache(dict[str, str]):
         super().__init__()
         self.max_size = max_size
 
-    def __missing__(self, chunk: str) -> str:
+    def __missing__(self, chunk: str) -> tuple[str, str]:
         if len(self) >= self.max_size:
             self.clear()
-        stems = self[chunk] = stemmed_words(_raw_words(chunk))
-        return stems
+        raw = _raw_words(chunk)
+        spellings = " ".join(w for w in raw if not w.isascii() and len(w) <= MAX_TOKEN_CHARS)
+        value = self[chunk] = (stemmed_words(raw), spellings)
+        return value
 
     def stems_of(self, text: str) -> str:
-        """Stems of every word of `text`, space-separated (for a whitespace-tokenized field)."""
-        return " ".join(map(self.__getitem__, text.split()))
+        """Lemmas of every word of `text`, space-separated (for a whitespace-tokenized field)."""
+        return " ".join(self[chunk][0] for chunk in text.split())
+
+    def spellings_of(self, text: str) -> str:
+        """The words of `text` that have diacritics, lowercase, space-separated."""
+        return " ".join(filter(None, (self[chunk][1] for chunk in text.split())))
 
 
 def schema() -> tantivy.Schema:
@@ -104,6 +114,7 @@ def schema() -> tantivy.Schema:
     for name in (STEM_TITLE_FIELD, STEM_BODY_FIELD):
         sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     sb.add_text_field(STEM_ALL_FIELD, tokenizer_name="whitespace", index_option="basic")
+    sb.add_text_field(SPELLING_FIELD, tokenizer_name="whitespace", index_option="basic")
     for name in FILTER_FIELDS:
         sb.add_text_field(f"f_{name}", tokenizer_name="raw", fast=True)
     sb.add_unsigned_field("verified_n", fast=True)
@@ -143,6 +154,9 @@ def to_tantivy(
     add(STEM_TITLE_FIELD, title_stems)
     add(STEM_BODY_FIELD, body_stems)
     add(STEM_ALL_FIELD, title_stems + " " + body_stems)
+    spellings = stems.spellings_of("\n".join(texts))
+    if spellings:
+        add(SPELLING_FIELD, spellings)
     for name, value in (
         ("f_product", doc.product),
         ("f_module", doc.module),
