@@ -118,6 +118,20 @@ _MORFEUSZ_LOCK = threading.Lock()
 """One analyser for the process; its C++ state is not documented as thread-safe."""
 
 
+MORPHOLOGIES = ("morfeusz", "snowball")
+_morphology = ["morfeusz"]
+
+
+def use_morphology(name: str) -> None:
+    """Which analysis `lemmas` runs: `morfeusz` (the default) or `snowball` (a baseline that
+    benchmarks compare against); forgets what was cached under the other."""
+    if name not in MORPHOLOGIES:
+        raise ValueError(f"morphology must be one of {', '.join(MORPHOLOGIES)}")
+    _morphology[0] = name
+    lemmas.cache_clear()
+    _stem_token.cache_clear()
+
+
 @lru_cache(maxsize=200_000)
 def lemmas(word: str) -> tuple[str, ...]:
     """Every dictionary lemma of one lowercase word, folded, sorted, common words before names.
@@ -129,6 +143,8 @@ def lemmas(word: str) -> tuple[str, ...]:
     """
     if len(word) <= 2 or word.isdigit():
         return (fold(word),)
+    if _morphology[0] == "snowball":
+        return (snowball_stem(word),)
     with _MORFEUSZ_LOCK:
         interpretations = _MORFEUSZ.analyse(word)
     common: dict[str, None] = {}

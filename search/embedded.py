@@ -386,14 +386,8 @@ class EmbeddedSearchEngine:
         if strategy == "last":
             order = everyone[::-1]
         else:
-            counts = [
-                int(
-                    searcher.search(
-                        self._queries.unit_count_query(units, lemma_sets, i, filters), 1, count=True
-                    ).count
-                )
-                for i in everyone
-            ]
+            frequency = self._queries.unit_frequency
+            counts = [frequency(searcher, units, lemma_sets, i, filters) for i in everyone]
             order = sorted(everyone, key=lambda i: (counts[i] > 0, -counts[i]))
         kept = set(everyone)
         for dropped in order[:-1]:

@@ -72,9 +72,20 @@ def _raw_words_analyzer() -> tantivy.TextAnalyzer:
 _raw_words = _raw_words_analyzer().analyze
 
 
-class StemCache(dict[str, tuple[str, str]]):
-    """Lemmas and diacritic spellings of one whitespace-separated chunk of text, computed once
-    (`Fakturze,` → (`faktura`, `fakturze`)... only words with diacritics are spellings).
+class _SpellingCache(dict[str, str]):
+    """The words of one chunk that have diacritics (`Fakturą,` → `fakturą`), computed once."""
+
+    def __missing__(self, chunk: str) -> str:
+        if len(self) >= STEM_CACHE_SIZE:
+            self.clear()
+        found = self[chunk] = (
+            "" if chunk.isascii() else " ".join(w for w in _raw_words(chunk) if not w.isascii())
+        )
+        return found
+
+
+class StemCache(dict[str, str]):
+    """Lemmas of one whitespace-separated chunk of text (`Fakturze,` → `faktura`), computed once.
 
     Tickets repeat the same words over and over: looking a chunk up in a dict from C
     (`map(cache.__getitem__, text.split())`) is several times cheaper than splitting every
@@ -86,22 +97,23 @@ class StemCache(dict[str, tuple[str, str]]):
     def __init__(self, max_size: int = STEM_CACHE_SIZE) -> None:
         super().__init__()
         self.max_size = max_size
+        self._spellings = _SpellingCache()
 
-    def __missing__(self, chunk: str) -> tuple[str, str]:
+    def __missing__(self, chunk: str) -> str:
         if len(self) >= self.max_size:
             self.clear()
-        raw = _raw_words(chunk)
-        spellings = " ".join(w for w in raw if not w.isascii() and len(w) <= MAX_TOKEN_CHARS)
-        value = self[chunk] = (stemmed_words(raw), spellings)
-        return value
+        stems = self[chunk] = stemmed_words(_raw_words(chunk))
+        return stems
 
     def stems_of(self, text: str) -> str:
         """Lemmas of every word of `text`, space-separated (for a whitespace-tokenized field)."""
-        return " ".join(self[chunk][0] for chunk in text.split())
+        return " ".join(map(self.__getitem__, text.split()))
 
     def spellings_of(self, text: str) -> str:
         """The words of `text` that have diacritics, lowercase, space-separated."""
-        return " ".join(filter(None, (self[chunk][1] for chunk in text.split())))
+        if text.isascii():
+            return ""
+        return " ".join(map(self._spellings.__getitem__, text.split()))
 
 
 def schema() -> tantivy.Schema:

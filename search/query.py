@@ -36,11 +36,7 @@ Lemmas = Sequence[str]
 Occur = tantivy.Occur
 Q = tantivy.Query
 
-EXACT_BOOST = 2.0
-"""Constant bonus of an exact word over a typo or prefix match (times the field weight)."""
 TYPO_BOOST = 1.0
-PREFIX_BOOST = 1.2
-PREFIX_TYPO_BOOST = 0.6
 STEM_BOOST = 0.8
 """A stem-only match ranks below a typo in any field."""
 MAX_WORDS = 10
@@ -71,7 +67,6 @@ class QueryBuilder:
         }
         # The combined field holds every searchable field: usable only when all are searched.
         self._use_all_field = set(settings.searchable_attributes) == set(SEARCHABLE_FIELDS)
-        self._typo_weight = max(self._field_weights.values(), default=1.0)
         # A prefix in any field (the combined one) scores like one in the lowest field.
         self._low_weight = min(self._field_weights.values(), default=1.0)
         self._top_field = next(iter(self._field_weights), "")
@@ -146,15 +141,23 @@ class QueryBuilder:
             per_unit.append(Q.boolean_query(options))
         return self.combine(per_unit, filters)
 
-    def unit_count_query(
+    def unit_frequency(
         self,
+        searcher: Any,
         units: Sequence[QueryUnit],
         lemma_sets: Sequence[Lemmas],
         i: int,
         filters: Sequence[Any],
-    ) -> Any:
-        """The documents one unit matches alone (its frequency, for the matching strategy)."""
-        return self.matching(units, lemma_sets, filters, [i])
+    ) -> int:
+        """How many documents unit `i` matches alone, for the `frequency` strategy: a whole
+        word's document frequency when that is known for free, else a count."""
+        unit = units[i]
+        if not filters and i != len(units) - 1 and len(unit.words) == 1 and not unit.phrase:
+            known = int(searcher.doc_freq(ALL_FIELD, unit.words[0])) if self._use_all_field else 0
+            if known:
+                return known
+        query = self.matching(units, lemma_sets, filters, [i])
+        return int(searcher.search(query, 1, count=True).count)
 
     def filters(self, filters: dict[str, FilterValue]) -> list[Any]:
         """One clause per filtered field (values of one field are alternatives)."""
@@ -207,38 +210,31 @@ class QueryBuilder:
     # -- one word -----------------------------------------------------------------------------
 
     def _word_query(self, word: str, lemmas: Lemmas, *, prefix: bool) -> Any:
-        """Exact (BM25 and a constant, per field), typo, prefix and stem clauses of one word."""
+        """One word's candidate clauses: BM25 of the exact word per field, one typo/prefix
+        automaton on the combined field, the lemma. The ranking rules order what it finds."""
+        if not self._use_all_field:
+            return self._word_query_per_field(word, lemmas, prefix=prefix)
+        budget = typo_budget(word) if self.typo_tolerance else 0
+        clauses: list[Clause] = [
+            (Occur.Should, Q.boost_query(Q.term_query(self._schema, field, word), fw))
+            for field, fw in self._field_weights.items()
+        ]
+        if budget or prefix:
+            near = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, prefix)
+            clauses.append((Occur.Should, Q.const_score_query(near, TYPO_BOOST * self._low_weight)))
+        clauses.extend(self._stem_clauses(lemmas))
+        return Q.boolean_query(clauses)
+
+    def _word_query_per_field(self, word: str, lemmas: Lemmas, *, prefix: bool) -> Any:
+        """`_word_query` when only some fields are searched (no combined field to use)."""
         budget = typo_budget(word) if self.typo_tolerance else 0
         clauses: list[Clause] = []
         for field, fw in self._field_weights.items():
             exact = Q.term_query(self._schema, field, word)
             clauses.append((Occur.Should, Q.boost_query(exact, fw)))
-            clauses.append((Occur.Should, Q.const_score_query(exact, EXACT_BOOST * fw)))
-            if prefix and (field == self._top_field or not self._use_all_field):
-                # The first field (the title) that starts with the typed word outranks others.
-                pre = Q.fuzzy_term_query(self._schema, field, word, 0, True, True)
-                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * fw)))
-        if self._use_all_field:
-            # Automata on every field cost several times one on the combined field; the
-            # combined one scores the same wherever it matched (Meilisearch too ranks typos
-            # before attributes).
-            tw = self._typo_weight
-            if prefix:
-                pre = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, 0, True, True)
-                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * self._low_weight)))
-            if budget:
-                fuzzy = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, False)
-                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * tw)))
-                if prefix:
-                    pre_typo = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, True)
-                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * tw)))
-        elif budget:
-            for field, fw in self._field_weights.items():
-                fuzzy = Q.fuzzy_term_query(self._schema, field, word, budget, True, False)
-                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * fw)))
-                if prefix:
-                    pre_typo = Q.fuzzy_term_query(self._schema, field, word, budget, True, True)
-                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * fw)))
+            if budget or prefix:
+                near = Q.fuzzy_term_query(self._schema, field, word, budget, True, prefix)
+                clauses.append((Occur.Should, Q.const_score_query(near, TYPO_BOOST * fw)))
         clauses.extend(self._stem_clauses(lemmas))
         return Q.boolean_query(clauses)
 
@@ -251,7 +247,7 @@ class QueryBuilder:
     def _word_match_query(self, word: str, lemmas: Lemmas, *, prefix: bool) -> Any:
         """The documents `_word_query` matches, unscored: one automaton on the combined field."""
         if not self._use_all_field:
-            return self._word_query(word, lemmas, prefix=prefix)
+            return self._word_query_per_field(word, lemmas, prefix=prefix)
         budget = typo_budget(word) if self.typo_tolerance else 0
         # A typo or prefix automaton also accepts the exact word, so it covers the exact
         # clauses; a prefix with typos covers the typo clause too.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 
 from search.analysis import QueryUnit, edit_distance, lemmas, typo_budget
@@ -40,69 +41,122 @@ def _field_texts(doc: TicketDocument, attributes: Sequence[str]) -> list[str]:
     return [values[a] for a in attributes]
 
 
+FieldIndex = tuple[int, tuple[tuple[str, str, tuple[int, ...]], ...]]
+"""A field's token count and its distinct words: (folded, lowercase as written, positions)."""
+
+
+@lru_cache(maxsize=16_384)
+def field_index(text: str) -> FieldIndex:
+    """The distinct words of one field and where they stand (the same tickets come back
+    keystroke after keystroke)."""
+    tokens = cached_tokens(text)[:MAX_RANKED_TOKENS]
+    where: dict[str, tuple[str, list[int]]] = {}
+    for pos, (token, start, end) in enumerate(tokens):
+        raw = text[start:end].lower()
+        entry = where.get(raw)
+        if entry is None:
+            where[raw] = (token, [pos])
+        else:
+            entry[1].append(pos)
+    return len(tokens), tuple((t, raw, tuple(ps)) for raw, (t, ps) in where.items())
+
+
 @dataclass(slots=True)
 class RuleMatcher:
-    """How each document token matched the query's units: (unit, typos, exact), decided once."""
+    """How each document word matched the query's units: (unit, typos, exact), decided once."""
 
     units: Sequence[QueryUnit]
     unit_lemmas: Sequence[frozenset[str]]
     typo_tolerance: bool = True
     prefix_last: bool = True
-    _cache: dict[tuple[str, str], tuple[tuple[int, int, bool], ...]] = field(default_factory=dict)
+    _cache: dict[str, tuple[tuple[int, int, bool], ...]] = field(default_factory=dict)
+    _words: list[tuple[int, str, int, frozenset[str], bool]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        last = len(self.units) - 1
+        for i, unit in enumerate(self.units):
+            for word in unit.all_words:
+                budget = typo_budget(word) if self.typo_tolerance else 0
+                self._words.append(
+                    (i, word, budget, frozenset(word), self.prefix_last and i == last)
+                )
 
     def match(self, token: str, raw: str) -> tuple[tuple[int, int, bool], ...]:
-        key = (token, raw)
-        found = self._cache.get(key)
+        """The units `token` (folded; `raw` as written, lowercase) matches, best way each."""
+        found = self._cache.get(raw)
         if found is None:
-            found = self._cache[key] = self._decide(token, raw)
+            found = self._cache[raw] = self._decide(token, raw)
         return found
 
     def _decide(self, token: str, raw: str) -> tuple[tuple[int, int, bool], ...]:
-        out: list[tuple[int, int, bool]] = []
-        token_lemmas: tuple[str, ...] | None = None
-        last = len(self.units) - 1
-        for i, unit in enumerate(self.units):
-            best: tuple[int, bool] | None = None
-            for word in unit.all_words:
-                if token == word:
-                    best = (0, True)
-                    break
-                typos = self._typos(word, token, prefix=self.prefix_last and i == last)
-                if typos is not None and (best is None or typos < best[0]):
-                    best = (typos, False)
-            if best is None and self.unit_lemmas[i] and len(token) > 2:
+        best: dict[int, tuple[int, bool]] = {}
+        letters = frozenset(token)
+        n = len(token)
+        for i, word, budget, word_letters, prefix in self._words:
+            if token == word:
+                best[i] = (0, True)
+                continue
+            if i in best and best[i][0] == 0:
+                continue
+            typos = _typos(word, token, n, budget, word_letters, letters, prefix)
+            if typos is not None and (i not in best or typos < best[i][0]):
+                best[i] = (typos, False)
+        if len(token) > 2:
+            token_lemmas: tuple[str, ...] | None = None
+            for i, unit_lemmas in enumerate(self.unit_lemmas):
+                if i in best or not unit_lemmas:
+                    continue
                 if token_lemmas is None:
                     token_lemmas = lemmas(raw)
-                if self.unit_lemmas[i].intersection(token_lemmas):
-                    best = (1, False)
-            if best is not None:
-                out.append((i, best[0], best[1]))
-        return tuple(out) if out else NO_MATCH
+                if unit_lemmas.intersection(token_lemmas):
+                    best[i] = (1, False)
+        if not best:
+            return NO_MATCH
+        return tuple((i, t, e) for i, (t, e) in sorted(best.items()))
 
-    def _typos(self, word: str, token: str, *, prefix: bool) -> int | None:
-        if prefix and token.startswith(word):
-            return 0
-        budget = typo_budget(word) if self.typo_tolerance else 0
-        if not budget:
-            return None
-        if abs(len(token) - len(word)) <= budget:
-            d = edit_distance(word, token)
-            if d <= budget:
-                return d
-        if prefix and len(token) > len(word) - budget:
-            best = min(
-                edit_distance(word, token[:n])
-                for n in range(max(1, len(word) - budget), min(len(token), len(word) + budget) + 1)
-            )
-            if best <= budget:
-                return best
+
+def _typos(
+    word: str,
+    token: str,
+    n: int,
+    budget: int,
+    word_letters: frozenset[str],
+    letters: frozenset[str],
+    prefix: bool,
+) -> int | None:
+    """Typos between a query word and a token (as a prefix when `prefix`), None past budget."""
+    if prefix and token.startswith(word):
+        return 0
+    if not budget:
         return None
+    if (
+        abs(n - len(word)) <= budget
+        and len(word_letters - letters) <= budget
+        and len(letters - word_letters) <= budget
+    ):
+        d = edit_distance(word, token)
+        if d <= budget:
+            return d
+    if prefix and n > len(word) - budget:
+        head = token[: len(word) + budget]
+        if len(word_letters - frozenset(head)) > budget:
+            return None
+        best = min(
+            edit_distance(word, token[:k])
+            for k in range(max(1, len(word) - budget), min(n, len(word) + budget) + 1)
+        )
+        if best <= budget:
+            return best
+    return None
 
 
 def rule_key(
     doc: TicketDocument, matcher: RuleMatcher, attributes: Sequence[str]
-) -> tuple[int, int, int, int, int]:
-    """(typos, proximity, attribute rank, first position, -exact words): smaller ranks first."""
+) -> tuple[int, int, int, int, bool, int]:
+    """(typos, proximity, attribute rank, first position, not a whole field, -exact words):
+    smaller ranks first. Exactness first asks whether a field holds the query and nothing
+    else (Meilisearch's exact attribute; here a cut last word still counts), then how many
+    words were typed as they stand."""
     n = len(matcher.units)
     typos = [1 << 8] * n
     exact = [False] * n
@@ -110,18 +164,31 @@ def rule_key(
     first_pos = [1 << 16] * n
     # positions[field][unit] = the word positions of the unit in that field
     positions: list[dict[int, list[int]]] = []
+    whole_field = False
+    match = matcher.match
     for f, text in enumerate(_field_texts(doc, attributes)):
         per_unit: dict[int, list[int]] = {}
-        if text:
-            for pos, (token, start, end) in enumerate(cached_tokens(text)[:MAX_RANKED_TOKENS]):
-                for unit, t, is_exact in matcher.match(token, text[start:end].lower()):
-                    per_unit.setdefault(unit, []).append(pos)
-                    if t < typos[unit]:
-                        typos[unit] = t
-                    exact[unit] = exact[unit] or is_exact
-                    if f < best_field[unit]:
-                        best_field[unit], first_pos[unit] = f, pos
         positions.append(per_unit)
+        if not text:
+            continue
+        n_tokens, entries = field_index(text)
+        covered = 0
+        for token, raw, where in entries:
+            found = match(token, raw)
+            if not found:
+                continue
+            covered += len(where)
+            for unit, t, is_exact in found:
+                per_unit.setdefault(unit, []).extend(where)
+                if t < typos[unit]:
+                    typos[unit] = t
+                if is_exact:
+                    exact[unit] = True
+                if f < best_field[unit]:
+                    best_field[unit], first_pos[unit] = f, where[0]
+                elif f == best_field[unit] and where[0] < first_pos[unit]:
+                    first_pos[unit] = where[0]
+        whole_field = whole_field or (covered == n_tokens and len(per_unit) == n)
     matched = [u for u in range(n) if best_field[u] < len(attributes)]
     proximity = 0
     for a, b in pairwise(matched):
@@ -131,6 +198,7 @@ def rule_key(
         proximity,
         sum(best_field[u] for u in matched),
         min((first_pos[u] for u in matched), default=0),
+        not whole_field,
         -sum(exact),
     )
 

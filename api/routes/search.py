@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from msgspec import Meta
 from api.deps import ActorDep, ContainerDep
 from api.metrics import SEARCH_LATENCY
 from api.search_log import search_log
+from search.numbers import find_ticket_by_number, parse_number_query
 from search.ports import SearchRequest, SearchResponse, SearchUnavailable, SimilarRequest
 from tickets.domain.errors import ValidationFailed
 from tickets.schemas import Actor
@@ -44,6 +46,8 @@ class SearchResult(msgspec.Struct):
     facets: dict[str, dict[str, int]]
     total: int
     took_ms: float
+    number_match: int | None = None
+    """The id of the ticket whose number the query is (its hit comes first), else null."""
 
 
 class SimilarIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -102,7 +106,43 @@ def knowledge_search(
         limit=limit,
         offset=offset,
     )
-    return run_search(container, req, actor)
+    result = run_search(container, req, actor)
+    if offset == 0 and parse_number_query(req.q) is not None:
+        with container.db.read() as s:
+            row = find_ticket_by_number(s, req.q)
+            if row is not None:
+                result = with_ticket_first(result, number_hit(row))
+    return result
+
+
+def number_hit(row: Any) -> Hit:
+    """A ticket found by its number, as a hit (any state: it may have no solution yet)."""
+    return Hit(
+        row.id,
+        row.number,
+        row.title,
+        html.escape(row.title),
+        html.escape((row.description or "")[:300]),
+        row.solution or "",
+        list(row.keywords or []),
+        list(row.kb_links or []),
+        row.product or "",
+        row.module or "",
+        row.type or "",
+        row.version or "",
+        0.0,
+    )
+
+
+def with_ticket_first(result: SearchResult, hit: Hit) -> SearchResult:
+    """`result` with `hit` first (and not again further down)."""
+    others = [h for h in result.hits if h.ticket_id != hit.ticket_id]
+    return msgspec.structs.replace(
+        result,
+        hits=[hit, *others],
+        total=result.total + (len(others) == len(result.hits)),
+        number_match=hit.ticket_id,
+    )
 
 
 @contextmanager
