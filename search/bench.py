@@ -21,7 +21,7 @@ from pathlib import Path
 
 import msgspec
 
-from search.analysis import MORPHOLOGIES, use_morphology
+from search.analysis import MORPHOLOGIES, lemmas, use_morphology
 from search.documents import TicketDocument
 from search.embedded import EmbeddedSearchEngine
 from search.ports import SearchRequest
@@ -202,6 +202,45 @@ class FTS5Baseline:
         self._db.close()
 
 
+MORPHOLOGY_PAIRS = Path(__file__).parent / "data" / "morphology-pairs.txt"
+
+
+class MorphologyScore(msgspec.Struct, frozen=True):
+    """How one analysis does on the (form, lemma) table: forms that meet their own lemma
+    (share a lemma or stem with it) and forms that meet another lemma of the table."""
+
+    morphology: str
+    pairs: int
+    joined: float
+    false_merges: int
+
+
+def morphology_pairs(path: Path = MORPHOLOGY_PAIRS) -> list[tuple[str, str]]:
+    rows = [line.split("\t") for line in path.read_text().splitlines() if line[:1] != "#"]
+    return [(form, lemma) for form, lemma in rows]
+
+
+def score_morphology(pairs: Sequence[tuple[str, str]]) -> list[MorphologyScore]:
+    """Each analysis on the table; a form's key is the set of its lemmas (or its one stem)."""
+    out = []
+    lemmas_of_table = sorted({lemma for _, lemma in pairs})
+    for morphology in MORPHOLOGIES:
+        use_morphology(morphology)
+        try:
+            key = {lemma: set(lemmas(lemma)) for lemma in lemmas_of_table}
+            joined = merges = 0
+            for form, lemma in pairs:
+                form_key = set(lemmas(form))
+                joined += bool(form_key & key[lemma])
+                merges += any(form_key & key[other] for other in lemmas_of_table if other != lemma)
+            out.append(
+                MorphologyScore(morphology, len(pairs), round(joined / len(pairs), 4), merges)
+            )
+        finally:
+            use_morphology("morfeusz")
+    return out
+
+
 class RelevanceRow(msgspec.Struct, frozen=True):
     """One line of the relevance table."""
 
@@ -219,6 +258,7 @@ class BenchReport(msgspec.Struct, frozen=True):
     fts5: Latency
     peak_rss_mb: float
     relevance: list[RelevanceRow] = msgspec.field(default_factory=list)
+    morphology: list[MorphologyScore] = msgspec.field(default_factory=list)
 
 
 def _peak_rss_mb() -> float:
@@ -318,6 +358,7 @@ def run_bench(
             fts5=baseline,
             peak_rss_mb=_peak_rss_mb(),
             relevance=relevance,
+            morphology=score_morphology(morphology_pairs()),
         )
 
 
@@ -343,6 +384,11 @@ def format_bench(report: BenchReport, extra: dict[str, Latency] | None = None) -
             lines.append(
                 f"{row.name:<24}{r.queries:>8}{r.top10:>9.1%}{r.mrr:>8.3f}{r.ms_p95:>9.1f}"
             )
+    for m in report.morphology:
+        lines.append(
+            f"morphology table ({m.pairs} form/lemma pairs) {m.morphology}: {m.joined:.1%} of forms"
+            f" meet their lemma, {m.false_merges} meet another lemma of the table"
+        )
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from search.analysis import (
     typo_budget,
     words,
 )
+from search.bench import morphology_pairs, score_morphology
 from search.embedded import _analyzer
 from search.layout import StemCache
 
@@ -151,3 +152,13 @@ def test_stems_cached_per_chunk_are_the_stems_of_the_whole_text() -> None:
     assert len(cache) <= 3  # bounded: emptied when full
     assert cache.stems_of(text).split() == stemmed_text(text).split()
     assert cache.spellings_of(text).split() == ["fakturą", "błąd", "łodzi"]
+
+
+def test_the_dictionary_beats_snowball_on_the_support_word_table() -> None:
+    pairs = morphology_pairs()
+    assert len(pairs) >= 300
+    by_name = {m.morphology: m for m in score_morphology(pairs)}
+    morfeusz, snowball = by_name["morfeusz"], by_name["snowball"]
+    assert morfeusz.joined >= 0.98 and snowball.joined < 0.85
+    assert morfeusz.false_merges < snowball.false_merges
+    assert stem_word("korekcie") == "korekta"  # the switch back to the dictionary happened
