@@ -261,11 +261,14 @@ def search_eval(directory: Path) -> None:
 @search.command(name="bench")
 @click.option("--docs", default=100_000, show_default=True, type=int)
 @click.option("--queries", default=1000, show_default=True, type=int)
-def search_bench(docs: int, queries: int) -> None:
-    """Indexing speed and latency percentiles, in-process and over HTTP, beside SQLite FTS5."""
+@click.option(
+    "--relevance-docs", default=20_000, show_default=True, type=int, help="0 skips relevance"
+)
+def search_bench(docs: int, queries: int, relevance_docs: int) -> None:
+    """Indexing speed, latency in-process and over HTTP beside SQLite FTS5, relevance top-10."""
     from search.benchcli import run_bench_main
 
-    run_bench_main(docs, queries)
+    run_bench_main(docs, queries, relevance_docs)
 
 
 @main.group()

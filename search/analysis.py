@@ -8,13 +8,15 @@ engine answers.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, product
 
+import morfeusz2  # type: ignore[import-untyped]
 import snowballstemmer
 
 MAX_TOKEN_CHARS = 40
@@ -111,27 +113,73 @@ def folded_text(text: str) -> str:
 
 _STEMMER = snowballstemmer.stemmer("polish")
 _RAW_WORD_RE = re.compile(r"[^\W_]+")
+_MORFEUSZ = morfeusz2.Morfeusz(generate=False, expand_tags=False)
+_MORFEUSZ_LOCK = threading.Lock()
+"""One analyser for the process; its C++ state is not documented as thread-safe."""
+
+
+MORPHOLOGIES = ("morfeusz", "snowball")
+_morphology = ["morfeusz"]
+
+
+def use_morphology(name: str) -> None:
+    """Which analysis `lemmas` runs: `morfeusz` (the default) or `snowball` (a baseline that
+    benchmarks compare against); forgets what was cached under the other."""
+    if name not in MORPHOLOGIES:
+        raise ValueError(f"morphology must be one of {', '.join(MORPHOLOGIES)}")
+    _morphology[0] = name
+    lemmas.cache_clear()
+    _stem_token.cache_clear()
 
 
 @lru_cache(maxsize=200_000)
+def lemmas(word: str) -> tuple[str, ...]:
+    """Every dictionary lemma of one lowercase word, folded, sorted, common words before names.
+
+    Morfeusz 2 (SGJP) first: an ambiguous form keeps all its lemmas (`listy` → lista, list).
+    A form it does not know gets Snowball's stem (simplemma would know more of them, but loading
+    its Polish data costs 5 s of CPU on first use: too slow for a search box). Short words and
+    numbers are their own lemma.
+    """
+    if len(word) <= 2 or word.isdigit():
+        return (fold(word),)
+    if _morphology[0] == "snowball":
+        return (snowball_stem(word),)
+    with _MORFEUSZ_LOCK:
+        interpretations = _MORFEUSZ.analyse(word)
+    common: dict[str, None] = {}
+    names: dict[str, None] = {}
+    for _start, _end, (_orth, lemma, tag, *_rest) in interpretations:
+        if tag == "ign":
+            continue
+        base = lemma.split(":", 1)[0]
+        (names if base[:1].isupper() else common)[fold(base)] = None
+    # Sorted: two forms with the same candidates (księgowania, księgowanie) agree on the first.
+    found = tuple(sorted(common)) + tuple(sorted(n for n in names if n not in common))
+    if found:
+        return found
+    return (snowball_stem(word),)
+
+
 def stem_word(word: str) -> str:
-    """Polish stem of one lowercase word, folded; `fakturze`, `faktury`, `fakturą` share one."""
+    """The first lemma of one lowercase word, folded: `fakturze`, `faktury`, `fakturą` → faktura."""
+    return lemmas(word)[0]
+
+
+def snowball_stem(word: str) -> str:
+    """Snowball's Polish stem, folded: the baseline the lemmatiser is measured against."""
     if len(word) <= 3 or word.isdigit():
         return fold(word)
-    stem = fold(_STEMMER.stemWord(word))
-    # Locative r→rz alternation (faktura → fakturze) that snowball keeps apart.
-    if stem.endswith("rz") and len(stem) > 4:
-        stem = stem[:-1]
-    return stem
+    return fold(_STEMMER.stemWord(word))
 
 
 def stems(text: str) -> list[str]:
-    """Stems of every word of `text` (stemmed before folding: the stemmer knows ą, ę, ł)."""
+    """The first lemma of every word of `text` (found before folding: the dictionary knows ą, ł)."""
     return [stem_word(w) for w in _RAW_WORD_RE.findall(text.lower()) if len(w) <= MAX_TOKEN_CHARS]
 
 
 def stemmed_text(text: str) -> str:
-    """Stems joined by spaces: the stemmed shadow field (indexed with a whitespace tokenizer)."""
+    """Every lemma of every word, joined by spaces: the lemma shadow field (whitespace tokens)."""
     return stemmed_words(_RAW_WORD_RE.findall(text.lower()))
 
 
@@ -142,8 +190,36 @@ def stemmed_words(raw_words: Iterable[str]) -> str:
 
 @lru_cache(maxsize=200_000)
 def _stem_token(word: str) -> str:
-    """`stem_word`, or nothing for an over-long token; cached on the raw word (hot at indexing)."""
-    return stem_word(word) if len(word) <= MAX_TOKEN_CHARS else ""
+    """All lemmas of a word, or nothing for an over-long token; cached on the raw word."""
+    return " ".join(lemmas(word)) if len(word) <= MAX_TOKEN_CHARS else ""
+
+
+_RESTORABLE = {
+    "a": "ą",
+    "c": "ć",
+    "e": "ę",
+    "l": "ł",
+    "n": "ń",
+    "o": "ó",
+    "s": "ś",
+    "z": "źż",
+}
+MAX_RESTORATIONS = 512
+"""Longer folded words with many foldable letters are not restored (too many spellings)."""
+
+
+def diacritic_spellings(folded: str) -> list[str]:
+    """Every Polish spelling that folds to `folded`, except itself (`placach` → `płacach`, …).
+
+    Empty when there would be more than `MAX_RESTORATIONS`.
+    """
+    options = [c + _RESTORABLE.get(c, "") for c in folded]
+    total = 1
+    for o in options:
+        total *= len(o)
+        if total > MAX_RESTORATIONS:
+            return []
+    return ["".join(p) for p in product(*options)][1:]
 
 
 def typo_budget(word: str) -> int:
@@ -239,16 +315,75 @@ def normalize_synonyms(synonyms: Mapping[str, Sequence[str]]) -> dict[str, list[
 
 @dataclass(frozen=True, slots=True)
 class QueryUnit:
-    """One word of a query, or a run of words a synonym covers, with its alternatives."""
+    """One word of a query, a run of words a synonym covers, or a quoted phrase."""
 
     words: tuple[str, ...]
     alternatives: tuple[tuple[str, ...], ...] = ()
+    phrase: bool = False
+    """A quoted phrase: its words (stop words too) must stand side by side, exact."""
+    raw: tuple[str, ...] = ()
+    """The words as typed, lowercase with their diacritics (for lemmas)."""
 
     @property
     def all_words(self) -> Iterator[str]:
         yield from self.words
         for alt in self.alternatives:
             yield from alt
+
+
+_PHRASE_RE = re.compile(r'"([^"]*)"?')
+
+
+def parse_query(
+    q: str,
+    stop_words: Iterable[str],
+    synonyms: Mapping[str, Sequence[str]],
+    max_words: int = 10,
+) -> list[QueryUnit]:
+    """A consultant's query as units: free words (stop words out, unless nothing else is left)
+    grouped by synonyms, and quoted phrases kept whole. At most `max_words` words.
+
+    `synonyms` must be normalised (see `normalize_synonyms`).
+    """
+    stop = set(stop_words)
+    segments: list[tuple[bool, list[tuple[str, str]]]] = []
+    pos = 0
+    for m in _PHRASE_RE.finditer(q):
+        segments.append((False, _raw_tokens(q[pos : m.start()])))
+        segments.append((True, _raw_tokens(m.group(1))))
+        pos = m.end()
+    segments.append((False, _raw_tokens(q[pos:])))
+    budget = max_words
+    kept: list[tuple[bool, list[tuple[str, str]]]] = []
+    for is_phrase, tokens in segments:
+        tokens = tokens[:budget]
+        budget -= len(tokens)
+        if tokens:
+            kept.append((is_phrase, tokens))
+    free_words = [w for is_phrase, toks in kept if not is_phrase for w, _ in toks]
+    drop_stop = any(w not in stop for w in free_words) or any(p for p, _ in kept)
+    units: list[QueryUnit] = []
+    for is_phrase, tokens in kept:
+        if is_phrase and len(tokens) > 1:
+            units.append(
+                QueryUnit(tuple(w for w, _ in tokens), phrase=True, raw=tuple(r for _, r in tokens))
+            )
+            continue
+        if drop_stop and not is_phrase:
+            tokens = [t for t in tokens if t[0] not in stop]
+        raw_of = dict(tokens)
+        for unit in expand_synonyms([w for w, _ in tokens], synonyms):
+            units.append(
+                QueryUnit(
+                    unit.words, unit.alternatives, raw=tuple(raw_of.get(w, w) for w in unit.words)
+                )
+            )
+    return units
+
+
+def _raw_tokens(text: str) -> list[tuple[str, str]]:
+    """(folded, lowercase as typed) for every word of `text`."""
+    return [(t, text[s:e].lower()) for t, s, e in tokenize(text)]
 
 
 def expand_synonyms(

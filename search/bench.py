@@ -1,7 +1,9 @@
-"""`sedno search bench`: indexing speed and as-you-type latency on synthetic Polish tickets.
+"""`sedno search bench`: indexing speed, as-you-type latency and relevance on generated
+Polish tickets.
 
-The embedded engine runs in-process beside an SQLite FTS5 baseline on the same queries; any
-other transport (HTTP) plugs in through `measure_latency(query)`.
+The embedded engine runs in-process beside an SQLite FTS5 baseline on the same tickets and
+queries; any other transport (HTTP) plugs in through `measure_latency(query)`. The relevance
+benchmark (`search.relevance`) runs with Morfeusz lemmas and with Snowball stems.
 """
 
 from __future__ import annotations
@@ -14,13 +16,23 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from itertools import zip_longest
 from pathlib import Path
 
 import msgspec
 
+from search.analysis import MORPHOLOGIES, lemmas, use_morphology
 from search.documents import TicketDocument
 from search.embedded import EmbeddedSearchEngine
 from search.ports import SearchRequest
+from search.relevance import (
+    TUNING,
+    UNSEEN,
+    RelevanceReport,
+    measure_relevance,
+    relevance_queries,
+    relevance_tickets,
+)
 
 BENCH_FACETS = ["product", "module", "type"]
 
@@ -128,7 +140,7 @@ class Latency(msgspec.Struct, frozen=True):
     mean: float
 
 
-def measure_latency(query: Callable[[str], None], queries: Sequence[str]) -> Latency:
+def measure_latency(query: Callable[[str], object], queries: Sequence[str]) -> Latency:
     """Time `query(q)` for every q (one warm-up pass over the first 50 first)."""
     for q in queries[:50]:
         query(q)
@@ -146,40 +158,94 @@ def measure_latency(query: Callable[[str], None], queries: Sequence[str]) -> Lat
 
 
 class FTS5Baseline:
-    """The same work on SQLite FTS5: prefix on the last word, snippet, three facet counts."""
+    """The same work on SQLite FTS5, given its best chance: diacritics folded, a prefix index
+    for the last word, BM25 with column weights (title first), snippet, three facet counts."""
 
     def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path)
         self._db.execute(
-            "CREATE VIRTUAL TABLE t USING fts5(title, description, solution, product UNINDEXED,"
-            ' module UNINDEXED, type UNINDEXED, tokenize="unicode61 remove_diacritics 2")'
+            "CREATE VIRTUAL TABLE t USING fts5(title, keywords, description, solution,"
+            " product UNINDEXED, module UNINDEXED, type UNINDEXED,"
+            " tokenize=\"unicode61 remove_diacritics 2\", prefix='2 3 4')"
         )
 
     def index(self, docs: Sequence[TicketDocument]) -> None:
         self._db.executemany(
-            "INSERT INTO t(rowid, title, description, solution, product, module, type)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(d.id, d.title, d.description, d.solution, d.product, d.module, d.type) for d in docs],
-        )
+            "INSERT INTO t(rowid, title, keywords, description, solution, product, module, type)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (d.id, d.title, " ; ".join(d.keywords), d.description, d.solution, d.product,
+                 d.module, d.type)
+                for d in docs
+            ],
+        )  # fmt: skip
         self._db.commit()
 
-    def query(self, q: str) -> None:
+    def query(self, q: str) -> list[int]:
+        """The ten best tickets' ids (the facet counts are computed and thrown away)."""
         terms = re.findall(r"\w+", q)
         if not terms:
-            return
+            return []
         match = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
-        self._db.execute(
-            "SELECT rowid, title, snippet(t, 1, '<mark>', '</mark>', '…', 30) FROM t"
-            " WHERE t MATCH ? ORDER BY bm25(t, 4.0, 1.0, 1.0) LIMIT 10",
+        rows = self._db.execute(
+            "SELECT rowid, title, snippet(t, 2, '<mark>', '</mark>', '…', 30) FROM t"
+            " WHERE t MATCH ? ORDER BY bm25(t, 10.0, 5.0, 1.0, 1.0) LIMIT 10",
             (match,),
         ).fetchall()
         for col in ("product", "module", "type"):
             self._db.execute(
                 f"SELECT {col}, count(*) FROM t WHERE t MATCH ? GROUP BY {col}", (match,)
             ).fetchall()
+        return [int(r[0]) for r in rows]
 
     def close(self) -> None:
         self._db.close()
+
+
+MORPHOLOGY_PAIRS = Path(__file__).parent / "data" / "morphology-pairs.txt"
+
+
+class MorphologyScore(msgspec.Struct, frozen=True):
+    """How one analysis does on the (form, lemma) table: forms that meet their own lemma
+    (share a lemma or stem with it) and forms that meet another lemma of the table."""
+
+    morphology: str
+    pairs: int
+    joined: float
+    false_merges: int
+
+
+def morphology_pairs(path: Path = MORPHOLOGY_PAIRS) -> list[tuple[str, str]]:
+    rows = [line.split("\t") for line in path.read_text().splitlines() if line[:1] != "#"]
+    return [(form, lemma) for form, lemma in rows]
+
+
+def score_morphology(pairs: Sequence[tuple[str, str]]) -> list[MorphologyScore]:
+    """Each analysis on the table; a form's key is the set of its lemmas (or its one stem)."""
+    out = []
+    lemmas_of_table = sorted({lemma for _, lemma in pairs})
+    for morphology in MORPHOLOGIES:
+        use_morphology(morphology)
+        try:
+            key = {lemma: set(lemmas(lemma)) for lemma in lemmas_of_table}
+            joined = merges = 0
+            for form, lemma in pairs:
+                form_key = set(lemmas(form))
+                joined += bool(form_key & key[lemma])
+                merges += any(form_key & key[other] for other in lemmas_of_table if other != lemma)
+            out.append(
+                MorphologyScore(morphology, len(pairs), round(joined / len(pairs), 4), merges)
+            )
+        finally:
+            use_morphology("morfeusz")
+    return out
+
+
+class RelevanceRow(msgspec.Struct, frozen=True):
+    """One line of the relevance table."""
+
+    name: str
+    report: RelevanceReport
 
 
 class BenchReport(msgspec.Struct, frozen=True):
@@ -191,33 +257,90 @@ class BenchReport(msgspec.Struct, frozen=True):
     embedded: Latency
     fts5: Latency
     peak_rss_mb: float
+    relevance: list[RelevanceRow] = msgspec.field(default_factory=list)
+    morphology: list[MorphologyScore] = msgspec.field(default_factory=list)
 
 
 def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
 
 
+def bench_tickets(docs: int) -> list[TicketDocument]:
+    """The speed benchmark's tickets: the relevance benchmark's (tuning set) generator."""
+    return relevance_tickets(docs, TUNING)
+
+
+def bench_queries(tickets: Sequence[TicketDocument], n: int) -> list[str]:
+    """Half whole titles as typed (typos, last word cut), half short as-you-type prefixes."""
+    titles = [c.q for c in relevance_queries(tickets, (n + 1) // 2, TUNING)]
+    prefixes = as_you_type_queries(n - len(titles))
+    return [q for pair in zip_longest(titles, prefixes) for q in pair if q is not None][:n]
+
+
+def index_in_batches(engine: EmbeddedSearchEngine, tickets: Sequence[TicketDocument]) -> float:
+    """Index `tickets` 10 000 at a time; documents per second."""
+    t0 = time.perf_counter()
+    for start in range(0, len(tickets), 10_000):
+        engine.upsert(tickets[start : start + 10_000])
+    return len(tickets) / (time.perf_counter() - t0)
+
+
+def run_relevance(
+    docs: int, queries: int, work_dir: Path, fts5: bool = False
+) -> list[RelevanceRow]:
+    """Top-10 rate of both query sets, with Morfeusz lemmas and with Snowball stems (and
+    FTS5's, when asked)."""
+    rows = []
+    for vocab_name, vocab in (("tuning", TUNING), ("unseen", UNSEEN)):
+        tickets = relevance_tickets(docs, vocab)
+        cases = relevance_queries(tickets, queries, vocab)
+        for morphology in MORPHOLOGIES:
+            use_morphology(morphology)
+            try:
+                engine = EmbeddedSearchEngine(work_dir / f"rel-{vocab_name}-{morphology}")
+                engine.delete_all()
+                index_in_batches(engine, tickets)
+
+                def search(q: str, engine: EmbeddedSearchEngine = engine) -> list[int]:
+                    return [h.id for h in engine.search(SearchRequest(q=q, limit=10)).hits]
+
+                rows.append(
+                    RelevanceRow(f"{vocab_name}/{morphology}", measure_relevance(search, cases))
+                )
+                engine.close()
+            finally:
+                use_morphology("morfeusz")
+        if fts5:
+            base = FTS5Baseline(work_dir / f"rel-{vocab_name}.sqlite")
+            base.index(tickets)
+            rows.append(
+                RelevanceRow(f"{vocab_name}/sqlite-fts5", measure_relevance(base.query, cases))
+            )
+            base.close()
+    return rows
+
+
 def run_bench(
-    docs: int = 100_000, work_dir: Path | None = None, queries: int = 1000
+    docs: int = 100_000,
+    work_dir: Path | None = None,
+    queries: int = 1000,
+    relevance_docs: int = 20_000,
 ) -> BenchReport:
-    """Index `docs` synthetic tickets in both engines, run the as-you-type queries in each."""
+    """Index `docs` tickets in both engines, run the same queries in each; then the relevance
+    benchmark on `relevance_docs` tickets per set (0: skip it)."""
     with tempfile.TemporaryDirectory(prefix="sedno-bench-") as tmp:
         base = Path(work_dir or tmp)
-        tickets = synthetic_tickets(docs)
+        tickets = bench_tickets(docs)
         engine = EmbeddedSearchEngine(base / "search" / "bench")
         engine.delete_all()
-        t0 = time.perf_counter()
-        for start in range(0, len(tickets), 10_000):
-            engine.upsert(tickets[start : start + 10_000])
-        index_rate = len(tickets) / (time.perf_counter() - t0)
+        index_rate = index_in_batches(engine, tickets)
 
         fts = FTS5Baseline(base / "fts5.sqlite")
         t0 = time.perf_counter()
         fts.index(tickets)
         fts_rate = len(tickets) / (time.perf_counter() - t0)
+        qs = bench_queries(tickets, queries)
         del tickets
-
-        qs = as_you_type_queries(queries)
 
         def embedded_query(q: str) -> None:
             engine.search(SearchRequest(q=q, limit=10, facets=BENCH_FACETS, crop_length=30))
@@ -226,6 +349,7 @@ def run_bench(
         baseline = measure_latency(fts.query, qs)
         fts.close()
         engine.close()
+        relevance = run_relevance(relevance_docs, 1000, base, fts5=True) if relevance_docs else []
         return BenchReport(
             docs=docs,
             index_docs_per_s=round(index_rate),
@@ -233,6 +357,8 @@ def run_bench(
             embedded=embedded,
             fts5=baseline,
             peak_rss_mb=_peak_rss_mb(),
+            relevance=relevance,
+            morphology=score_morphology(morphology_pairs()),
         )
 
 
@@ -247,6 +373,22 @@ def format_bench(report: BenchReport, extra: dict[str, Latency] | None = None) -
     ]
     for p in ("p50", "p95", "p99", "mean"):
         lines.append(f"{p:<12}" + "".join(f"{getattr(v, p):>14.2f}" for v in cols.values()))
+    for name, latency in cols.items():
+        if name not in ("embedded", "sqlite-fts5"):
+            ratio = latency.p95 / report.fts5.p95 if report.fts5.p95 else float("nan")
+            lines.append(f"p95 ratio {name} / sqlite-fts5 in-process: {ratio:.2f}")
+    if report.relevance:
+        lines.append(f"{'relevance':<24}{'queries':>8}{'top-10':>9}{'mrr':>8}{'p95 ms':>9}")
+        for row in report.relevance:
+            r = row.report
+            lines.append(
+                f"{row.name:<24}{r.queries:>8}{r.top10:>9.1%}{r.mrr:>8.3f}{r.ms_p95:>9.1f}"
+            )
+    for m in report.morphology:
+        lines.append(
+            f"morphology table ({m.pairs} form/lemma pairs) {m.morphology}: {m.joined:.1%} of forms"
+            f" meet their lemma, {m.false_merges} meet another lemma of the table"
+        )
     return "\n".join(lines)
 
 

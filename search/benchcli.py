@@ -14,11 +14,12 @@ from pathlib import Path
 import httpx
 
 from search.bench import (
-    as_you_type_queries,
+    bench_queries,
+    bench_tickets,
     format_bench,
+    index_in_batches,
     measure_latency,
     run_bench,
-    synthetic_tickets,
 )
 from search.embedded import EmbeddedSearchEngine
 
@@ -58,18 +59,25 @@ def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def run_bench_cli(docs: int, queries: int) -> str:
+def _load() -> str:
+    return "load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def run_bench_cli(docs: int, queries: int, relevance_docs: int = 20_000) -> str:
     # httpx logs every request at INFO: that logging would be timed as API latency.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    load_before = _load()
     with tempfile.TemporaryDirectory(prefix="sedno-bench-") as tmp:
         base = Path(tmp)
-        report = run_bench(docs, work_dir=base / "inproc", queries=queries)
+        report = run_bench(
+            docs, work_dir=base / "inproc", queries=queries, relevance_docs=relevance_docs
+        )
         data_dir = base / "http"
         engine = EmbeddedSearchEngine(data_dir / "search" / "tickets")
-        tickets = synthetic_tickets(docs)
-        for start in range(0, len(tickets), 10_000):
-            engine.upsert(tickets[start : start + 10_000])
+        tickets = bench_tickets(docs)
+        index_in_batches(engine, tickets)
         engine.close()
+        qs = bench_queries(tickets, queries)
         del tickets
         port = _free_port()
         server = _serve(data_dir, port)
@@ -89,7 +97,6 @@ def run_bench_cli(docs: int, queries: int) -> str:
                     if time.monotonic() > deadline:
                         raise RuntimeError("the API server did not start")
                     time.sleep(0.2)
-                qs = as_you_type_queries(queries)
 
                 def http_query(q: str) -> None:
                     r = client.get("/api/search", params={"q": q, "limit": 10})
@@ -103,8 +110,11 @@ def run_bench_cli(docs: int, queries: int) -> str:
             server.terminate()
             server.wait(timeout=30)
     table = format_bench(report, {"http-api": http})
-    return f"{table}\nAPI server peak memory (VmHWM): {server_mb:.0f} MB"
+    return (
+        f"{table}\nAPI server peak memory (VmHWM): {server_mb:.0f} MB\n"
+        f"machine: {os.cpu_count()} cores; {load_before} at start, {_load()} at end"
+    )
 
 
-def run_bench_main(docs: int, queries: int) -> None:
-    print(run_bench_cli(docs, queries))
+def run_bench_main(docs: int, queries: int, relevance_docs: int = 20_000) -> None:
+    print(run_bench_cli(docs, queries, relevance_docs))

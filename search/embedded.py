@@ -1,15 +1,15 @@
 """The default search engine: tantivy, in-process, index on disk under `data_dir/search/`.
 
-Mirrors Meilisearch's behaviour: every word must match, then words are dropped from the end;
-typos by word length; prefix on the last word; folded diacritics; exact > typo > stem;
-title and keywords above description and solution. The index layout lives in
+Mirrors Meilisearch's behaviour: every word must match, then words are dropped as the
+matching strategy says (`frequency`: the commonest first); typos by word length; prefix on
+the last word; folded diacritics, Polish lemmas. Tantivy finds the candidates of each words
+bucket, `search.ranking` orders them by Meilisearch's rules. The index layout lives in
 `search.layout`, the queries in `search.query`.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import threading
 import time
@@ -24,11 +24,12 @@ import msgspec
 import tantivy
 
 from search import similar as sim
-from search.analysis import QueryUnit
+from search.analysis import QueryUnit, diacritic_spellings, lemmas
 from search.documents import TicketDocument
 from search.highlight import QueryMatcher, build_hit
 from search.layout import (
     SETTINGS_FILE,
+    SPELLING_FIELD,
     STEM_BODY_FIELD,
     STEM_TITLE_FIELD,
     StemCache,
@@ -48,14 +49,12 @@ from search.ports import (
     TaskInfo,
 )
 from search.query import QueryBuilder
+from search.ranking import RuleMatcher, has_phrase, rule_key
 
 __all__ = ["EmbeddedSearchEngine", "build_hit"]
 
 T = TypeVar("T")
 
-VERIFIED_BONUS = 0.04
-REUSE_BONUS = 0.04
-"""Up to this share added for reuse (log-scaled, saturating at 100 reuses)."""
 WRITER_THREADS = max(1, min(4, (os.cpu_count() or 2) - 1))
 """Tantivy indexing threads; one core is left to the Python thread that builds documents."""
 WRITER_HEAP = 64_000_000 * WRITER_THREADS
@@ -63,7 +62,11 @@ WRITER_HEAP = 64_000_000 * WRITER_THREADS
 FACET_SIZE = 100
 """Values counted per facet, like Meilisearch's `maxValuesPerFacet` default."""
 EXTRA_FETCHED = 30
-"""Hits fetched beyond the page so the verified/reuse tie-break can lift some onto it."""
+"""Hits fetched beyond the page so the ranking rules can lift some onto it."""
+RANK_CANDIDATES = 100
+"""Candidates per words bucket that the ranking rules order (by tantivy's score, plus as many
+whose title holds every word)."""
+MATCHING_STRATEGIES = ("frequency", "last", "all")
 
 _BESIDE = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="sedno-search")
 """Runs facet counts beside the ranking search (tantivy releases the GIL); shared by engines."""
@@ -94,6 +97,7 @@ class EmbeddedSearchEngine:
         self._closed = False
         # Document frequencies and vectors of one index state (any process may commit).
         self._similar_caches = sim.SimilarCaches()
+        self._spellings: tuple[object, dict[str, tuple[str, ...]]] = (None, {})
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -102,6 +106,8 @@ class EmbeddedSearchEngine:
         unknown |= set(settings.searchable_attributes) - set(SEARCHABLE_FIELDS)
         if unknown:
             raise ValueError(f"unsupported attributes: {sorted(unknown)}")
+        if settings.matching_strategy not in MATCHING_STRATEGIES:
+            raise ValueError(f"matching_strategy must be one of {', '.join(MATCHING_STRATEGIES)}")
         self._settings_path.write_bytes(msgspec.json.encode(settings))
         self._settings = settings
         self._queries = QueryBuilder(self._schema, settings, self._analyze)
@@ -190,35 +196,41 @@ class EmbeddedSearchEngine:
         queries = self._queries
         filters = queries.filters(req.filters)
         _check_facets(req.facets)
+        strategy = req.matching_strategy or self._settings.matching_strategy
+        if strategy not in MATCHING_STRATEGIES:
+            raise ValueError(f"matching_strategy must be one of {', '.join(MATCHING_STRATEGIES)}")
         units = queries.units(req.q)
+        lemma_sets = [self._unit_lemmas(searcher, u) for u in units]
+        everyone = list(range(len(units)))
         counted = None
         if req.facets:
             # Facets need the matching documents only: the unscored query. Counted beside
             # the ranking, for all words: words are rarely dropped on a real index.
-            everything = queries.matching(units, filters, n_units=len(units))
+            everything = queries.matching(units, lemma_sets, filters, everyone)
             counted = self._beside(self._facets, searcher, everything, req.facets)
         try:
-            ranked, total, kept = self._rank(searcher, units, filters, req)
-            ordered = self._prefer_verified_and_reused(searcher, ranked)
-            page = ordered[req.offset : req.offset + req.limit] if req.limit > 0 else []
-            matcher = QueryMatcher(units, typo_tolerance=self._settings.typo_tolerance)
+            ranked, total, kept = self._rank(searcher, units, lemma_sets, filters, req, strategy)
+            page = ranked[req.offset : req.offset + req.limit] if req.limit > 0 else []
+            matcher = QueryMatcher(
+                units, typo_tolerance=self._settings.typo_tolerance, stop_words=queries.stop_words
+            )
             hits = [
                 build_hit(
-                    self._payload(searcher, addr),
+                    doc,
                     score,
                     matcher,
                     req.highlight_pre_tag,
                     req.highlight_post_tag,
                     req.crop_length,
                 )
-                for score, addr in page
+                for doc, score in page
             ]
             facets: dict[str, dict[str, int]] = {}
             if counted is not None:
                 facets = counted.result()
-                if kept < len(units):  # words were dropped: count what the hits matched
+                if kept != everyone:  # words were dropped: count what the hits matched
                     facets = self._facets(
-                        searcher, queries.matching(units, filters, n_units=kept), req.facets
+                        searcher, queries.matching(units, lemma_sets, filters, kept), req.facets
                     )
         finally:
             if counted is not None and not counted.done():
@@ -262,6 +274,7 @@ class EmbeddedSearchEngine:
         matcher = QueryMatcher(
             [QueryUnit((t.term,)) for t in word_terms],
             typo_tolerance=False,
+            stop_words=self._queries.stop_words,
         )
         hits = [
             build_hit(
@@ -297,53 +310,114 @@ class EmbeddedSearchEngine:
     # -- ranking --------------------------------------------------------------------------
 
     def _rank(
-        self, searcher: Any, units: list[QueryUnit], filters: list[Any], req: SearchRequest
-    ) -> tuple[list[tuple[int, float, Any]], int, int]:
-        """Ranked hits as (bucket, score, address), the total, and how many units matched.
+        self,
+        searcher: Any,
+        units: list[QueryUnit],
+        lemma_sets: list[tuple[str, ...]],
+        filters: list[Any],
+        req: SearchRequest,
+        strategy: str,
+    ) -> tuple[list[tuple[TicketDocument, float]], int, list[int]]:
+        """Ranked (document, score) pairs, the total, and the units the last bucket kept.
 
-        Matching strategy "last": all words first; words are dropped from the end only
-        while too few documents match, and those hits rank below the ones before.
+        Words rule: all units first; while too few documents match, the matching strategy
+        drops units and those hits rank below the ones before. Inside a bucket the other
+        rules decide (`search.ranking`).
         """
         wanted = max(0, req.offset) + max(0, req.limit)
-        fetch = wanted + EXTRA_FETCHED
+        fetch = max(wanted + EXTRA_FETCHED, RANK_CANDIDATES)
         if not units:
             result = searcher.search(self._queries.combine([], filters), fetch, count=True)
-            return [(0, score, addr) for score, addr in result.hits], int(result.count), 0
-        ranked: list[tuple[int, float, Any]] = []
-        seen: set[tuple[int, int]] = set()
-        total = kept = 0
-        for keep in range(len(units), 0, -1):
-            kept = keep
-            query = self._queries.ranking(units, filters, n_units=keep)
-            result = searcher.search(query, fetch, count=True)
+            docs = [(self._payload(searcher, addr), score) for score, addr in result.hits]
+            docs.sort(key=lambda d: (not d[0].verified, -d[0].reuse_count, -d[1]))
+            return docs, int(result.count), []
+        queries = self._queries
+        attributes = self._settings.searchable_attributes
+        matcher = RuleMatcher(
+            units, [frozenset(ls) for ls in lemma_sets], self._settings.typo_tolerance
+        )
+        phrases = [u.words for u in units if u.phrase]
+        ranked: list[tuple[TicketDocument, float]] = []
+        seen: set[int] = set()
+        total = 0
+        keep: list[int] = []
+        for keep in self._buckets(searcher, units, lemma_sets, filters, strategy):
+            result = searcher.search(
+                queries.ranking(units, lemma_sets, filters, keep), fetch, count=True
+            )
             total = int(result.count)
-            for score, addr in result.hits:
-                key = (addr.segment_ord, addr.doc)
-                if key not in seen:
-                    seen.add(key)
-                    ranked.append((len(units) - keep, score, addr))
+            hits = list(result.hits)
+            in_title = queries.in_top_field(units, lemma_sets, filters, keep)
+            if in_title is not None:
+                hits.extend(searcher.search(in_title, RANK_CANDIDATES).hits)
+            bucket: list[tuple[tuple[Any, ...], TicketDocument, float]] = []
+            for score, addr in hits:
+                doc = self._payload(searcher, addr)
+                if doc.id in seen:
+                    continue
+                seen.add(doc.id)
+                if phrases and not all(has_phrase(doc, p, attributes) for p in phrases):
+                    continue
+                key = (*rule_key(doc, matcher, attributes), not doc.verified, -doc.reuse_count)
+                bucket.append(((*key, -score), doc, score))
+            bucket.sort(key=lambda b: b[0])
+            ranked.extend((doc, score) for _, doc, score in bucket)
             if total >= wanted:
                 break
-        return ranked, total, kept
+        return ranked, total, keep
 
-    def _prefer_verified_and_reused(
-        self, searcher: Any, ranked: list[tuple[int, float, Any]]
-    ) -> list[tuple[float, Any]]:
-        if not ranked:
-            return []
-        addrs = [addr for _, _, addr in ranked]
-        verified = searcher.fast_field_values("verified_n", addrs)
-        reused = searcher.fast_field_values("reuse_count", addrs)
-        scored = []
-        for (bucket, score, addr), v, r in zip(ranked, verified, reused, strict=True):
-            bonus = (
-                1.0
-                + VERIFIED_BONUS * (1 if v else 0)
-                + REUSE_BONUS * min(1.0, math.log1p(r) / math.log1p(100))
+    def _buckets(
+        self,
+        searcher: Any,
+        units: list[QueryUnit],
+        lemma_sets: list[tuple[str, ...]],
+        filters: list[Any],
+        strategy: str,
+    ) -> Iterator[list[int]]:
+        """The units each words bucket keeps, most first (Meilisearch's matching strategies).
+
+        `frequency` drops the unit that matches the most documents first (after any that
+        match none: they can only empty the result); `last` drops from the end.
+        """
+        everyone = list(range(len(units)))
+        yield everyone
+        if strategy == "all" or len(units) == 1:
+            return
+        if strategy == "last":
+            order = everyone[::-1]
+        else:
+            frequency = self._queries.unit_frequency
+            counts = [frequency(searcher, units, lemma_sets, i, filters) for i in everyone]
+            order = sorted(everyone, key=lambda i: (counts[i] > 0, -counts[i]))
+        kept = set(everyone)
+        for dropped in order[:-1]:
+            kept.discard(dropped)
+            yield sorted(kept)
+
+    def _unit_lemmas(self, searcher: Any, unit: QueryUnit) -> tuple[str, ...]:
+        """The lemmas a one-word unit matches by; a word typed without diacritics takes those
+        of the spellings the index has seen (`placach` → `płacach` → płaca, not plac)."""
+        if unit.phrase or len(unit.words) != 1:
+            return ()
+        raw = unit.raw[0] if unit.raw else unit.words[0]
+        if not raw.isascii() or len(raw) <= 2:
+            return lemmas(raw)
+        spellings = self._seen_spellings(searcher, raw)
+        if not spellings:
+            return lemmas(raw)
+        return tuple(dict.fromkeys(lemma for s in spellings for lemma in lemmas(s)))
+
+    def _seen_spellings(self, searcher: Any, folded: str) -> tuple[str, ...]:
+        generation = sim.index_generation(self._dir)
+        if self._spellings[0] != generation:
+            self._spellings = (generation, {})
+        cache = self._spellings[1]
+        found = cache.get(folded)
+        if found is None:
+            found = cache[folded] = tuple(
+                s for s in diacritic_spellings(folded) if searcher.doc_freq(SPELLING_FIELD, s)
             )
-            scored.append((bucket, -score * bonus, score * bonus, addr))
-        scored.sort(key=lambda x: (x[0], x[1]))
-        return [(s, a) for _, _, s, a in scored]
+        return found
 
     def _facets(self, searcher: Any, query: Any, names: Sequence[str]) -> dict[str, dict[str, int]]:
         spec = {n: {"terms": {"field": f"f_{n}", "size": FACET_SIZE}} for n in names}

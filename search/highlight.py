@@ -1,7 +1,12 @@
-"""Highlighting and cropping from our own analyzer offsets (works for typo and prefix hits)."""
+"""Highlighting and cropping from our own analyzer offsets (works for typo and prefix hits).
+
+The stored text is HTML-escaped first and the tags added after: a ticket that holds
+`<img src=x onerror=…>` comes back as text, whoever renders the hit.
+"""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,6 +33,8 @@ class QueryMatcher:
 
     units: Sequence[QueryUnit]
     typo_tolerance: bool = True
+    stop_words: frozenset[str] = frozenset()
+    """Never highlighted, even where a query word matches them."""
     _exact: set[str] = field(default_factory=set)
     _fuzzy: list[str] = field(default_factory=list)
     _prefix: str = ""
@@ -62,7 +69,7 @@ class QueryMatcher:
         hit = self._cache.get(token)
         if hit is None:
             typos = self.typo_tolerance
-            hit = (
+            hit = token not in self.stop_words and (
                 token in self._exact
                 or (bool(self._prefix) and matches_prefix(self._prefix, token, allow_typos=typos))
                 or self._typo_match(token)
@@ -87,8 +94,8 @@ class QueryMatcher:
         return False
 
 
-@lru_cache(maxsize=2048)
-def _tokens(text: str) -> list[Token]:
+@lru_cache(maxsize=16_384)
+def cached_tokens(text: str) -> list[Token]:
     """`tokenize`, remembered: the same top tickets come back keystroke after keystroke.
 
     Callers must not change the list.
@@ -98,13 +105,13 @@ def _tokens(text: str) -> list[Token]:
 
 def highlight(text: str, matcher: QueryMatcher, pre: str, post: str) -> str:
     """The whole text with every matched token wrapped in `pre`/`post`."""
-    tokens = _tokens(text)
+    tokens = cached_tokens(text)
     return _render(text, tokens, matcher, 0, None, pre, post, matcher.hits(tokens))
 
 
 def crop(text: str, matcher: QueryMatcher, crop_words: int, pre: str, post: str) -> tuple[str, int]:
     """The best `crop_words`-word window of `text`, highlighted, and how many hits it holds."""
-    tokens = _tokens(text[:MAX_CROP_SOURCE_CHARS])
+    tokens = cached_tokens(text[:MAX_CROP_SOURCE_CHARS])
     if not tokens:
         return "", 0
     hits = matcher.hits(tokens)
@@ -134,8 +141,9 @@ def _render(
     post: str,
     hits: list[bool] | None = None,
 ) -> str:
+    escape = html.escape
     if not tokens:
-        return text
+        return escape(text)
     stop = len(tokens) if end is None else end
     cropped = end is not None
     pos = tokens[start][1] if cropped else 0
@@ -145,11 +153,11 @@ def _render(
         hit = hits[i] if hits is not None else matcher.matches(word)
         if not hit:
             continue
-        out.append(text[pos:tok_start])
-        out.append(pre + text[tok_start:tok_end] + post)
+        out.append(escape(text[pos:tok_start]))
+        out.append(pre + escape(text[tok_start:tok_end]) + post)
         pos = tok_end
     tail_end = tokens[stop - 1][2] if cropped else len(text)
-    out.append(text[pos:tail_end])
+    out.append(escape(text[pos:tail_end]))
     if cropped and stop < len(tokens):
         out.append("…")
     return "".join(out)

@@ -33,7 +33,10 @@ ALL_FIELD = "all"
 STEM_TITLE_FIELD = "stem_title"
 STEM_BODY_FIELD = "stem_body"
 STEM_ALL_FIELD = "stem_all"
-"""Both stem fields in one, for matching: one posting list per query word instead of two."""
+"""Both lemma fields in one, for matching: one posting list per query word instead of two."""
+SPELLING_FIELD = "spellings"
+"""The ticket's words that have diacritics, as written (lowercase): a query typed without
+diacritics is restored from the spellings the index has seen (`placach` → `płacach`)."""
 SETTINGS_FILE = "sedno-settings.json"
 STEM_CACHE_SIZE = 100_000
 """Distinct chunks of text whose stems are remembered while indexing (about 20 MB at most)."""
@@ -69,8 +72,20 @@ def _raw_words_analyzer() -> tantivy.TextAnalyzer:
 _raw_words = _raw_words_analyzer().analyze
 
 
+class _SpellingCache(dict[str, str]):
+    """The words of one chunk that have diacritics (`Fakturą,` → `fakturą`), computed once."""
+
+    def __missing__(self, chunk: str) -> str:
+        if len(self) >= STEM_CACHE_SIZE:
+            self.clear()
+        found = self[chunk] = (
+            "" if chunk.isascii() else " ".join(w for w in _raw_words(chunk) if not w.isascii())
+        )
+        return found
+
+
 class StemCache(dict[str, str]):
-    """Stems of one whitespace-separated chunk of text (`Fakturze,` → `faktur`), computed once.
+    """Lemmas of one whitespace-separated chunk of text (`Fakturze,` → `faktura`), computed once.
 
     Tickets repeat the same words over and over: looking a chunk up in a dict from C
     (`map(cache.__getitem__, text.split())`) is several times cheaper than splitting every
@@ -82,6 +97,7 @@ class StemCache(dict[str, str]):
     def __init__(self, max_size: int = STEM_CACHE_SIZE) -> None:
         super().__init__()
         self.max_size = max_size
+        self._spellings = _SpellingCache()
 
     def __missing__(self, chunk: str) -> str:
         if len(self) >= self.max_size:
@@ -90,8 +106,14 @@ class StemCache(dict[str, str]):
         return stems
 
     def stems_of(self, text: str) -> str:
-        """Stems of every word of `text`, space-separated (for a whitespace-tokenized field)."""
+        """Lemmas of every word of `text`, space-separated (for a whitespace-tokenized field)."""
         return " ".join(map(self.__getitem__, text.split()))
+
+    def spellings_of(self, text: str) -> str:
+        """The words of `text` that have diacritics, lowercase, space-separated."""
+        if text.isascii():
+            return ""
+        return " ".join(map(self._spellings.__getitem__, text.split()))
 
 
 def schema() -> tantivy.Schema:
@@ -104,6 +126,7 @@ def schema() -> tantivy.Schema:
     for name in (STEM_TITLE_FIELD, STEM_BODY_FIELD):
         sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     sb.add_text_field(STEM_ALL_FIELD, tokenizer_name="whitespace", index_option="basic")
+    sb.add_text_field(SPELLING_FIELD, tokenizer_name="whitespace", index_option="basic")
     for name in FILTER_FIELDS:
         sb.add_text_field(f"f_{name}", tokenizer_name="raw", fast=True)
     sb.add_unsigned_field("verified_n", fast=True)
@@ -143,6 +166,9 @@ def to_tantivy(
     add(STEM_TITLE_FIELD, title_stems)
     add(STEM_BODY_FIELD, body_stems)
     add(STEM_ALL_FIELD, title_stems + " " + body_stems)
+    spellings = stems.spellings_of("\n".join(texts))
+    if spellings:
+        add(SPELLING_FIELD, spellings)
     for name, value in (
         ("f_product", doc.product),
         ("f_module", doc.module),

@@ -26,10 +26,9 @@ from meilisearch.errors import (
 from search import similar as sim
 from search.analysis import (
     QueryUnit,
-    expand_synonyms,
     folded_text,
     normalize_synonyms,
-    remove_stop_words,
+    parse_query,
     stem_word,
     stemmed_text,
     words,
@@ -81,7 +80,8 @@ _RANKING_RULES = [
     "verified:desc",
     "reuse_count:desc",
 ]
-"""Meilisearch's default cascade, then verified and reused tickets first among equals."""
+"""Meilisearch's default cascade (the embedded engine's `search.ranking` follows it), then
+verified and reused tickets first among equals."""
 WRITE_TIMEOUT_MS = 600_000
 MAX_QUERY_WORDS = 10
 T = TypeVar("T")
@@ -228,8 +228,10 @@ class MeiliSearchEngine:
 
     def search(self, req: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
-        query_words = remove_stop_words(words(req.q)[:MAX_QUERY_WORDS], self._stop_words)
-        units = expand_synonyms(query_words, self._synonyms)
+        units = parse_query(req.q, self._stop_words, self._synonyms, MAX_QUERY_WORDS)
+        query_text = " ".join(
+            '"' + " ".join(u.words) + '"' if u.phrase else " ".join(u.words) for u in units
+        )
         filters = filter_expression(req.filters)
         unknown = [f for f in req.facets if f not in FILTER_FIELDS]
         if unknown:
@@ -241,18 +243,19 @@ class MeiliSearchEngine:
             "offset": 0,
             "filter": filters or None,
             "attributesToRetrieve": _RETRIEVE,
-            "matchingStrategy": "last",
+            "matchingStrategy": req.matching_strategy or self._settings.matching_strategy,
             "showRankingScore": True,
         }
         text_query = {
             **base,
-            "q": " ".join(query_words),
+            "q": query_text,
             "attributesToSearchOn": [_SHADOW[a] for a in self._settings.searchable_attributes],
             "facets": [_FACET_ATTR[f] for f in req.facets],
         }
         queries = [text_query]
-        if query_words:
-            stem_q = " ".join(stem_word(w) for w in query_words)
+        lemma_words = [r for u in units if not u.phrase for r in (u.raw or u.words)]
+        if lemma_words:
+            stem_q = " ".join(stem_word(w) for w in lemma_words)
             queries.append({**base, "q": stem_q, "attributesToSearchOn": _STEM_FIELDS})
         results = self._call(lambda: self._client.multi_search(queries))["results"]
         seen: set[int] = set()
@@ -266,7 +269,11 @@ class MeiliSearchEngine:
                         (h, float(h.get("_rankingScore", 0.0)) * (0.5 if rank else 1.0))
                     )
         total = max(int(r.get("estimatedTotalHits", 0)) for r in results)
-        matcher = QueryMatcher(units, typo_tolerance=self._settings.typo_tolerance)
+        matcher = QueryMatcher(
+            units,
+            typo_tolerance=self._settings.typo_tolerance,
+            stop_words=frozenset(self._stop_words),
+        )
         page = raw_hits[req.offset : req.offset + req.limit]
         hits = [self._hit(h, score, matcher, req) for h, score in page]
         distribution = results[0].get("facetDistribution", {}) or {}

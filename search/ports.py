@@ -29,6 +29,16 @@ SORTABLE_FIELDS: tuple[str, ...] = ("completed_at", "reuse_count")
 
 FilterValue = str | bool | list[str] | list[bool]
 
+DEFAULT_STOP_WORDS: tuple[str, ...] = (
+    "a", "aby", "ale", "albo", "ani", "aż", "bez", "bo", "by", "był", "była", "było", "być",
+    "co", "czy", "dla", "do", "gdy", "gdzie", "go", "i", "ich", "im", "jak", "jako",
+    "je", "jego", "jej", "jest", "jeszcze", "już", "ku", "lub", "ma", "mi", "na", "nad",
+    "nie", "niż", "o", "od", "oraz", "po", "pod", "przez", "przy", "się", "są", "ta", "tak",
+    "także", "tam", "te", "tego", "tej", "ten", "to", "tu", "tym", "u", "w", "we", "więc",
+    "z", "za", "ze", "że", "żeby",
+)  # fmt: skip
+"""Polish function words: in nearly every ticket, they say nothing about which one is meant."""
+
 
 class SearchUnavailable(Exception):
     """The search engine does not answer (down, locked by another writer, misconfigured)."""
@@ -44,8 +54,12 @@ class IndexSettings(msgspec.Struct, kw_only=True):
     sortable_attributes: list[str] = msgspec.field(default_factory=lambda: list(SORTABLE_FIELDS))
     synonyms: dict[str, list[str]] = msgspec.field(default_factory=dict)
     """One-way like Meilisearch: list both directions for mutual synonyms."""
-    stop_words: list[str] = msgspec.field(default_factory=list)
+    stop_words: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_STOP_WORDS))
+    """Left out of queries (kept inside a quoted phrase) and never highlighted."""
     typo_tolerance: bool = True
+    matching_strategy: str = "frequency"
+    """When too few tickets hold every word: `frequency` drops the commonest word first,
+    `last` the last one, `all` none (Meilisearch's `matchingStrategy`)."""
 
 
 class TaskInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,6 +81,8 @@ class SearchRequest(msgspec.Struct, kw_only=True):
     highlight_post_tag: str = "</mark>"
     crop_length: int = 30
     """Snippet length in words."""
+    matching_strategy: str = ""
+    """`frequency`, `last` or `all`; empty: the index's setting."""
 
 
 class SimilarRequest(msgspec.Struct, kw_only=True):

@@ -1,9 +1,9 @@
-"""Tantivy queries that mirror Meilisearch's matching and ranking, built from analyzer tokens.
+"""Tantivy queries that find what Meilisearch would match, built from analyzer tokens.
 
-Every word must match (exactly, with typos by word length, as a prefix when last, or by
-stem); exact > prefix > typo > stem; fields rank in `searchable_attributes` order. Each
-ranking query has an unscored twin (`match`) that finds the same documents far more cheaply,
-for counts and facets.
+A kept word matches exactly, with typos by word length, as a prefix when last, or by lemma.
+The scores only choose the candidates; `search.ranking` orders them by Meilisearch's rules.
+Each ranking query has an unscored twin (`matching`) that finds the same documents far more
+cheaply, for counts and facets.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import tantivy
 from search import similar as sim
 from search.analysis import (
     QueryUnit,
-    expand_synonyms,
     normalize_synonyms,
-    remove_stop_words,
-    stem_word,
+    parse_query,
     typo_budget,
+    words,
 )
 from search.layout import (
     ALL_FIELD,
@@ -31,14 +30,13 @@ from search.layout import (
 )
 from search.ports import FILTER_FIELDS, SEARCHABLE_FIELDS, FilterValue, IndexSettings, filter_values
 
+Lemmas = Sequence[str]
+"""The lemmas one query unit may match by (empty: none)."""
+
 Occur = tantivy.Occur
 Q = tantivy.Query
 
-EXACT_BOOST = 2.0
-"""Constant bonus of an exact word over a typo or prefix match (times the field weight)."""
 TYPO_BOOST = 1.0
-PREFIX_BOOST = 1.2
-PREFIX_TYPO_BOOST = 0.6
 STEM_BOOST = 0.8
 """A stem-only match ranks below a typo in any field."""
 MAX_WORDS = 10
@@ -62,14 +60,13 @@ class QueryBuilder:
         self._analyze = analyze
         self.typo_tolerance = settings.typo_tolerance
         self._synonyms = normalize_synonyms(settings.synonyms)
-        self._stop_words = {w for s in settings.stop_words for w in analyze(s)}
+        self.stop_words = frozenset(w for s in settings.stop_words for w in words(s))
         self._field_weights = {
             TEXT_FIELD[name]: 4.0 * (0.8**i)
             for i, name in enumerate(settings.searchable_attributes)
         }
         # The combined field holds every searchable field: usable only when all are searched.
         self._use_all_field = set(settings.searchable_attributes) == set(SEARCHABLE_FIELDS)
-        self._typo_weight = max(self._field_weights.values(), default=1.0)
         # A prefix in any field (the combined one) scores like one in the lowest field.
         self._low_weight = min(self._field_weights.values(), default=1.0)
         self._top_field = next(iter(self._field_weights), "")
@@ -77,28 +74,90 @@ class QueryBuilder:
     # -- a consultant's query ---------------------------------------------------------------
 
     def units(self, q: str) -> list[QueryUnit]:
-        """The query's words (at most ten, stop words out) grouped into synonym units."""
-        query_words = remove_stop_words(self._analyze(q)[:MAX_WORDS], self._stop_words)
-        return expand_synonyms(query_words, self._synonyms)
+        """The query's words (at most ten, stop words out), synonym units and quoted phrases."""
+        return parse_query(q, self.stop_words, self._synonyms, MAX_WORDS)
 
-    def ranking(self, units: Sequence[QueryUnit], filters: Sequence[Any], *, n_units: int) -> Any:
-        """The first `n_units` of `units` must all match; scored for ranking.
+    def ranking(
+        self,
+        units: Sequence[QueryUnit],
+        lemma_sets: Sequence[Lemmas],
+        filters: Sequence[Any],
+        keep: Sequence[int],
+    ) -> Any:
+        """The units at indexes `keep` must all match; scored to pick candidates.
 
         Only the last word of the whole query is a prefix, whichever words are kept.
         """
         last = len(units) - 1
         return self.combine(
-            [self._unit_query(u, is_last=i == last) for i, u in enumerate(units[:n_units])],
-            filters,
+            [self._unit_query(units[i], lemma_sets[i], is_last=i == last) for i in keep], filters
         )
 
-    def matching(self, units: Sequence[QueryUnit], filters: Sequence[Any], *, n_units: int) -> Any:
+    def matching(
+        self,
+        units: Sequence[QueryUnit],
+        lemma_sets: Sequence[Lemmas],
+        filters: Sequence[Any],
+        keep: Sequence[int],
+    ) -> Any:
         """The documents `ranking` matches, unscored: for counts and facets."""
         last = len(units) - 1
         return self.combine(
-            [self._unit_match_query(u, is_last=i == last) for i, u in enumerate(units[:n_units])],
+            [self._unit_match_query(units[i], lemma_sets[i], is_last=i == last) for i in keep],
             filters,
         )
+
+    def in_top_field(
+        self,
+        units: Sequence[QueryUnit],
+        lemma_sets: Sequence[Lemmas],
+        filters: Sequence[Any],
+        keep: Sequence[int],
+    ) -> Any | None:
+        """The documents whose first searchable field (the title) holds every kept unit.
+
+        The candidates the attribute and proximity rules favour, which a score summed over
+        long descriptions can push down; None when the first field is not the title.
+        """
+        if self._top_field != TEXT_FIELD["title"]:
+            return None
+        last = len(units) - 1
+        per_unit = []
+        for i in keep:
+            unit = units[i]
+            if unit.phrase or unit.alternatives or len(unit.words) != 1:
+                return None
+            word = unit.words[0]
+            prefix = i == last
+            budget = typo_budget(word) if self.typo_tolerance else 0
+            field = self._top_field
+            options: list[Clause] = [(Occur.Should, Q.term_query(self._schema, field, word))]
+            if budget or prefix:
+                fuzzy = Q.fuzzy_term_query(self._schema, field, word, budget, True, prefix)
+                options.append((Occur.Should, Q.boost_query(fuzzy, 0.5)))
+            if lemma_sets[i]:
+                lemma = Q.term_set_query(self._schema, STEM_TITLE_FIELD, list(lemma_sets[i]))
+                options.append((Occur.Should, Q.const_score_query(lemma, STEM_BOOST)))
+            per_unit.append(Q.boolean_query(options))
+        return self.combine(per_unit, filters)
+
+    def unit_frequency(
+        self,
+        searcher: Any,
+        units: Sequence[QueryUnit],
+        lemma_sets: Sequence[Lemmas],
+        i: int,
+        filters: Sequence[Any],
+    ) -> int:
+        """How many documents unit `i` matches alone, for the `frequency` strategy: a whole
+        word's document frequency when that is known for free, else a count."""
+        unit = units[i]
+        if not filters and i != len(units) - 1 and len(unit.words) == 1 and not unit.phrase:
+            known = int(searcher.doc_freq(ALL_FIELD, unit.words[0])) if self._use_all_field else 0
+            if known:
+                return known
+        query = self.matching(units, lemma_sets, filters, [i])
+        return int(searcher.search(query, 1, count=True).count)
 
     def filters(self, filters: dict[str, FilterValue]) -> list[Any]:
         """One clause per filtered field (values of one field are alternatives)."""
@@ -150,50 +209,45 @@ class QueryBuilder:
 
     # -- one word -----------------------------------------------------------------------------
 
-    def _word_query(self, word: str, *, prefix: bool) -> Any:
-        """Exact (BM25 and a constant, per field), typo, prefix and stem clauses of one word."""
+    def _word_query(self, word: str, lemmas: Lemmas, *, prefix: bool) -> Any:
+        """One word's candidate clauses: BM25 of the exact word per field, one typo/prefix
+        automaton on the combined field, the lemma. The ranking rules order what it finds."""
+        if not self._use_all_field:
+            return self._word_query_per_field(word, lemmas, prefix=prefix)
+        budget = typo_budget(word) if self.typo_tolerance else 0
+        clauses: list[Clause] = [
+            (Occur.Should, Q.boost_query(Q.term_query(self._schema, field, word), fw))
+            for field, fw in self._field_weights.items()
+        ]
+        if budget or prefix:
+            near = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, prefix)
+            clauses.append((Occur.Should, Q.const_score_query(near, TYPO_BOOST * self._low_weight)))
+        clauses.extend(self._stem_clauses(lemmas))
+        return Q.boolean_query(clauses)
+
+    def _word_query_per_field(self, word: str, lemmas: Lemmas, *, prefix: bool) -> Any:
+        """`_word_query` when only some fields are searched (no combined field to use)."""
         budget = typo_budget(word) if self.typo_tolerance else 0
         clauses: list[Clause] = []
         for field, fw in self._field_weights.items():
             exact = Q.term_query(self._schema, field, word)
             clauses.append((Occur.Should, Q.boost_query(exact, fw)))
-            clauses.append((Occur.Should, Q.const_score_query(exact, EXACT_BOOST * fw)))
-            if prefix and (field == self._top_field or not self._use_all_field):
-                # The first field (the title) that starts with the typed word outranks others.
-                pre = Q.fuzzy_term_query(self._schema, field, word, 0, True, True)
-                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * fw)))
-        if self._use_all_field:
-            # Automata on every field cost several times one on the combined field; the
-            # combined one scores the same wherever it matched (Meilisearch too ranks typos
-            # before attributes).
-            tw = self._typo_weight
-            if prefix:
-                pre = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, 0, True, True)
-                clauses.append((Occur.Should, Q.boost_query(pre, PREFIX_BOOST * self._low_weight)))
-            if budget:
-                fuzzy = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, False)
-                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * tw)))
-                if prefix:
-                    pre_typo = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, True)
-                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * tw)))
-        elif budget:
-            for field, fw in self._field_weights.items():
-                fuzzy = Q.fuzzy_term_query(self._schema, field, word, budget, True, False)
-                clauses.append((Occur.Should, Q.boost_query(fuzzy, TYPO_BOOST * fw)))
-                if prefix:
-                    pre_typo = Q.fuzzy_term_query(self._schema, field, word, budget, True, True)
-                    clauses.append((Occur.Should, Q.boost_query(pre_typo, PREFIX_TYPO_BOOST * fw)))
-        clauses.extend(self._stem_clauses(word))
+            if budget or prefix:
+                near = Q.fuzzy_term_query(self._schema, field, word, budget, True, prefix)
+                clauses.append((Occur.Should, Q.const_score_query(near, TYPO_BOOST * fw)))
+        clauses.extend(self._stem_clauses(lemmas))
         return Q.boolean_query(clauses)
 
-    def _stem_clauses(self, word: str) -> list[Clause]:
-        stem = Q.term_query(self._schema, STEM_ALL_FIELD, stem_word(word))
+    def _stem_clauses(self, lemmas: Lemmas) -> list[Clause]:
+        if not lemmas:
+            return []
+        stem = Q.term_set_query(self._schema, STEM_ALL_FIELD, list(lemmas))
         return [(Occur.Should, Q.const_score_query(stem, STEM_BOOST))]
 
-    def _word_match_query(self, word: str, *, prefix: bool) -> Any:
+    def _word_match_query(self, word: str, lemmas: Lemmas, *, prefix: bool) -> Any:
         """The documents `_word_query` matches, unscored: one automaton on the combined field."""
         if not self._use_all_field:
-            return self._word_query(word, prefix=prefix)
+            return self._word_query_per_field(word, lemmas, prefix=prefix)
         budget = typo_budget(word) if self.typo_tolerance else 0
         # A typo or prefix automaton also accepts the exact word, so it covers the exact
         # clauses; a prefix with typos covers the typo clause too.
@@ -201,7 +255,7 @@ class QueryBuilder:
             direct = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, prefix)
         else:
             direct = Q.term_query(self._schema, ALL_FIELD, word)
-        return Q.boolean_query([(Occur.Should, direct), *self._stem_clauses(word)])
+        return Q.boolean_query([(Occur.Should, direct), *self._stem_clauses(lemmas)])
 
     # -- synonym units ------------------------------------------------------------------------
 
@@ -223,12 +277,14 @@ class QueryBuilder:
             [(Occur.Must, Q.term_query(self._schema, ALL_FIELD, word)) for word in phrase]
         )
 
-    def _unit_query(self, unit: QueryUnit, *, is_last: bool) -> Any:
+    def _unit_query(self, unit: QueryUnit, lemmas: Lemmas, *, is_last: bool) -> Any:
+        if unit.phrase:
+            return self._exact_phrase_query(unit.words)
         if len(unit.words) == 1 and not unit.alternatives:
-            return self._word_query(unit.words[0], prefix=is_last)
+            return self._word_query(unit.words[0], lemmas, prefix=is_last)
         options: list[Clause] = []
         if len(unit.words) == 1:
-            options.append((Occur.Should, self._word_query(unit.words[0], prefix=False)))
+            options.append((Occur.Should, self._word_query(unit.words[0], lemmas, prefix=False)))
         else:
             options.append((Occur.Should, self._exact_phrase_query(unit.words)))
         for alt in unit.alternatives:
@@ -236,13 +292,17 @@ class QueryBuilder:
             options.append((Occur.Should, Q.boost_query(self._exact_phrase_query(alt), 0.9)))
         return Q.boolean_query(options)
 
-    def _unit_match_query(self, unit: QueryUnit, *, is_last: bool) -> Any:
+    def _unit_match_query(self, unit: QueryUnit, lemmas: Lemmas, *, is_last: bool) -> Any:
         """The documents `_unit_query` matches, for counts and facets."""
+        if unit.phrase:
+            return self._exact_phrase_match_query(unit.words)
         if len(unit.words) == 1 and not unit.alternatives:
-            return self._word_match_query(unit.words[0], prefix=is_last)
+            return self._word_match_query(unit.words[0], lemmas, prefix=is_last)
         options: list[Clause] = []
         if len(unit.words) == 1:
-            options.append((Occur.Should, self._word_match_query(unit.words[0], prefix=False)))
+            options.append(
+                (Occur.Should, self._word_match_query(unit.words[0], lemmas, prefix=False))
+            )
         else:
             options.append((Occur.Should, self._exact_phrase_match_query(unit.words)))
         for alt in unit.alternatives:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from search.documents import TicketDocument
 from search.ports import IndexSettings, SearchEngine, SearchUnavailable
+from search.stopwords import stop_words
 from tickets.adapters.orm import TicketRow
 from tickets.adapters.outbox import Coalesced, OutboxJob, OutboxJobRow, RetryLater, enqueue
 from tickets.services import INDEX_JOB
@@ -58,9 +59,10 @@ def index_settings(container: Container) -> IndexSettings:
     try:
         from tickets.keywords import synonym_map
     except ImportError:
-        return IndexSettings()
+        with container.db.read() as s:
+            return IndexSettings(stop_words=stop_words(s))
     with container.db.read() as s:
-        return IndexSettings(synonyms=synonym_map(s))
+        return IndexSettings(synonyms=synonym_map(s), stop_words=stop_words(s))
 
 
 def sync_tickets(container: Container, ticket_ids: Iterable[int]) -> tuple[int, int]:

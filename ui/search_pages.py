@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from api.bootstrap import Container
 from api.deps import ActorDep, ContainerDep
@@ -112,7 +112,13 @@ def search_page(
     filters: NamedDependency[dict[str, str]],
     q: FromQuery[str] = "",
     ticket: FromQuery[int | None] = None,
-) -> Template:
+    open: FromQuery[bool] = False,
+) -> Template | Redirect:
+    """The search page; Enter in the box (`open=1`) on a ticket number opens that ticket."""
+    if open and q.strip():
+        result = _search(container, q, filters, actor)
+        if result is not None and result.number_match is not None:
+            return Redirect(f"/tickets/{result.number_match}", status_code=303)
     return _render_search(request, container, actor, "search.html", q, filters, ticket)
 
 

@@ -180,10 +180,11 @@ _MARK: Final = re.compile(r"(</?mark>)")
 
 
 def snippet_markup(raw: str) -> str:
-    """Engine snippets hold raw ticket text with `<mark>` tags: escape all but those tags."""
+    """Engine snippets hold escaped ticket text with `<mark>` tags: keep those tags, escape the
+    rest once (unescaping first, so text the engine escaped is not escaped twice)."""
     out = []
     for part in _MARK.split(raw or ""):
-        out.append(part if part in ("<mark>", "</mark>") else html.escape(part))
+        out.append(part if part in ("<mark>", "</mark>") else html.escape(html.unescape(part)))
     return _balanced("".join(out))
 
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 import msgspec
-from litestar import get, post
+from litestar import get, post, put
 from litestar.exceptions import ServiceUnavailableException
 from litestar.params import FromQuery, JSONBody, QueryParameter
 from msgspec import Meta
 
-from api.deps import ActorDep, ContainerDep
+from api.deps import ActorDep, ContainerDep, require
 from api.metrics import SEARCH_LATENCY
 from api.search_log import search_log
+from search.numbers import find_ticket_by_number, parse_number_query
 from search.ports import SearchRequest, SearchResponse, SearchUnavailable, SimilarRequest
+from search.stopwords import MAX_STOP_WORD_CHARS, replace_stop_words, stop_words
 from tickets.domain.errors import ValidationFailed
 from tickets.schemas import Actor
 
@@ -44,6 +47,8 @@ class SearchResult(msgspec.Struct):
     facets: dict[str, dict[str, int]]
     total: int
     took_ms: float
+    number_match: int | None = None
+    """The id of the ticket whose number the query is (its hit comes first), else null."""
 
 
 class SimilarIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -102,7 +107,43 @@ def knowledge_search(
         limit=limit,
         offset=offset,
     )
-    return run_search(container, req, actor)
+    result = run_search(container, req, actor)
+    if offset == 0 and parse_number_query(req.q) is not None:
+        with container.db.read() as s:
+            row = find_ticket_by_number(s, req.q)
+            if row is not None:
+                result = with_ticket_first(result, number_hit(row))
+    return result
+
+
+def number_hit(row: Any) -> Hit:
+    """A ticket found by its number, as a hit (any state: it may have no solution yet)."""
+    return Hit(
+        row.id,
+        row.number,
+        row.title,
+        html.escape(row.title),
+        html.escape((row.description or "")[:300]),
+        row.solution or "",
+        list(row.keywords or []),
+        list(row.kb_links or []),
+        row.product or "",
+        row.module or "",
+        row.type or "",
+        row.version or "",
+        0.0,
+    )
+
+
+def with_ticket_first(result: SearchResult, hit: Hit) -> SearchResult:
+    """`result` with `hit` first (and not again further down)."""
+    others = [h for h in result.hits if h.ticket_id != hit.ticket_id]
+    return msgspec.structs.replace(
+        result,
+        hits=[hit, *others],
+        total=result.total + (len(others) == len(result.hits)),
+        number_match=hit.ticket_id,
+    )
 
 
 @contextmanager
@@ -179,4 +220,33 @@ def similar_tickets(
     return similar_search(container, req)
 
 
-ROUTES = [search_tickets, similar_tickets]
+class StopWords(msgspec.Struct, kw_only=True):
+    words: list[Annotated[str, Meta(min_length=1, max_length=MAX_STOP_WORD_CHARS)]]
+
+
+class StopWordsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    words: Annotated[
+        list[Annotated[str, Meta(min_length=1, max_length=MAX_STOP_WORD_CHARS)]],
+        Meta(max_length=2000),
+    ]
+    """An empty list restores the default Polish list."""
+
+
+@get("/api/search/stop-words", sync_to_thread=True, tags=["search"])
+def get_stop_words(container: ContainerDep, actor: ActorDep) -> StopWords:
+    """Words left out of queries (kept inside a quoted phrase) and never highlighted."""
+    with container.db.read() as s:
+        return StopWords(words=stop_words(s))
+
+
+@put("/api/search/stop-words", sync_to_thread=True, tags=["search"])
+def put_stop_words(
+    container: ContainerDep, actor: ActorDep, data: JSONBody[StopWordsIn]
+) -> StopWords:
+    """Replace the stop-word list (admin); the index picks it up through the outbox."""
+    require(actor, "admin")
+    with container.db.transaction() as s:
+        return StopWords(words=replace_stop_words(s, data.words))
+
+
+ROUTES = [search_tickets, similar_tickets, get_stop_words, put_stop_words]

@@ -126,3 +126,51 @@ def test_an_empty_index_is_refilled_from_the_database(api: Api) -> None:
     assert repopulate_if_empty(api.container) == 0  # already queued
     _drain(api)
     assert _search(api, "drukarka")["hits"][0]["ticket_id"] == tid
+
+
+def test_a_ticket_number_in_the_query_puts_that_ticket_first_whatever_its_state(api: Api) -> None:
+    solved = _solve(api, "Korekta faktury 29", "Opis 29.", "Wystawić korektę.")
+    h = api.h("consultant")
+    created = api.client.post(
+        "/api/tickets", json={"title": "Nowe <b>zgłoszenie</b>", "description": "x"}, headers=h
+    ).json()
+    _drain(api)
+    number = created["number"]  # e.g. ZS/2026/2: new, unsolved, not in the index
+    code, year, n = number.split("/")
+    for q in (number, f"{code.lower()} {year} {n}", f"{year}/{n}", f"{code}{n}"):
+        result = _search(api, q)
+        assert result["number_match"] == created["id"], q
+        assert result["hits"][0]["ticket_id"] == created["id"], q
+        assert result["hits"][0]["title_highlighted"] == "Nowe &lt;b&gt;zgłoszenie&lt;/b&gt;"
+    assert _search(api, "faktury")["number_match"] is None
+    assert _search(api, n)["number_match"] is None  # a bare number is a word, not a ticket
+    ui = api.client.get("/", params={"q": f"{code} {year} {n}", "open": "1"}, headers=h,
+                        follow_redirects=False)  # fmt: skip
+    assert ui.status_code == 303 and ui.headers["location"] == f"/tickets/{created['id']}"
+    ui = api.client.get("/", params={"q": "korekta", "open": "1"}, headers=h)
+    assert ui.status_code == 200 and solved
+
+
+def test_an_admin_edits_the_stop_words_and_the_index_follows(api: Api) -> None:
+    words = api.client.get("/api/search/stop-words", headers=api.h("consultant")).json()["words"]
+    assert {"do", "się", "że", "nie"} <= set(words)  # the default Polish list
+    tid = _solve(api, "Wydruk faktury zbiorczej", "Pusty wydruk.", "Zmienić szablon.")
+    _drain(api)
+    hit = _search(api, "zbiorczej wydruk")["hits"][0]
+    assert hit["ticket_id"] == tid and "<mark>Wydruk</mark>" in hit["title_highlighted"]
+    refused = api.client.put(
+        "/api/search/stop-words", json={"words": ["wydruk"]}, headers=api.h("consultant")
+    )
+    assert refused.status_code == 403
+    bad = api.client.put("/api/search/stop-words", json={"words": [""]}, headers=api.h("admin"))
+    assert bad.status_code == 400 and "words" in bad.text
+    r = api.client.put(
+        "/api/search/stop-words", json={"words": ["Wydruk", "do", "do"]}, headers=api.h("admin")
+    )
+    assert r.status_code == 200 and r.json()["words"] == ["do", "wydruk"]
+    _drain(api)  # the settings job reconfigures the index
+    hit = _search(api, "zbiorczej wydruk")["hits"][0]
+    assert hit["ticket_id"] == tid and "<mark>Wydruk</mark>" not in hit["title_highlighted"]
+    assert "<mark>zbiorczej</mark>" in hit["title_highlighted"]
+    r = api.client.put("/api/search/stop-words", json={"words": []}, headers=api.h("admin"))
+    assert "się" in r.json()["words"]  # empty: back to the default list

@@ -7,18 +7,22 @@ import random
 import pytest
 
 from search.analysis import (
+    diacritic_spellings,
     edit_distance,
     expand_synonyms,
     fold,
+    lemmas,
     matches_prefix,
     matches_with_typos,
     normalize_synonyms,
+    snowball_stem,
     stem_word,
-    stems,
+    stemmed_text,
     tokenize,
     typo_budget,
     words,
 )
+from search.bench import morphology_pairs, score_morphology
 from search.embedded import _analyzer
 from search.layout import StemCache
 
@@ -80,7 +84,21 @@ def test_stems_join_polish_forms() -> None:
         == stem_word("fakturą")
         == stem_word("faktura")
     )
-    assert stem_word("księgowania") == stem_word("ksiegowanie")
+    assert stem_word("księgowania") == stem_word("księgowanie")
+
+
+def test_lemmas_come_from_the_dictionary_not_from_cut_endings() -> None:
+    assert stem_word("korekcie") == "korekta"  # Snowball: korek (a cork)
+    assert snowball_stem("korekcie") == "korek"
+    assert stem_word("płacach") == "placa"  # folded lemma: płaca
+    assert lemmas("listy") == ("list", "lista")  # ambiguous: every lemma
+    assert lemmas("ksiegowania") == ("ksiegowan",)  # unknown to Morfeusz: Snowball
+
+
+def test_diacritic_spellings_of_a_folded_word() -> None:
+    spellings = diacritic_spellings("placach")
+    assert "płacach" in spellings and "placach" not in spellings
+    assert diacritic_spellings("z" * 12) == []  # too many to try
 
 
 def test_synonyms_group_multiword_keys() -> None:
@@ -130,6 +148,17 @@ def test_the_embedded_index_splits_and_folds_like_the_query_side() -> None:
 def test_stems_cached_per_chunk_are_the_stems_of_the_whole_text() -> None:
     text = "Fakturze, faktury;FAKTURĄ — błąd:KSeF 2504.3 w Łodzi " + "x" * 50
     cache = StemCache(max_size=3)
-    assert cache.stems_of(text).split() == stems(text)
+    assert cache.stems_of(text).split() == stemmed_text(text).split()
     assert len(cache) <= 3  # bounded: emptied when full
-    assert cache.stems_of(text).split() == stems(text)
+    assert cache.stems_of(text).split() == stemmed_text(text).split()
+    assert cache.spellings_of(text).split() == ["fakturą", "błąd", "łodzi"]
+
+
+def test_the_dictionary_beats_snowball_on_the_support_word_table() -> None:
+    pairs = morphology_pairs()
+    assert len(pairs) >= 300
+    by_name = {m.morphology: m for m in score_morphology(pairs)}
+    morfeusz, snowball = by_name["morfeusz"], by_name["snowball"]
+    assert morfeusz.joined >= 0.98 and snowball.joined < 0.85
+    assert morfeusz.false_merges < snowball.false_merges
+    assert stem_word("korekcie") == "korekta"  # the switch back to the dictionary happened

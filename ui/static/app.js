@@ -62,6 +62,7 @@
   function searchParams() {
     const params = new URLSearchParams(new FormData(form));
     for (const [k, v] of Array.from(params.entries())) if (!v) params.delete(k);
+    params.delete("open"); // only Enter sends it: opens the ticket whose number was typed
     return params;
   }
 
