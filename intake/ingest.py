@@ -279,9 +279,14 @@ def ingest_mail(
     Deduplicated on Message-ID (or the raw hash); unreadable input is quarantined with its
     bytes; a reply is threaded onto its ticket (reopening it when completed lately, see
     `intake.followup`); ham from a known address becomes a ZS ticket (`auto_accept_known`);
-    spam over `spam_drop_threshold` is dropped, restorable.
+    spam over `spam_drop_threshold` is dropped, restorable. A mail over
+    `mail_max_bytes` is kept in quarantine, raw; attachments over the attachment limit are
+    left out of the call and listed (the raw mail keeps them).
     """
     raw_sha256 = ctx.blobs.put(raw)
+    if len(raw) > ctx.intake.mail_max_bytes:
+        reason = f"mail of {len(raw)} bytes over the limit of {ctx.intake.mail_max_bytes}"
+        return quarantine_raw(session, ctx, raw, reason, source_info=source_info)
     try:
         mail = parse_mail(raw)
     except ParseError as exc:

@@ -43,7 +43,8 @@ class ThreadMatch(msgspec.Struct, frozen=True):
 
 STRANGER_FLAG: Final = "nadawca spoza zgłoszenia"
 _HEADER_ID: Final = re.compile(
-    r"^(?:message-id|in-reply-to|references)\s*:(.*(?:\r?\n[ \t].*)*)", re.I | re.M
+    r"^(?:original-message-id|message-id|in-reply-to|references)\s*:(.*(?:\r?\n[ \t].*)*)",
+    re.I | re.M,
 )
 _ANGLE_ID: Final = re.compile(r"<([^<>\s]+@[^<>\s]+)>")
 
