@@ -76,23 +76,23 @@ _MANY_RECIPIENTS: Final = 20
 # Phrases of obvious spam, Polish and English: part of the shipped prior, for spam the
 # English-trained model has never seen. One alone proves nothing (a customer may ask about a
 # casino client's invoices); several distinct ones in one mail do.
-_SPAM_PHRASES: Final = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"\bviagra\b|\bcialis\b|\blevitra\b",
-        r"\bcasino\b|\bkasyn[oa]\b|\bjackpot\b|\bruletk",
-        r"\bbitcoin|\bkryptowalut|\bcrypto\b",
-        r"\bwygra[łl](e[śs]|a[śs])\b|\bwygrana\b|you (have )?won\b|\bwinner\b",
-        r"\bodbierz (swoj[aąe] )?(nagrod|wygran|prezent)|claim your (prize|reward)",
-        r"\blotter(y|ia)\b|\bloteri",
-        r"\bkliknij (tutaj|w link|tu)\b|\bclick here\b",
-        r"\bmake money\b|\bzar[oó]b(isz)? \d|\bearn \$|\bwork from home\b",
-        r"\benlargement\b|\bpowi[eę]ksz(enie)? penis|\bpenis\b",
-        r"\bbez bik\b|\bchwil[oó]wk|\bpo[zż]yczk\w* (bez|od r[eę]ki)",
-        r"\b100\s?% (free|darmo)|\bza darmo!|\bfree gift\b|\bgratis!",
-        r"\brisk[- ]free\b|\bbez ryzyka\b|\bact now\b|\blimited time offer\b",
-    )
+_SPAM_PHRASE_PATTERNS: Final = (
+    r"\bviagra\b|\bcialis\b|\blevitra\b",
+    r"\bcasino\b|\bkasyn[oa]\b|\bjackpot\b|\bruletk",
+    r"\bbitcoin|\bkryptowalut|\bcrypto\b",
+    r"\bwygra[łl](e[śs]|a[śs])\b|\bwygrana\b|you (have )?won\b|\bwinner\b",
+    r"\bodbierz (swoj[aąe] )?(nagrod|wygran|prezent)|claim your (prize|reward)",
+    r"\blotter(y|ia)\b|\bloteri",
+    r"\bkliknij (tutaj|w link|tu)\b|\bclick here\b",
+    r"\bmake money\b|\bzar[oó]b(isz)? \d|\bearn \$|\bwork from home\b",
+    r"\benlargement\b|\bpowi[eę]ksz(enie)? penis|\bpenis\b",
+    r"\bbez bik\b|\bchwil[oó]wk|\bpo[zż]yczk\w* (bez|od r[eę]ki)",
+    r"\b100\s?% (free|darmo)|\bza darmo!|\bfree gift\b|\bgratis!",
+    r"\brisk[- ]free\b|\bbez ryzyka\b|\bact now\b|\blimited time offer\b",
 )
+# Searched in lower-cased text: faster than re.IGNORECASE, and faster one by one than as a
+# single alternation (measured).
+_SPAM_PHRASES: Final = tuple(re.compile(p) for p in _SPAM_PHRASE_PATTERNS)
 _PHRASE_WEIGHT: Final = 0.25
 _PHRASE_TEXT_LIMIT: Final = 5000
 
@@ -260,7 +260,7 @@ def header_rule_score(mail: ParsedMail) -> tuple[float, list[str]]:
         shown = mail.sender.name.lower()
         if mail.sender.address.lower() not in shown:
             hits.append("from-name-other-address")
-    sample = f"{mail.subject}\n{mail.text[:_PHRASE_TEXT_LIMIT]}"
+    sample = f"{mail.subject}\n{mail.text[:_PHRASE_TEXT_LIMIT]}".lower()
     phrases = [f"spam-phrase-{i}" for i, p in enumerate(_SPAM_PHRASES) if p.search(sample)]
     if len(phrases) < 2:
         phrases = []  # one alone is no evidence
