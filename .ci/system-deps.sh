@@ -4,6 +4,8 @@ set -u
 need=()
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# SpamAssassin's spamd for the intake tests (Debian splits spamd out of spamassassin).
+{ command -v spamd >/dev/null 2>&1 || [ -x /usr/sbin/spamd ]; } || need+=(spamassassin spamd spamc)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi
@@ -22,4 +24,6 @@ apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null 2>&1 || {
 }
 # Debian starts dovecot as a service on install; the tests run their own instances.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop dovecot >/dev/null 2>&1 || true; fi
+# Likewise spamd: the tests start their own on a free port.
+if command -v systemctl >/dev/null 2>&1; then systemctl stop spamd >/dev/null 2>&1 || true; fi
 exit 0

@@ -276,24 +276,54 @@ def intake() -> None:
     """Intake tools."""
 
 
-@intake.command(name="spam-eval")
-@click.option(
-    "--train-ham", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
-@click.option(
-    "--train-spam", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
-@click.option(
-    "--test-ham", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
-@click.option(
-    "--test-spam", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
-def spam_eval(train_ham: Path, train_spam: Path, test_ham: Path, test_spam: Path) -> None:
-    """Train the classifier and score the test folders; last line `precision recall f1 fpr`."""
-    from intake.spam_eval import spam_eval_main as spam_main
+_FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
 
-    spam_main(train_ham, train_spam, test_ham, test_spam)
+
+@intake.command(name="spam-eval")
+@click.option("--train-ham", type=_FOLDER)
+@click.option("--train-spam", type=_FOLDER)
+@click.option("--test-ham", type=_FOLDER)
+@click.option("--test-spam", type=_FOLDER)
+@click.option(
+    "--splits",
+    type=_FOLDER,
+    help="Corpora folder (spamassassin-dev/, enron-ham/): cross-source and time splits.",
+)
+@click.option("--spamd", default=None, help="HOST:PORT of spamd: its rule hits become features.")
+def spam_eval(
+    train_ham: Path | None,
+    train_spam: Path | None,
+    test_ham: Path | None,
+    test_spam: Path | None,
+    splits: Path | None,
+    spamd: str | None,
+) -> None:
+    """Train the classifier and score the test folders; last line `precision recall f1 fpr`
+    (with --splits: the worst case over the splits)."""
+    from intake.spam_eval import print_splits, run_splits
+    from intake.spam_eval import spam_eval_main as spam_main
+    from intake.spamd import SpamdClient
+
+    client = None
+    if spamd:
+        host, _, port = spamd.rpartition(":")
+        client = SpamdClient(host or "127.0.0.1", int(port), timeout_s=30.0)
+    if splits is not None:
+        print_splits(run_splits(splits, client))
+        return
+    if None in (train_ham, train_spam, test_ham, test_spam):
+        raise click.UsageError("give --splits DIR, or all of --train-ham/--train-spam/--test-*")
+    assert train_ham and train_spam and test_ham and test_spam
+    spam_main(train_ham, train_spam, test_ham, test_spam, spamd=client)
+
+
+@intake.command(name="build-prior")
+@click.option("--corpora", required=True, type=_FOLDER, help="e.g. ../shared/data")
+def build_prior(corpora: Path) -> None:
+    """Rebuild the shipped spam prior (intake/data/spam_prior.npz) from the public corpora."""
+    from intake.prior import build_prior as build
+
+    build(corpora)
 
 
 @main.group()

@@ -12,13 +12,17 @@ import hashlib
 import hmac
 import re
 import secrets
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, Literal
 
+import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from intake.orm import AckLogRow, IntakeCallRow
+from intake.settings import IntakeSettings
+from intake.suppression import blocked_reason
 from tickets.adapters.db import utcnow
 from tickets.adapters.orm import TicketMessageRow, TicketRow
 from tickets.adapters.outbox import enqueue
@@ -31,6 +35,18 @@ _SIGNATURE_HEX: Final = 20
 _TOKEN: Final = re.compile(
     rf"sedno\.(\d{{1,18}})\.([A-Za-z0-9]{{6,40}})\.([0-9a-f]{{{_SIGNATURE_HEX}}})@([\w.-]+)"
 )
+_CALL_TOKEN: Final = re.compile(
+    rf"sedno-call\.(\d{{1,18}})\.([A-Za-z0-9]{{6,40}})\.([0-9a-f]{{{_SIGNATURE_HEX}}})@([\w.-]+)"
+)
+_TEMPLATES: Final = Path(__file__).resolve().parent / "templates" / "mail"
+_POLISH_LETTERS: Final = re.compile(r"[ąćęłńóśźż]")
+_POLISH_WORDS: Final = re.compile(
+    r"\b(dzien dobry|witam|pozdrawiam|prosze|prosimy|dziekuje|jest|nie|sie|mam|faktur\w*)\b"
+)
+_ENGLISH_WORDS: Final = re.compile(
+    r"\b(the|and|please|hello|dear|regards|thank|thanks|would|could|is|are|with|our)\b"
+)
+Language = Literal["pl", "en"]
 # Senders that must never get an automatic answer (RFC 3834 section 2).
 _NO_REPLY: Final = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|listserv|majordomo)([+-].*)?@",
@@ -73,37 +89,111 @@ def may_auto_reply(address: str, settings: Settings) -> bool:
     return not address.lower().endswith("@" + settings.mail_domain.lower())
 
 
-def acks_sent_since(session: Session, recipient: str, since: dt.datetime) -> int:
+def acks_sent_since(
+    session: Session, recipient: str, since: dt.datetime, purpose: str = "accepted"
+) -> int:
+    """Acknowledgements of one kind (`received`, `accepted`) queued to an address since."""
     count = session.scalar(
         select(func.count())
         .select_from(AckLogRow)
-        .where(AckLogRow.recipient == recipient.lower(), AckLogRow.at >= since)
+        .where(
+            AckLogRow.recipient == recipient.lower(),
+            AckLogRow.at >= since,
+            AckLogRow.purpose == purpose,
+        )
     )
     return int(count or 0)
 
 
-def _ack_text(ticket: TicketRow, subject: str, token: str, settings: Settings) -> str:
-    return (
-        "Dzień dobry,\n\n"
-        f"dziękujemy za wiadomość. Zarejestrowaliśmy zgłoszenie o numerze {ticket.number}"
-        f" (temat: {subject}).\n"
-        f"Odpowiadając, prosimy zachować numer {ticket.number} w temacie wiadomości.\n\n"
-        "Ta wiadomość została wysłana automatycznie.\n\n"
-        "Pozdrawiamy\nDział wsparcia\n\n"
-        f"[ref: {token}]\n"
-    )
+def _call_signature(call_id: int, nonce: str, secret: str) -> str:
+    mac = hmac.new(secret.encode(), f"call.{call_id}.{nonce}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:_SIGNATURE_HEX]
+
+
+def new_call_message_id(call_id: int, *, domain: str, secret: str) -> str:
+    """A signed Message-ID for the acknowledgement of a call that has no ticket yet."""
+    nonce = secrets.token_hex(6)
+    return f"sedno-call.{call_id}.{nonce}.{_call_signature(call_id, nonce, secret)}@{domain}"
+
+
+def call_id_from_token(text: str, *, domain: str, secret: str) -> int | None:
+    """The call named by the first validly signed call token of ours in `text`, else None."""
+    for match in _CALL_TOKEN.finditer(text or ""):
+        call_id, nonce, signature, token_domain = match.groups()
+        if token_domain.lower() != domain.lower():
+            continue
+        if hmac.compare_digest(_call_signature(int(call_id), nonce, secret), signature):
+            return int(call_id)
+    return None
+
+
+def call_reference(call: IntakeCallRow) -> str:
+    """What the sender is told their call is registered as before it has a ticket number."""
+    return f"Z-{call.id}"
+
+
+def sender_language(call: IntakeCallRow) -> Language:
+    """Polish unless the sender plainly wrote in English (a Polish desk answers in Polish)."""
+    sample = f"{call.subject}\n{call.body_text[:3000]}".lower()
+    if _POLISH_LETTERS.search(sample) or _POLISH_WORDS.search(sample):
+        return "pl"
+    return "en" if len(_ENGLISH_WORDS.findall(sample)) >= 2 else "pl"
+
+
+class AckTemplates:
+    """The acknowledgement templates: `received` and `accepted`, each `.pl` and `.en`.
+
+    Files in `override_dir` (`SEDNO_INTAKE_TEMPLATE_DIR`) win over the shipped ones in
+    `intake/templates/mail/`; the first line of a template is the subject, then a blank line,
+    then the text. The reference token that lets a reply thread is added by code, never by
+    the template, so an edited template cannot break threading.
+    """
+
+    def __init__(self, override_dir: Path | None = None) -> None:
+        loaders: list[jinja2.BaseLoader] = []
+        if override_dir is not None:
+            loaders.append(jinja2.FileSystemLoader(override_dir))
+        loaders.append(jinja2.FileSystemLoader(_TEMPLATES))
+        self._env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=False,  # plain-text mail
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, kind: str, language: Language, **values: str) -> tuple[str, str]:
+        """(subject, text) of one acknowledgement."""
+        text = self._env.get_template(f"{kind}.{language}.txt").render(**values)
+        subject, _, body = text.partition("\n")
+        return " ".join(subject.split()), body.lstrip("\n")
+
+
+def _original_message_id(call: IntakeCallRow) -> str | None:
+    original = call.message_id if call.source == "mail" and call.message_id else None
+    if original and original.startswith(("sha256:", "mid-sha256:")):
+        return None  # a dedupe key, not a real Message-ID
+    return original
 
 
 def build_ack(
-    ticket: TicketRow, call: IntakeCallRow, settings: Settings, *, message_id: str
+    call: IntakeCallRow,
+    settings: Settings,
+    *,
+    subject: str,
+    text: str,
+    message_id: str,
+    purpose: str,
+    ticket_id: int | None,
 ) -> dict[str, Any]:
     """The full acknowledgement as an outbox `mail.send` payload."""
-    subject = call.subject.strip() or "(bez tematu)"
     references = [*call.reference_ids]
-    original = call.message_id if call.source == "mail" and call.message_id else None
-    if original and original.startswith("sha256:"):
-        original = None  # a dedupe key, not a real Message-ID
-    headers = {"Auto-Submitted": "auto-replied", LOOP_HEADER: settings.mail_domain}
+    original = _original_message_id(call)
+    headers = {
+        "Auto-Submitted": "auto-replied",
+        LOOP_HEADER: settings.mail_domain,
+        # Ask Exchange not to answer our automatic mail with its own.
+        "X-Auto-Response-Suppress": "All",
+    }
     if original:
         headers["In-Reply-To"] = f"<{original}>"
         references.append(original)
@@ -112,29 +202,121 @@ def build_ack(
     return {
         "from": settings.mail_from,
         "to": [call.sender],
-        "subject": f"[{ticket.number}] {subject}",
+        "subject": subject,
         "message_id": f"<{message_id}>",
         "headers": headers,
-        "text": _ack_text(ticket, subject, message_id, settings),
-        "ticket_id": ticket.id,
+        "text": f"{text.rstrip()}\n\n[ref: {message_id}]\n",
+        "ticket_id": ticket_id,
         "call_id": call.id,
-        "purpose": "ack",
+        "purpose": purpose,
         "expires_at": (utcnow() + ACK_VALID_FOR).isoformat(),
     }
 
 
-def enqueue_ack(
-    session: Session, settings: Settings, call: IntakeCallRow, ticket: TicketRow
-) -> str | None:
-    """Queue the acknowledgement when it is due; return why not, or None when queued.
-
-    No answer to automatic mail (auto-replies, bounces, loops, spam), to addresses that must
-    not get one, or beyond `ack_max_per_sender_per_day` acks to one sender in 24 hours.
-    """
+def _why_not(session: Session, call: IntakeCallRow, ticket: TicketRow | None) -> str | None:
+    """Reasons shared by both acknowledgements: automatic mail, forbidden addresses."""
     if call.source == "phone":
         return "phone call"
-    if call.classification != "ham":
+    recipient = call.sender.lower()
+    if call.classification == "bulk" and call.contact_id is None and call.client_id is None:
+        return "list or newsletter mail from an unknown sender"
+    if call.classification not in ("ham", "bulk"):
         return f"classified {call.classification}"
+    blocked = blocked_reason(session, recipient, ticket)
+    if blocked is not None:
+        return blocked
+    return None
+
+
+def _queue(
+    session: Session,
+    call: IntakeCallRow,
+    payload: dict[str, Any],
+    *,
+    purpose: str,
+    ticket_id: int | None,
+    message_id: str,
+) -> None:
+    session.add(
+        AckLogRow(
+            recipient=call.sender.lower(),
+            call_id=call.id,
+            ticket_id=ticket_id,
+            message_id=message_id,
+            purpose=purpose,
+        )
+    )
+    enqueue(session, SEND_MAIL_JOB, payload)
+    session.flush()
+
+
+def enqueue_received_ack(
+    session: Session,
+    settings: Settings,
+    intake: IntakeSettings,
+    templates: AckTemplates,
+    call: IntakeCallRow,
+) -> str | None:
+    """Tell the sender at once that the call arrived, with its reference; return why not, or
+    None when queued.
+
+    Only for confident ham (the spam score below `intake.ack_max_spam_score`: a forged
+    sender of a doubtful mail is not mailed back), never for list mail (RFC 3834), and at
+    most `intake.ack_per_sender_per_hour` to one address.
+    """
+    if not intake.ack_on_arrival:
+        return "acknowledgement on arrival is off"
+    if call.classification == "bulk":
+        return "list or newsletter mail"
+    why = _why_not(session, call, None)
+    if why is not None:
+        return why
+    if call.score >= intake.ack_max_spam_score:
+        return f"spam score {call.score:.2f} too high for an automatic answer"
+    recipient = call.sender.lower()
+    if not may_auto_reply(recipient, settings):
+        return "no automatic reply to this address"
+    since = utcnow() - dt.timedelta(hours=1)
+    if acks_sent_since(session, recipient, since, "received") >= intake.ack_per_sender_per_hour:
+        return "this sender had an acknowledgement within the hour"
+    message_id = new_call_message_id(
+        call.id, domain=settings.mail_domain, secret=settings.secret_key
+    )
+    subject = call.subject.strip() or "(bez tematu)"
+    title, text = templates.render(
+        "received", sender_language(call), reference=call_reference(call), subject=subject
+    )
+    payload = build_ack(
+        call,
+        settings,
+        subject=title,
+        text=text,
+        message_id=message_id,
+        purpose="received",
+        ticket_id=None,
+    )
+    _queue(session, call, payload, purpose="received", ticket_id=None, message_id=message_id)
+    return None
+
+
+def enqueue_ack(
+    session: Session,
+    settings: Settings,
+    call: IntakeCallRow,
+    ticket: TicketRow,
+    *,
+    intake: IntakeSettings | None = None,
+    templates: AckTemplates | None = None,
+) -> str | None:
+    """Queue the acknowledgement with the ticket number; return why not, or None when queued.
+
+    No answer to automatic mail (auto-replies, bounces, loops, spam), to list mail from an
+    unknown sender, to addresses that must not get one (do-not-contact, bouncing,
+    complained), or beyond `ack_max_per_sender_per_day` acks to one sender in 24 hours.
+    """
+    why = _why_not(session, call, ticket)
+    if why is not None:
+        return why
     recipient = call.sender.lower()
     if not may_auto_reply(recipient, settings):
         return "no automatic reply to this address"
@@ -142,9 +324,18 @@ def enqueue_ack(
     if acks_sent_since(session, recipient, since) >= settings.ack_max_per_sender_per_day:
         return "acknowledgement limit for this sender reached"
     message_id = new_message_id(ticket.id, domain=settings.mail_domain, secret=settings.secret_key)
-    payload = build_ack(ticket, call, settings, message_id=message_id)
-    session.add(
-        AckLogRow(recipient=recipient, call_id=call.id, ticket_id=ticket.id, message_id=message_id)
+    subject = call.subject.strip() or "(bez tematu)"
+    title, text = (templates or AckTemplates()).render(
+        "accepted", sender_language(call), number=ticket.number, subject=subject
+    )
+    payload = build_ack(
+        call,
+        settings,
+        subject=title,
+        text=text,
+        message_id=message_id,
+        purpose="ack",
+        ticket_id=ticket.id,
     )
     session.add(
         TicketMessageRow(
@@ -158,6 +349,28 @@ def enqueue_ack(
             attach_reason="acknowledgement",
         )
     )
-    enqueue(session, SEND_MAIL_JOB, payload)
-    session.flush()
+    _queue(session, call, payload, purpose="accepted", ticket_id=ticket.id, message_id=message_id)
     return None
+
+
+def received_acks_to_timeline(session: Session, call: IntakeCallRow, ticket: TicketRow) -> None:
+    """The acknowledgements a call got before it had a ticket join the ticket's timeline, so a
+    reply to one of them threads onto the ticket."""
+    rows = session.scalars(
+        select(AckLogRow).where(AckLogRow.call_id == call.id, AckLogRow.purpose == "received")
+    )
+    for row in rows:
+        row.ticket_id = ticket.id
+        session.add(
+            TicketMessageRow(
+                ticket_id=ticket.id,
+                at=row.at,
+                direction="out",
+                sender="",
+                subject="",
+                body_text="",
+                message_id=row.message_id,
+                call_id=call.id,
+                attach_reason="acknowledgement on arrival",
+            )
+        )

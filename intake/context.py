@@ -1,4 +1,5 @@
-"""What intake needs besides a session: settings, the blob store, the current spam model."""
+"""What intake needs besides a session: settings, the blob store, the current spam model
+(the stored one, else the shipped prior), spamd, the acknowledgement templates."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from intake import form as web_form
+from intake.ack import AckTemplates
 from intake.orm import SpamModelRow
 from intake.settings import IntakeSettings
-from intake.spam import SpamModel, load_stored_model
+from intake.spam import SpamModel, load_stored_model, prior_model
+from intake.spamd import SpamdClient
 from tickets.attachments import BlobStore
 
 SPAM_MODEL_NAME: Final = "default"
@@ -38,6 +41,11 @@ class IntakeContext:
         self.blobs = blobs or BlobStore(settings.data_dir / "blobs")
         self.form_limits = form_limits
         self._fixed_model = spam_model
+        self._prior: SpamModel | None = None
+        self.templates = AckTemplates(self.intake.template_dir)
+        self.spamd = (
+            SpamdClient(settings.spamd_host, settings.spamd_port) if settings.spamd_host else None
+        )
         self._model: SpamModel | None = None
         self._model_version: int | None = None
         self._model_checked = -1e9
@@ -48,12 +56,13 @@ class IntakeContext:
             self.own_addresses += (settings.imap.user.lower(),)
 
     def spam_model(self, session: Session) -> SpamModel | None:
-        """The stored model, reloaded only when its version changed; None when there is
-        none or it is of an older format (the next queue decision trains a fresh one)."""
+        """The stored model, reloaded only when its version changed; the shipped prior when
+        there is none or it is of an older format (the next queue decision trains on from
+        the prior)."""
         if self._fixed_model is not None:
             return self._fixed_model
         if time.monotonic() - self._model_checked < MODEL_RECHECK_S:
-            return self._model
+            return self._model or self.prior()
         version = session.scalar(
             select(SpamModelRow.version).where(SpamModelRow.name == SPAM_MODEL_NAME)
         )
@@ -65,4 +74,10 @@ class IntakeContext:
                 self._model = load_stored_model(data)
                 self._model_version = version
             self._model_checked = time.monotonic()
-            return self._model
+            return self._model or self.prior()
+
+    def prior(self) -> SpamModel | None:
+        """The shipped prior, loaded once."""
+        if self._prior is None:
+            self._prior = prior_model()
+        return self._prior

@@ -36,5 +36,5 @@ def intake_context(container: Container) -> IntakeContext:
 def register_outbox_handlers(
     container: Container, single: dict[str, Any], batch: dict[str, Any]
 ) -> None:
-    single[SEND_MAIL_JOB] = make_send_mail_handler(container.settings)
+    single[SEND_MAIL_JOB] = make_send_mail_handler(container.settings, container.db)
     batch[SPAM_LEARN_JOB] = make_spam_learn_handler(container.db, intake_context(container))

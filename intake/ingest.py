@@ -15,15 +15,23 @@ import msgspec
 from sqlalchemy import BindParameter, String, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from intake.ack import LOOP_HEADER
+from intake.ack import LOOP_HEADER, enqueue_received_ack
 from intake.classify import Classification, ClassifyContext, classify
 from intake.context import IntakeContext
-from intake.followup import decide_follow_up, reopen_for_reply
+from intake.followup import FollowUp, decide_follow_up, reopen_for_reply
+from intake.licences import find_licence
 from intake.orm import IntakeCallRow, QuarantineRow
 from intake.parse import ParsedMail, ParseError, parse_mail
 from intake.queue import accept_call, mark_dropped
 from intake.receipts import IngestResult, call_result, dedupe_key, once, record_receipt
-from intake.threading import ThreadMatch, find_thread
+from intake.suppression import (
+    bounced_recipients,
+    clear_bounces,
+    complaining_recipients,
+    record_bounces,
+    record_complaints,
+)
+from intake.threading import STRANGER_FLAG, ThreadMatch, find_thread, report_text
 from tickets.adapters.db import utcnow
 from tickets.adapters.orm import ClientRow, ContactRow, PartnerRow, TicketMessageRow, TicketRow
 from tickets.attachments import add_attachment
@@ -107,7 +115,7 @@ def classify_mail(
         max_per_sender_per_hour=settings.sender_max_per_hour,
         known_sender=known is not None,
         spam_model=ctx.spam_model(session),
-        spamd=(settings.spamd_host, settings.spamd_port) if settings.spamd_host else None,
+        spamd=ctx.spamd,
     )
     return classify(mail, context)
 
@@ -178,11 +186,14 @@ def _thread_onto_ticket(
     mail: ParsedMail,
     ticket: TicketRow,
     match: ThreadMatch,
+    verdict: Classification,
     key: str,
     raw_sha256: str,
     *,
     reopen_reason: str | None,
 ) -> IngestResult:
+    """Attach the mail to the ticket: its spam score shown, automatic mail and strangers
+    marked; only a person's reply may reopen (`reopen_reason`)."""
     sender = mail.sender.address.lower() if mail.sender else ""
     message = TicketMessageRow(
         ticket_id=ticket.id,
@@ -193,14 +204,26 @@ def _thread_onto_ticket(
         body_html=mail.html,
         message_id=mail.message_id,
         attach_reason=match.reason[:200],
+        spam_score=None if verdict.automatic else verdict.score,
+        automatic=verdict.automatic,
+        sender_flag=STRANGER_FLAG if match.stranger else "",
+        raw_sha256=raw_sha256,
     )
     session.add(message)
     session.flush()
-    store_attachments(session, ctx, mail, ticket_id=ticket.id, message_id=message.id)
-    record(session, ticket, SYSTEM, "mail_threaded", new=sender, note=match.reason)
+    skipped = store_attachments(session, ctx, mail, ticket_id=ticket.id, message_id=message.id)
+    note = match.reason
+    if verdict.automatic:
+        note = f"automatic mail ({verdict.label}: {verdict.reason}); {note}"
+    elif verdict.label == "spam":
+        note = f"spam score {verdict.score:.2f}; {note}"
+    if skipped:
+        note += f"; attachments over the size limit left out: {', '.join(skipped)}"
+    record(session, ticket, SYSTEM, "mail_threaded", new=sender, note=note[:4000])
     if reopen_reason is not None:
         reopen_for_reply(session, ticket, sender, reopen_reason)
-    ticket.updated_at = utcnow()
+    if not verdict.automatic:
+        ticket.updated_at = utcnow()
     record_receipt(
         session, key, raw_sha256, "threaded", ticket_id=ticket.id, ticket_message_id=message.id
     )
@@ -208,8 +231,40 @@ def _thread_onto_ticket(
         outcome="threaded",
         status="threaded" if reopen_reason is None else "reopened",
         ticket_id=ticket.id,
-        classification="ham",
+        classification=verdict.label,
     )
+
+
+def _record_reports(
+    session: Session, ctx: IntakeContext, mail: ParsedMail, verdict: Classification
+) -> dict[str, list[str]]:
+    """What a bounce or complaint about our own mail says about the addresses it names."""
+    domain = ctx.settings.mail_domain.lower()
+    about_ours = f"@{domain}" in f"{report_text(mail)}\n{mail.text[:20_000]}".lower()
+    if not about_ours:
+        return {}
+    if verdict.label == "bounce":
+        reason = f"{verdict.reason}: {mail.subject}"[:1000]
+        bounced = record_bounces(session, bounced_recipients(mail, domain), reason)
+        return {"bounced_addresses": bounced} if bounced else {}
+    if verdict.label == "complaint":
+        complained = record_complaints(session, complaining_recipients(mail))
+        return {"complaint_addresses": complained} if complained else {}
+    return {}
+
+
+def _follow_up(
+    session: Session,
+    ctx: IntakeContext,
+    ticket: TicketRow,
+    match: ThreadMatch,
+    verdict: Classification,
+) -> FollowUp:
+    """Automatic mail, spam and strangers are only attached; a person's reply follows the
+    reopen rules."""
+    if verdict.automatic or verdict.label == "spam" or match.stranger:
+        return FollowUp("attach")
+    return decide_follow_up(session, ticket, ctx.intake, utcnow())
 
 
 def ingest_mail(
@@ -224,9 +279,14 @@ def ingest_mail(
     Deduplicated on Message-ID (or the raw hash); unreadable input is quarantined with its
     bytes; a reply is threaded onto its ticket (reopening it when completed lately, see
     `intake.followup`); ham from a known address becomes a ZS ticket (`auto_accept_known`);
-    spam over `spam_drop_threshold` is dropped, restorable.
+    spam over `spam_drop_threshold` is dropped, restorable. A mail over
+    `mail_max_bytes` is kept in quarantine, raw; attachments over the attachment limit are
+    left out of the call and listed (the raw mail keeps them).
     """
     raw_sha256 = ctx.blobs.put(raw)
+    if len(raw) > ctx.intake.mail_max_bytes:
+        reason = f"mail of {len(raw)} bytes over the limit of {ctx.intake.mail_max_bytes}"
+        return quarantine_raw(session, ctx, raw, reason, source_info=source_info)
     try:
         mail = parse_mail(raw)
     except ParseError as exc:
@@ -286,22 +346,50 @@ def _ingest_new(
         verdict = Classification(label="spam", reason="honeypot", score=1.0)
     else:
         verdict = classify_mail(session, ctx, mail, known)
-    match = find_thread(session, mail, settings) if verdict.label != "spam" else None
     info = dict(source_info or {})
-    if verdict.label == "ham" and match is not None and match.ticket_id is not None:
+    if verdict.spamassassin is not None:
+        info["spamassassin_score"] = verdict.spamassassin.score
+        info["spamassassin_rules"] = list(verdict.spamassassin.rules)
+    if verdict.automatic:
+        info.update(_record_reports(session, ctx, mail, verdict))
+    elif verdict.label in ("ham", "bulk") and sender:
+        clear_bounces(session, sender)
+    # Threading comes before the spam verdict: a reply naming our mail joins its ticket
+    # whatever it scored (the score is shown on the message). Loops never thread.
+    match = (
+        None
+        if verdict.label == "loop"
+        else find_thread(session, mail, settings, automatic=verdict.automatic)
+    )
+    if match is not None and match.ticket_id is not None:
         ticket = session.get(TicketRow, match.ticket_id, with_for_update=True)
         assert ticket is not None  # find_thread only returns existing tickets
-        follow = decide_follow_up(session, ticket, ctx.intake, utcnow())
+        follow = _follow_up(session, ctx, ticket, match, verdict)
         if follow.action != "new_call":
             reopen_reason = follow.reason if follow.action == "reopen" else None
             return _thread_onto_ticket(
-                session, ctx, mail, ticket, match, key, raw_sha256, reopen_reason=reopen_reason
+                session,
+                ctx,
+                mail,
+                ticket,
+                match,
+                verdict,
+                key,
+                raw_sha256,
+                reopen_reason=reopen_reason,
             )
         # Too late to reopen: a new call, the earlier ticket named as its hint.
         match = ThreadMatch(None, follow.reason, possible_ticket_id=ticket.id)
         info["follow_up_of"] = ticket.number
     hint = (match.ticket_id or match.possible_ticket_id) if match is not None else None
     fields = form_fields or {}
+    licence = None if verdict.automatic or verdict.label == "spam" else find_licence(session, mail)
+    client_id = fields.get("client_id", known.client_id if known else None)
+    partner_id = fields.get("partner_id", known.partner_id if known else None)
+    if licence is not None:
+        info["licence_found"] = licence.number
+        if client_id is None:
+            client_id, partner_id = licence.client_id, partner_id or licence.partner_id
     call = IntakeCallRow(
         source=source,
         status="pending",
@@ -322,10 +410,10 @@ def _ingest_new(
         raw_sha256=raw_sha256,
         received_at=utcnow(),
         possible_ticket_id=hint,
-        client_id=fields.get("client_id", known.client_id if known else None),
-        partner_id=fields.get("partner_id", known.partner_id if known else None),
+        client_id=client_id,
+        partner_id=partner_id,
         contact_id=known.contact_id if known else None,
-        licence=fields.get("licence"),
+        licence=fields.get("licence") or (licence.number if licence else None),
         product=fields.get("product") or "",
         client_address=client_address,
         source_info=info,
@@ -345,4 +433,7 @@ def _ingest_new(
         and settings.auto_accept_known
     ):
         accept_call(session, ctx, SYSTEM, call.id)
+    elif verdict.label == "ham":
+        why = enqueue_received_ack(session, settings, ctx.intake, ctx.templates, call)
+        call.source_info = {**call.source_info, "ack_on_arrival": why or "queued"}
     return call_result(call)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from intake.context import SPAM_MODEL_NAME, IntakeContext
 from intake.orm import IntakeCallRow, SpamModelRow
 from intake.parse import ParsedMail, ParseError, parse_mail
-from intake.spam import SpamModel, load_stored_model
+from intake.spam import SpamModel, load_stored_model, prior_model
 from tickets.adapters.db import Database
 from tickets.adapters.outbox import BatchHandler, OutboxJob
 
@@ -39,12 +39,15 @@ def store_spam_model(session: Session, model: SpamModel) -> int:
 def make_spam_learn_handler(db: Database, ctx: IntakeContext) -> BatchHandler:
     """Batch handler for `intake.spam_learn` jobs: one model update per batch of decisions.
 
-    A stored model of an older format cannot learn on: it is replaced by a fresh one.
+    The first decisions train on from the shipped prior; a stored model of an older format
+    cannot learn on: the prior replaces it. SpamAssassin's rule hits kept with the call are
+    learned with the mail.
     """
 
     def learn(jobs: Sequence[OutboxJob]) -> None:
         mails: list[ParsedMail] = []
         labels: list[bool] = []
+        rules: list[list[str]] = []
         with db.read() as session:
             for job in jobs:
                 call = session.get(IntakeCallRow, int(job.payload["call_id"]))
@@ -55,12 +58,14 @@ def make_spam_learn_handler(db: Database, ctx: IntakeContext) -> BatchHandler:
                 except ParseError:
                     continue
                 labels.append(bool(job.payload["is_spam"]))
+                rules.append(list((call.source_info or {}).get("spamassassin_rules") or []))
         if not mails:
             return
         with db.transaction() as session:
             row = session.get(SpamModelRow, SPAM_MODEL_NAME, with_for_update=True)
-            model = load_stored_model(row.data if row is not None else None) or SpamModel()
-            model.learn_many(mails, labels)
+            stored = load_stored_model(row.data if row is not None else None)
+            model = stored or prior_model() or SpamModel()
+            model.learn_many(mails, labels, rules=rules)
             store_spam_model(session, model)
 
     return learn

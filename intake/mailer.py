@@ -8,6 +8,12 @@ hourly): configuring SMTP and calling `outbox.retry_now(session, "mail.send")` s
 payload carrying `expires_at` (acknowledgements) that is past it fails permanently instead of
 reaching the customer days late.
 
+With the database given, every recipient is checked when the job runs, with the latest data
+(`intake.suppression.blocked_reason`): nothing goes to a do-not-contact client, partner or
+their contacts, to a bouncing address or to one that complained. Such a recipient is left
+out; the ticket's history says "nie wysłano: Zakaz kontaktu" (or why else), and a mail left
+with no recipient is not sent at all. This covers every automatic mail, whoever queued it.
+
 The outbox runs a job at least once: a crash between the SMTP `DATA` and marking the job done
 sends the same mail again, with the same Message-ID, which mail clients show once.
 """
@@ -15,6 +21,7 @@ sends the same mail again, with the same Message-ID, which mail clients show onc
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -23,8 +30,14 @@ from email.utils import formatdate, getaddresses
 from typing import Any, Final
 
 from api.settings import Settings, SmtpSettings
-from tickets.adapters.db import utcnow
+from intake.suppression import NOT_SENT, blocked_reason
+from tickets.adapters.db import Database, utcnow
+from tickets.adapters.orm import TicketRow
 from tickets.adapters.outbox import OutboxJob, PermanentFailure, RetryLater
+from tickets.schemas import SYSTEM
+from tickets.services import record
+
+log = logging.getLogger("sedno.mail")
 
 NOT_CONFIGURED_RETRY_S: Final = 3600.0
 SMTP_TIMEOUT_S: Final = 30.0
@@ -109,13 +122,44 @@ def send_via_smtp(smtp: SmtpSettings, message: EmailMessage) -> None:
         raise PermanentFailure(f"some recipients refused: {refused}")
 
 
-def make_send_mail_handler(settings: Settings) -> Callable[[OutboxJob], None]:
-    """The `mail.send` handler for `OutboxWorker(handlers={SEND_MAIL_JOB: ...})`."""
+def allowed_recipients(db: Database, job_id: int, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The payload without the recipients automatic mail may not reach, or None when none
+    is left; what was left out is written to the ticket's history."""
+    ticket_id = payload.get("ticket_id")
+    with db.transaction() as session:
+        ticket = session.get(TicketRow, int(ticket_id)) if ticket_id else None
+        kept: dict[str, list[str]] = {"to": [], "cc": []}
+        for field in kept:
+            for address in payload.get(field) or []:
+                _, bare = getaddresses([address])[0]
+                reason = blocked_reason(session, bare or address, ticket)
+                if reason is None:
+                    kept[field].append(address)
+                    continue
+                if ticket is not None:
+                    note = f"{NOT_SENT}: {reason} — {payload.get('purpose') or 'mail'} do {bare}"
+                    record(session, ticket, SYSTEM, "mail_not_sent", new=bare, note=note)
+                log.info("mail job %s: %s left out: %s", job_id, bare, reason)
+    if not kept["to"] and not kept["cc"]:
+        return None
+    return {**payload, **kept}
+
+
+def make_send_mail_handler(
+    settings: Settings, db: Database | None = None
+) -> Callable[[OutboxJob], None]:
+    """The `mail.send` handler for `OutboxWorker(handlers={SEND_MAIL_JOB: ...})`; with `db`,
+    recipients who must not get automatic mail are left out (see the module docstring)."""
 
     def send_mail(job: OutboxJob) -> None:
         payload = job.payload
         if _expired(payload):
             raise PermanentFailure(f"not sent before it expired at {payload['expires_at']}")
+        if db is not None:
+            allowed = allowed_recipients(db, job.id, payload)
+            if allowed is None:
+                return
+            payload = allowed
         if settings.smtp is None:
             raise RetryLater("SMTP is not configured", delay_s=NOT_CONFIGURED_RETRY_S)
         send_via_smtp(settings.smtp, build_message(payload))

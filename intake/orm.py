@@ -133,6 +133,24 @@ class AckLogRow(Base):
     call_id: Mapped[int | None] = mapped_column(Integer)
     ticket_id: Mapped[int | None] = mapped_column(Integer)
     message_id: Mapped[str] = mapped_column(String(1000))
+    purpose: Mapped[str] = mapped_column(String(16), default="accepted")
+    """`received` (on arrival, with the call's reference) or `accepted` (the ticket number)."""
+
+
+class AddressStatusRow(Base):
+    """What automatic mail told us about an address: it bounces, or its owner complained."""
+
+    __tablename__ = "intake_address_status"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    """Lower-cased."""
+    bounces: Mapped[int] = mapped_column(Integer, default=0)
+    """Hard bounces of our mail since the last mail that reached a person."""
+    last_bounce_at: Mapped[dt.datetime | None] = mapped_column()
+    last_bounce_reason: Mapped[str] = mapped_column(Text, default="")
+    complained_at: Mapped[dt.datetime | None] = mapped_column()
+    """A feedback-loop complaint (ARF): no automatic mail goes to the address again."""
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class SpamModelRow(Base):

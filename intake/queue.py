@@ -12,10 +12,11 @@ import msgspec
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from intake.ack import enqueue_ack
+from intake.ack import enqueue_ack, received_acks_to_timeline
 from intake.context import IntakeContext
 from intake.learning import SPAM_LEARN_JOB
 from intake.orm import IntakeCallRow, QuarantineRow
+from intake.suppression import blocked_reason
 from tickets import definitions as defs
 from tickets.adapters.db import utcnow
 from tickets.adapters.orm import AttachmentRow, TicketMessageRow, TicketRow
@@ -69,6 +70,10 @@ class CallDetail(CallSummary, kw_only=True):
     decided_by: str | None
     decided_at: dt.datetime | None
     attachments: list[dict[str, Any]]
+    attachments_left_out: list[str] = msgspec.field(default_factory=list)
+    """Attachments over the size limit: not stored with the call, still in the raw mail."""
+    sender_status: str | None = None
+    """Why automatic mail may not go to the sender (do-not-contact, bouncing, complained)."""
 
 
 # Decisions ---------------------------------------------------------------------------------
@@ -163,13 +168,14 @@ def accept_call(
         new=call.id,
         note=f"{call.source} from {call.sender or 'unknown sender'}",
     )
-    skipped = enqueue_ack(session, ctx.settings, call, ticket)
+    received_acks_to_timeline(session, call, ticket)
+    skipped = enqueue_ack(session, ctx.settings, call, ticket, templates=ctx.templates)
     record(
         session,
         ticket,
         SYSTEM,
         "acknowledgement",
-        note="queued" if skipped is None else f"not sent: {skipped}",
+        note="queued" if skipped is None else f"nie wysłano: {skipped}",
     )
     if call.raw_sha256 and call.source in ("mail", "form"):
         enqueue(session, SPAM_LEARN_JOB, {"call_id": call.id, "is_spam": False})
@@ -221,6 +227,57 @@ def restore_call(session: Session, actor: Actor, call_id: int) -> IntakeCallRow:
     return call
 
 
+def move_message_out(
+    session: Session, actor: Actor, ticket_id: int, message_id: int
+) -> IntakeCallRow:
+    """Take a mail that intake threaded onto a ticket off it, back into the queue as a
+    pending call (a consultant's "this is not about this ticket", or spam after all)."""
+    message = session.get(TicketMessageRow, message_id, with_for_update=True)
+    if message is None or message.ticket_id != ticket_id:
+        raise NotFound("message", message_id)
+    if message.direction != "in" or message.raw_sha256 is None:
+        raise Conflict(
+            f"message {message_id} did not come in through intake", slug="message-not-intake"
+        )
+    ticket = session.get(TicketRow, ticket_id)
+    assert ticket is not None  # the message's foreign key
+    score = message.spam_score or 0.0
+    call = IntakeCallRow(
+        source="mail",
+        status="pending",
+        classification="auto_reply" if message.automatic else "ham",
+        reason=f"moved out of {ticket.number} by {actor.name or actor.label}",
+        score=score,
+        sender=message.sender,
+        subject=message.subject,
+        body_text=message.body_text,
+        body_html=message.body_html,
+        message_id=None,
+        raw_sha256=message.raw_sha256,
+        received_at=message.at,
+        possible_ticket_id=ticket.id,
+        source_info={"moved_out_of": ticket.number, "message_id": message.message_id},
+    )
+    session.add(call)
+    session.flush()
+    session.execute(
+        update(AttachmentRow)
+        .where(AttachmentRow.message_id == message.id)
+        .values(call_id=call.id, ticket_id=None, message_id=None)
+    )
+    record(
+        session,
+        ticket,
+        actor,
+        "mail_moved_out",
+        new=call.id,
+        note=f"mail from {message.sender or 'unknown sender'} moved to intake call #{call.id}",
+    )
+    session.delete(message)
+    session.flush()
+    return call
+
+
 # Queries -----------------------------------------------------------------------------------
 
 
@@ -260,11 +317,12 @@ def get_call(session: Session, call_id: int) -> CallDetail:
     attachments = session.scalars(
         select(AttachmentRow).where(AttachmentRow.call_id == call.id).order_by(AttachmentRow.id)
     )
-    detail_fields = {
-        f: getattr(call, f) for f in CallDetail.__struct_fields__ if f != "attachments"
-    }
+    extra = ("attachments", "attachments_left_out", "sender_status")
+    detail_fields = {f: getattr(call, f) for f in CallDetail.__struct_fields__ if f not in extra}
     return CallDetail(
         **detail_fields,
+        attachments_left_out=list((call.source_info or {}).get("attachments_over_limit") or []),
+        sender_status=blocked_reason(session, call.sender) if call.sender else None,
         attachments=[
             {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
             for a in attachments

@@ -35,6 +35,7 @@ from intake.queue import (
     get_call_row,
     list_calls,
     list_quarantine,
+    move_message_out,
     restore_call,
     ticket_fields_from_call,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "list_quarantine",
     "log_phone_call",
     "make_spam_learn_handler",
+    "move_message_out",
     "purge_dropped_calls",
     "quarantine_raw",
     "restore_call",

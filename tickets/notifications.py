@@ -79,14 +79,16 @@ def _notify_new_lead_consultant(session: Session, _context: Any, _instances: Any
 # ---------------------------------------------------------------- rules
 
 
-def do_not_contact_reason(session: Session, ticket: TicketRow, address: str) -> str | None:
-    """Why `address` must not get mail about `ticket`, or None when it may."""
-    clients: set[int] = {ticket.client_id} if ticket.client_id else set()
-    partners: set[int] = {ticket.partner_id} if ticket.partner_id else set()
+def do_not_contact_reason(session: Session, ticket: TicketRow | None, address: str) -> str | None:
+    """Why `address` must not get mail (about `ticket`, when given), or None when it may."""
+    address = address.strip().lower()
+    clients: set[int] = {ticket.client_id} if ticket and ticket.client_id else set()
+    partners: set[int] = {ticket.partner_id} if ticket and ticket.partner_id else set()
+    contact_id = ticket.contact_id if ticket is not None else None
     contacts = list(
         session.scalars(
             select(ContactRow).where(
-                or_(ContactRow.id == ticket.contact_id, func.lower(ContactRow.email) == address)
+                or_(ContactRow.id == contact_id, func.lower(ContactRow.email) == address)
             )
         )
     )
@@ -258,7 +260,7 @@ class Handlers:
                 return  # this job ran before and its mail is queued
             blocked = do_not_contact_reason(s, ticket, address)
             if blocked is not None:
-                note = f"Nie wysłano powiadomienia do {address}: {blocked}"
+                note = f"nie wysłano: Zakaz kontaktu — powiadomienie do {address}: {blocked}"
                 record(s, ticket, SYSTEM, "notify_skipped", note=note)
                 return
             label = defs.get_definition(s, ticket.definition_code).label(str(p["state"]))

@@ -156,6 +156,12 @@ class MessageView(msgspec.Struct):
     body_text: str
     body_html: str | None
     attach_reason: str
+    spam_score: float | None = None
+    """Intake's spam score of a mail threaded onto the ticket."""
+    automatic: bool = False
+    """A bounce, complaint, read receipt or auto-reply: shown, never acted on."""
+    sender_flag: str = ""
+    """E.g. "nadawca spoza zgłoszenia": the sender is not a participant of the ticket."""
 
 
 class TimeEntryView(msgspec.Struct):

@@ -122,6 +122,9 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
                 m.body_text,
                 m.body_html,
                 m.attach_reason,
+                m.spam_score,
+                m.automatic,
+                m.sender_flag,
             )
             for m in messages
         ],

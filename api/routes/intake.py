@@ -21,6 +21,9 @@ from tickets.schemas import Priority, TicketCreate, TicketView
 from tickets.views import ticket_view
 
 MAIL_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
+PIPE_MAX_BYTES = 128 * 1024 * 1024
+"""A raw mail is larger than the attachments it carries (base64): the pipe takes more than
+the API's request cap; intake keeps what is over `SEDNO_INTAKE_MAIL_MAX_BYTES` in quarantine."""
 
 
 class AcceptIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -66,7 +69,7 @@ def _ingest(container: Container, raw: bytes, info: dict[str, Any]) -> service.I
         return service.ingest_mail(s, intake_context(container), raw, source_info=info)
 
 
-@post("/api/intake/mail", tags=["intake"])
+@post("/api/intake/mail", tags=["intake"], request_max_body_size=PIPE_MAX_BYTES)
 async def pipe_mail(request: Request[Any, Any, Any], actor: ActorDep) -> Response[CallResult]:
     """A raw RFC 822 message from an MTA: 202 new call or threaded reply, 200 if seen before."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -179,6 +182,21 @@ def restore_call(
         return service.get_call(s, call_id)
 
 
+@post(
+    "/api/tickets/{ticket_id:int}/messages/{message_id:int}/move-out",
+    status_code=HTTP_201_CREATED,
+    sync_to_thread=True,
+    tags=["intake"],
+)
+def move_message_out(
+    container: ContainerDep, actor: ActorDep, ticket_id: FromPath[int], message_id: FromPath[int]
+) -> service.CallDetail:
+    """Take a mail intake threaded onto the ticket back into the queue as a pending call."""
+    with container.db.transaction() as s:
+        call = service.move_message_out(s, actor, ticket_id, message_id)
+        return service.get_call(s, call.id)
+
+
 @get("/api/intake/quarantine", sync_to_thread=True, tags=["intake"])
 def quarantine(
     container: ContainerDep,
@@ -201,5 +219,6 @@ ROUTES = [
     drop_call,
     bulk_drop,
     restore_call,
+    move_message_out,
     quarantine,
 ]

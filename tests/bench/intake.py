@@ -159,7 +159,7 @@ def main() -> None:
     for trained in (False, True):
         for batched in (False, True):
             rate, outcomes = throughput(mails, trained=trained, batched=batched)
-            label = "trained spam model" if trained else "no spam model (fresh install)"
+            label = "trained spam model" if trained else "shipped prior (fresh install)"
             how = (
                 f"worker: raw synced once per {MOVE_BATCH}"
                 if batched

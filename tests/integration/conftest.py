@@ -12,6 +12,7 @@ from api.settings import ImapSettings, Settings, load_settings
 from intake.service import IntakeContext
 from tests.services.dovecot import Dovecot, DovecotUnavailable, dovecot_server
 from tests.services.smtp import SmtpServer, smtp_server
+from tests.services.spamd import Spamd, SpamdUnavailable, spamd_server
 from tickets.adapters.db import Database
 
 
@@ -33,6 +34,16 @@ def mailbox(dovecot: Dovecot) -> ImapSettings:
     return ImapSettings(
         host=dovecot.host, port=dovecot.port, user=user, password=dovecot.password, ssl=False
     )
+
+
+@pytest.fixture(scope="session")
+def spamd() -> Iterator[Spamd]:
+    """One real SpamAssassin spamd for the session (local rules only)."""
+    try:
+        with spamd_server() as server:
+            yield server
+    except SpamdUnavailable as exc:
+        pytest.skip(f"no spamd: {exc}")
 
 
 @pytest.fixture

@@ -10,7 +10,10 @@ from pathlib import Path
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 
-from api.settings import ImapSettings
+from api.settings import ImapSettings, Settings
+from intake.context import IntakeContext
+from intake.imap import SharedMailbox
+from intake.worker import IntakeWorker
 from tests.integration.conftest import intake_env, make_mail
 from tests.services.dovecot import Dovecot
 from tickets.adapters.db import Database
@@ -68,3 +71,14 @@ def worker_env(
         "PYTHONPATH": str(REPO),
         "SEDNO_INTAKE_LEASE_S": str(lease_s),
     }
+
+
+def scan_mailbox(settings: Settings, db: Database, ctx: IntakeContext | None = None) -> None:
+    """One pass of the intake worker over the mailbox (what `sedno worker intake` does)."""
+    worker = IntakeWorker(settings, db, ctx=ctx)
+    box = SharedMailbox(worker.imap)
+    box.open()
+    try:
+        worker.process_available(box)
+    finally:
+        box.close()

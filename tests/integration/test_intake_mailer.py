@@ -9,12 +9,16 @@ from sqlalchemy import select
 from intake.ack import SEND_MAIL_JOB
 from intake.mailer import make_send_mail_handler
 from intake.service import IntakeContext, accept_call, ingest_mail
+from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail, make_settings
 from tests.services.postgres import free_port
 from tests.services.smtp import SmtpServer
 from tickets.adapters.db import Database
 from tickets.adapters.outbox import OutboxJobRow, OutboxWorker
 from tickets.schemas import SYSTEM
+
+# These tests follow the acknowledgement with the ticket number alone.
+NUMBER_ACK_ONLY = IntakeSettings(ack_on_arrival=False)
 
 
 def _accept_one(db: Database, ctx: IntakeContext, raw: bytes) -> str:
@@ -34,11 +38,12 @@ def test_acknowledgement_reaches_the_smtp_server_with_our_headers(
     sqlite_db: Database, tmp_path: Path, smtp: SmtpServer
 ) -> None:
     settings = make_settings(tmp_path, sqlite_db, smtp=smtp)
-    ctx = IntakeContext(settings)
+    ctx = IntakeContext(settings, intake=NUMBER_ACK_ONLY)
     number = _accept_one(
         sqlite_db, ctx, make_mail(subject="Eksport do JPK", message_id="m-1@klient.pl")
     )
-    worker = OutboxWorker(sqlite_db, {SEND_MAIL_JOB: make_send_mail_handler(settings)})
+    handler = make_send_mail_handler(settings, sqlite_db)
+    worker = OutboxWorker(sqlite_db, {SEND_MAIL_JOB: handler})
     worker.drain()
     (received,) = smtp.wait_for(1)
     message = received.message
@@ -61,7 +66,7 @@ def test_a_dead_smtp_server_means_retry_later_never_a_lost_mail(
     settings = make_settings(
         tmp_path, sqlite_db, SEDNO_SMTP_HOST="127.0.0.1", SEDNO_SMTP_PORT=str(free_port())
     )
-    ctx = IntakeContext(settings)
+    ctx = IntakeContext(settings, intake=NUMBER_ACK_ONLY)
     _accept_one(sqlite_db, ctx, make_mail())
     OutboxWorker(sqlite_db, {SEND_MAIL_JOB: make_send_mail_handler(settings)}).run_once()
     job = _job(sqlite_db)
@@ -74,7 +79,7 @@ def test_without_smtp_settings_mail_waits_in_the_outbox(
 ) -> None:
     settings = make_settings(tmp_path, sqlite_db)
     assert settings.smtp is None
-    ctx = IntakeContext(settings)
+    ctx = IntakeContext(settings, intake=NUMBER_ACK_ONLY)
     _accept_one(sqlite_db, ctx, make_mail())
     OutboxWorker(sqlite_db, {SEND_MAIL_JOB: make_send_mail_handler(settings)}).run_once()
     job = _job(sqlite_db)

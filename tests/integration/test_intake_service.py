@@ -211,7 +211,8 @@ def test_accept_moves_the_call_onto_a_ticket_once(db: Database, ctx: IntakeConte
         assert s.scalars(select(AttachmentRow)).one().ticket_id == ticket_id
     assert number.startswith("ZS/")
     assert [j["is_spam"] for j in _jobs(db, SPAM_LEARN_JOB)] == [False]
-    assert len(_jobs(db, SEND_MAIL_JOB)) == 1
+    # Told on arrival (with the call's reference), then given the ticket number.
+    assert [j["purpose"] for j in _jobs(db, SEND_MAIL_JOB)] == ["received", "ack"]
     with db.transaction() as s, pytest.raises(Conflict):
         accept_call(s, ctx, AGENT, result.call_id)
 
@@ -300,7 +301,9 @@ def test_acknowledgements_are_limited_per_sender_per_day(db: Database, ctx: Inta
         with db.transaction() as s:
             result = ingest_mail(s, ctx, make_mail(sender="jan@klient.pl", subject=f"Sprawa {i}"))
             accept_call(s, ctx, AGENT, result.call_id)  # type: ignore[arg-type]
-    assert len(_jobs(db, SEND_MAIL_JOB)) == limit
+    purposes = [j["purpose"] for j in _jobs(db, SEND_MAIL_JOB)]
+    # One acknowledgement on arrival an hour; the ticket numbers up to the daily limit.
+    assert (purposes.count("received"), purposes.count("ack")) == (1, limit)
     with db.read() as s:
         notes = s.scalars(
             select(TicketHistoryRow.note).where(TicketHistoryRow.action == "acknowledgement")
@@ -341,7 +344,7 @@ def test_ack_message_is_a_valid_mail(db: Database, ctx: IntakeContext) -> None:
     with db.transaction() as s:
         result = ingest_mail(s, ctx, make_mail(subject="Zażółć gęślą jaźń"))
         accept_call(s, ctx, AGENT, result.call_id)  # type: ignore[arg-type]
-    (payload,) = _jobs(db, SEND_MAIL_JOB)
+    (payload,) = [j for j in _jobs(db, SEND_MAIL_JOB) if j["purpose"] == "ack"]
     parsed = email.message_from_bytes(build_message(payload).as_bytes(), policy=default)
     assert parsed["Subject"].endswith("Zażółć gęślą jaźń")
     assert parsed["Auto-Submitted"] == "auto-replied"
@@ -366,7 +369,9 @@ def test_decisions_teach_the_stored_spam_model(db: Database, ctx: IntakeContext)
     worker.drain()
     with db.read() as s:
         row = s.scalars(select(SpamModelRow)).one()
-        assert (row.version, row.n_ham, row.n_spam) == (1, 2, 1)
+        prior = ctx.prior()
+        assert prior is not None  # the decisions train on from the shipped prior
+        assert (row.version, row.n_ham, row.n_spam) == (1, prior.n_ham + 2, prior.n_spam + 1)
         fresh = IntakeContext(ctx.settings)
         model = fresh.spam_model(s)
         assert model is not None and model.trained
@@ -389,8 +394,8 @@ def test_a_stored_model_of_an_older_format_is_ignored_then_replaced(
     old = zlib.compress(pickle.dumps({"version": 1, "model": "SpamModel with 3 vectorizers"}))
     with db.transaction() as s:
         s.add(SpamModelRow(name="default", version=7, data=old, n_ham=900, n_spam=300))
-    with db.transaction() as s:  # intake goes on as if untrained
-        assert ctx.spam_model(s) is None
+    with db.transaction() as s:  # intake goes on with the shipped prior
+        assert ctx.spam_model(s) is ctx.prior() is not None
         first = ingest_mail(s, ctx, make_mail(subject="Sprawa"))
         second = ingest_mail(s, ctx, make_mail(subject="Kup teraz", body="Tanie kredyty"))
     assert first.status == second.status == "pending"
@@ -400,6 +405,8 @@ def test_a_stored_model_of_an_older_format_is_ignored_then_replaced(
     OutboxWorker(db, batch_handlers={SPAM_LEARN_JOB: make_spam_learn_handler(db, ctx)}).drain()
     with db.read() as s:
         row = s.scalars(select(SpamModelRow)).one()
-        assert (row.version, row.n_ham, row.n_spam) == (8, 1, 1)  # a fresh model
+        prior = ctx.prior()
+        assert prior is not None  # replaced by the prior plus the two decisions
+        assert (row.version, row.n_ham, row.n_spam) == (8, prior.n_ham + 1, prior.n_spam + 1)
         model = IntakeContext(ctx.settings).spam_model(s)
         assert model is not None and model.trained

@@ -29,10 +29,12 @@ def ticket(db: Database, ctx: IntakeContext) -> tuple[int, str, str]:
         ticket = accept_call(s, ctx, SYSTEM, result.call_id)  # type: ignore[arg-type]
         ticket_id, number = ticket.id, ticket.number
     with db.read() as s:
-        payload = s.scalars(
+        payloads = s.scalars(
             select(OutboxJobRow.payload).where(OutboxJobRow.kind == SEND_MAIL_JOB)
-        ).one()
-    return ticket_id, number, str(payload["message_id"]).strip("<>")
+        ).all()
+    # The acknowledgement on arrival, then the one with the ticket number.
+    assert [p["purpose"] for p in payloads] == ["received", "ack"]
+    return ticket_id, number, str(payloads[1]["message_id"]).strip("<>")
 
 
 def _inbound(db: Database, ticket_id: int) -> list[tuple[str, str]]:
@@ -58,11 +60,17 @@ def test_reply_to_our_signed_message_id_joins_the_ticket(
     with db.transaction() as s:
         result = ingest_mail(s, ctx, reply)
     assert (result.outcome, result.status, result.ticket_id) == ("threaded", "threaded", ticket_id)
+    # Attached (the signature is what counts), but flagged: not a participant of the ticket.
     assert _inbound(db, ticket_id)[-1] == (
         "kolega@klient.pl",
-        "signed Message-ID in In-Reply-To/References",
+        "signed Message-ID in In-Reply-To/References; nadawca spoza zgłoszenia",
     )
     with db.read() as s:
+        message = s.scalars(
+            select(TicketMessageRow).where(TicketMessageRow.sender == "kolega@klient.pl")
+        ).one()
+        assert message.sender_flag == "nadawca spoza zgłoszenia" and not message.automatic
+        assert message.spam_score is not None
         history = s.scalars(
             select(TicketHistoryRow).where(
                 TicketHistoryRow.ticket_id == ticket_id, TicketHistoryRow.action == "mail_threaded"
@@ -261,7 +269,16 @@ def test_auto_replies_and_bounces_never_reopen(
     )
     with db.transaction() as s:
         result = ingest_mail(s, ctx, raw)
-    assert result.outcome == "call" and result.classification in ("auto_reply", "bounce")
+    # Attached to the ticket it refers to, as automatic: shown, never acted on.
+    assert result.outcome == "threaded" and result.classification in ("auto_reply", "bounce")
     state, _history = _state_and_history(db, ticket_id)
     assert state == "completed"
-    assert len(_inbound(db, ticket_id)) == 1
+    assert len(_inbound(db, ticket_id)) == 2
+    with db.read() as s:
+        automatic = s.scalars(
+            select(TicketMessageRow).where(
+                TicketMessageRow.ticket_id == ticket_id, TicketMessageRow.automatic.is_(True)
+            )
+        ).one()
+        assert automatic.spam_score is None
+        assert s.scalars(select(IntakeCallRow)).all().__len__() == 1  # no new call

@@ -12,9 +12,10 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from intake.classify import ClassifyContext, aclassify, classify, spamassassin_check
+from intake.classify import ClassifyContext, aclassify, classify
 from intake.parse import ParsedMail, parse_mail
 from intake.spam import SpamModel
+from intake.spamd import SpamdClient
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 CTX = ClassifyContext(own_domain="sedno.example.pl", own_addresses=("pomoc@sedno.example.pl",))
@@ -71,14 +72,25 @@ def test_auto_submitted_no_is_a_human() -> None:
         ("X-Autoreply: yes\n", "x-autoreply"),
         ("X-Autorespond: 1\n", "x-autoreply"),
         ("Subject: Automatic reply: ZS/2025/1\n", "out-of-office-subject"),
-        ("Precedence: bulk\n", "precedence-bulk"),
-        ("Precedence: list\n", "precedence-list"),
-        ("List-Id: <news.firma.pl>\n", "list-headers"),
     ],
 )
 def test_automatic_mail(headers: str, reason: str) -> None:
     verdict = classify(simple(headers), CTX)
     assert (verdict.label, verdict.reason) == ("auto_reply", reason)
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ("Precedence: bulk\n", "precedence-bulk"),
+        ("Precedence: list\n", "precedence-list"),
+        ("List-Id: <news.firma.pl>\n", "list-headers"),
+    ],
+)
+def test_list_and_newsletter_mail_is_bulk_not_automatic(headers: str, reason: str) -> None:
+    verdict = classify(simple(headers), CTX)
+    assert (verdict.label, verdict.reason) == ("bulk", reason)
+    assert not verdict.automatic
 
 
 def test_out_of_office_words_without_exchange_header_in_the_middle_stay_ham() -> None:
@@ -111,7 +123,7 @@ def test_gtube_is_spam_by_header_rules_even_untrained() -> None:
 
 def test_untrained_model_lets_everything_through_as_ham() -> None:
     ctx = msgspec.structs.replace(CTX, spam_model=SpamModel())
-    mail = simple("Subject: CHEAP VIAGRA NOW!!!\n", "Buy cheap pills now, click here")
+    mail = simple("Subject: Cheap pills now\n", "Buy cheap pills now")
     assert SpamModel().spam_probability(mail) == 0.5
     assert classify(mail, ctx).label == "ham"
 
@@ -198,33 +210,11 @@ def _closed_port() -> int:
 
 
 def test_spamd_down_is_skipped_not_fatal() -> None:
-    ctx = msgspec.structs.replace(CTX, spamd=("127.0.0.1", _closed_port()), spamd_timeout=1.0)
+    spamd = SpamdClient("127.0.0.1", _closed_port(), timeout_s=1.0)
+    ctx = msgspec.structs.replace(CTX, spamd=spamd)
     mail = fixture("client-question.eml")
     assert classify(mail, ctx).label == "ham"
     assert asyncio.run(aclassify(mail, ctx)).label == "ham"
-
-
-async def _fake_spamd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    await reader.readuntil(b"\r\n\r\n")
-    writer.write(b"SPAMD/1.5 0 EX_OK\r\nSpam: True ; 14.2 / 5.0\r\n\r\n")
-    await writer.drain()
-    writer.close()
-
-
-def test_spamassassin_signal_from_spamd() -> None:
-    async def scenario() -> tuple[tuple[float, float] | None, str, str]:
-        server = await asyncio.start_server(_fake_spamd, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        async with server:
-            mail = simple("Subject: Zwykłe pytanie\n")
-            score = await spamassassin_check(mail.raw, "127.0.0.1", port, 2.0)
-            ctx = msgspec.structs.replace(CTX, spamd=("127.0.0.1", port))
-            verdict = await aclassify(mail, ctx)
-        return score, verdict.label, verdict.reason
-
-    score, label, reason = asyncio.run(scenario())
-    assert score == (14.2, 5.0)
-    assert (label, reason) == ("spam", "spamassassin")
 
 
 def test_unreadable_or_older_stored_models_raise_value_error() -> None:
@@ -235,3 +225,6 @@ def test_unreadable_or_older_stored_models_raise_value_error() -> None:
         SpamModel.from_bytes(zlib.compress(b"cintake.spam\n_identity\n."))
     with pytest.raises(ValueError):
         SpamModel.from_bytes(zlib.compress(pickle.dumps({"version": 1, "model": None})))
+    # Format 2 pickled the whole SGDClassifier: not loaded any more (no pickles from storage).
+    with pytest.raises(ValueError):
+        SpamModel.from_bytes(zlib.compress(pickle.dumps({"version": 2, "classifier": None})))

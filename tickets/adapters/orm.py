@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -257,6 +258,14 @@ class TicketMessageRow(Base):
     call_id: Mapped[int | None] = mapped_column(Integer)
     attach_reason: Mapped[str] = mapped_column(String(200), default="")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    spam_score: Mapped[float | None] = mapped_column(Float)
+    """The intake spam score of an incoming mail threaded onto the ticket."""
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A bounce, complaint, read receipt or auto-reply: shown, never acted on."""
+    sender_flag: Mapped[str] = mapped_column(String(100), default="")
+    """A warning about the sender, e.g. "nadawca spoza zgłoszenia"."""
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    """The raw mail in the blob store (incoming mail threaded by intake)."""
 
 
 class AttachmentRow(Base):
