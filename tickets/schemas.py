@@ -6,7 +6,10 @@ import datetime as dt
 from typing import Annotated, Literal
 
 import msgspec
+from email_validator import EmailNotValidError, validate_email
 from msgspec import UNSET, Meta, UnsetType
+
+from tickets.domain.errors import ValidationFailed
 
 Title = Annotated[str, Meta(min_length=1, max_length=500)]
 Text = Annotated[str, Meta(max_length=200_000)]
@@ -14,6 +17,44 @@ Short = Annotated[str, Meta(max_length=200)]
 Priority = Literal["krytyczny", "wysoki", "normalny", "niski"]
 UrlList = Annotated[list[Annotated[str, Meta(min_length=1, max_length=2000)]], Meta(max_length=100)]
 Words = Annotated[list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=100)]
+EmailAddress = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=320,
+        description="One e-mail address: no display name, no list, no line break.",
+        extra_json_schema={"format": "email"},
+    ),
+]
+"""An address field; the Struct's `__post_init__` checks it with `one_address` (422)."""
+
+
+def one_address(field: str, value: str) -> str:
+    """`value` as one deliverable-looking e-mail address (normalised), or `ValidationFailed`
+    naming the field: a list (`a@x.pl, b@y.pl`) would mail them all, CR/LF would forge headers."""
+    try:
+        # No DNS look-up (no network here, and a slow resolver must not stall a request);
+        # `test_environment` admits the RFC 2606 `.test` domain, refused otherwise.
+        checked = validate_email(value.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValidationFailed(field, f"not one e-mail address ({exc})") from None
+    return checked.normalized
+
+
+def is_one_address(value: str) -> bool:
+    try:
+        one_address("address", value)
+    except ValidationFailed:
+        return False
+    return True
+
+
+def check_addresses(struct: msgspec.Struct, *fields: str) -> None:
+    """Validate and normalise the address fields of a decoded Struct, in place."""
+    for field in fields:
+        value = getattr(struct, field)
+        if isinstance(value, str):
+            setattr(struct, field, one_address(field, value))
 
 
 class Actor(msgspec.Struct, frozen=True):
@@ -41,7 +82,7 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     client_id: int | None = None
     partner_id: int | None = None
     contact_id: int | None = None
-    contact_email: Annotated[str, Meta(max_length=320)] | None = None
+    contact_email: EmailAddress | None = None
     licence: Short | None = None
     lead_consultant_id: int | None = None
     product: Short = ""
@@ -58,6 +99,9 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     kb_links: UrlList = msgspec.field(default_factory=list)
     parent_id: int | None = None
 
+    def __post_init__(self) -> None:
+        check_addresses(self, "contact_email")
+
 
 class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Partial update: only the fields present change."""
@@ -68,7 +112,7 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     client_id: int | UnsetType | None = UNSET
     partner_id: int | UnsetType | None = UNSET
     contact_id: int | UnsetType | None = UNSET
-    contact_email: Annotated[str, Meta(max_length=320)] | UnsetType | None = UNSET
+    contact_email: EmailAddress | UnsetType | None = UNSET
     licence: Short | UnsetType | None = UNSET
     lead_consultant_id: int | UnsetType | None = UNSET
     product: Short | UnsetType = UNSET
@@ -84,6 +128,9 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     keywords: Words | UnsetType = UNSET
     kb_links: UrlList | UnsetType = UNSET
     verified: bool | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "contact_email")
 
     def present(self) -> dict[str, object]:
         return {
@@ -110,13 +157,16 @@ class PhoneEventCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     client_id: int | None = None
     contact_id: int | None = None
     contact_name: Short | None = None
-    contact_email: Annotated[str, Meta(max_length=320)] | None = None
+    contact_email: EmailAddress | None = None
     contact_phone: Short | None = None
     product: Short = ""
     version: Short = ""
     module: Short = ""
     type: Short = ""
     priority: Priority = "normalny"
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "contact_email")
 
 
 class CloseEventRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -265,3 +265,47 @@ def test_json_routes_refuse_other_content_types_with_415(api: Api) -> None:
         headers={**api.h(), "Content-Type": "application/json; charset=utf-8"},
     )
     assert r.status_code == 201, r.text
+
+
+# 6. Address fields hold one address -------------------------------------------------------------
+
+BAD_ADDRESSES = [
+    "victim1@evil.pl, victim2@evil.pl",
+    "not-an-email",
+    "jan@klient.pl\r\nBcc: ofiara@evil.pl",
+    "Jan Kowalski <jan@klient.pl>",
+]
+
+
+@pytest.mark.parametrize("value", BAD_ADDRESSES)
+def test_contact_email_must_be_one_address(api: Api, value: str) -> None:
+    body = {"definition": "ZS", "title": "Adres", "contact_email": value}
+    r = api.client.post("/api/tickets", json=body, headers=api.h())
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith(PROBLEM)
+    assert r.json()["field"] == "contact_email"
+    event = {"title": "Telefon", "contact_email": value}
+    r = api.client.post("/api/phone-events", json=event, headers=api.h())
+    assert (r.status_code, r.json()["field"]) == (422, "contact_email")
+
+
+def test_every_address_field_is_checked_and_normalised(api: Api) -> None:
+    bad = BAD_ADDRESSES[0]
+    for path, body in (
+        ("/api/clients", {"name": "Firma", "email": bad}),
+        ("/api/partners", {"name": "Partner", "email": bad}),
+        ("/api/users", {"login": "nowy", "name": "Nowy", "email": bad}),
+    ):
+        r = api.client.post(path, json=body, headers=api.h())
+        assert (r.status_code, r.json().get("field")) == (422, "email"), (path, r.text)
+    ticket = api.client.post(
+        "/api/tickets",
+        json={"definition": "ZS", "title": "Dobry adres", "contact_email": " Jan@Klient.PL "},
+        headers=api.h(),
+    )
+    assert ticket.status_code == 201, ticket.text
+    assert ticket.json()["contact_email"] == "Jan@klient.pl"
+    r = api.client.patch(
+        f"/api/tickets/{ticket.json()['id']}", json={"contact_email": bad}, headers=api.h()
+    )
+    assert (r.status_code, r.json()["field"]) == (422, "contact_email")
