@@ -24,6 +24,7 @@ from api.middleware import (
     RequestIdMiddleware,
     SessionCookieCsrfMiddleware,
 )
+from api.openapi import make_truthful
 from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
 from api.routes.system import health, metrics, ready
@@ -126,6 +127,7 @@ def create_app(
 
     def on_startup(app: Litestar) -> None:
         app.state.container = container
+        make_truthful(app, app.openapi_schema)
         document_problem_responses(app.openapi_schema)
         if start_workers:
             workers.start()

@@ -9,11 +9,16 @@ import ipaddress
 import logging
 import re
 import time
+import types
+import typing
+import urllib.parse
 import uuid
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
+import msgspec
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
 
@@ -187,18 +192,69 @@ def is_json_type(content_type: str) -> bool:
     )
 
 
+_NO_BODY: Final = object()
+
+
 @functools.cache
-def takes_json_body(handler: object) -> bool:
-    """Whether a route handler decodes a JSON body (`data: JSONBody[T]`, or `opt["json_body"]`)."""
+def json_body_type(handler: object) -> Any:
+    """The type a route handler decodes its JSON body into (`data: JSONBody[T]`); `Any` for a
+    handler that reads JSON itself (`opt["json_body"]`); `_NO_BODY` for other handlers."""
     opt = getattr(handler, "opt", None) or {}
-    if opt.get("json_body"):
-        return True
     signature = getattr(handler, "parsed_fn_signature", None)
     data = signature.parameters.get("data") if signature is not None else None
     if data is None:
-        return False
+        return Any if opt.get("json_body") else _NO_BODY
     media = getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON)
-    return bool(media == RequestEncodingType.JSON)
+    return data.annotation if media == RequestEncodingType.JSON else _NO_BODY
+
+
+def takes_json_body(handler: object) -> bool:
+    return json_body_type(handler) is not _NO_BODY
+
+
+INT_MIN: Final = -(2**31)
+INT_MAX: Final = 2**31 - 1
+"""Integers a request may carry: what every id and counter column holds on PostgreSQL."""
+
+
+def decode_strictly(body: bytes, target: Any) -> None:
+    """Decode the body as the handler's type with msgspec's strict rules, which Litestar's own
+    decoding relaxes (`"1"` for an int, `0` for a bool or a date): a 400 naming the field.
+
+    JSON Schema counts `5.0` as an integer, so an integral float is taken as one; an integer
+    beyond 32 bits is refused here, naming its field, not by the database or an engine."""
+    if target is Any or target is _NO_BODY or not body.strip():
+        return
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise MalformedBody(f"the body is not JSON: {exc}") from None
+    try:
+        msgspec.convert(_json_numbers(raw, "$"), type=target, strict=True)
+    except msgspec.ValidationError as exc:
+        raise _invalid(str(exc)) from None
+
+
+def _invalid(message: str) -> ValidationException:
+    return ValidationException(
+        detail=message, extra=[{"key": None, "message": message, "source": "body"}]
+    )
+
+
+def _json_numbers(value: Any, path: str) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise _invalid(f"{value} is out of range ({INT_MIN}..{INT_MAX}) - at `{path}`")
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return _json_numbers(int(value), path)
+    if isinstance(value, list):
+        return [_json_numbers(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {k: _json_numbers(v, f"{path}.{k}") for k, v in value.items()}
+    return value
 
 
 class BodyGuardMiddleware(ASGIMiddleware):
@@ -212,6 +268,7 @@ class BodyGuardMiddleware(ASGIMiddleware):
         self.max_depth = max_depth
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        check_integer_parameters(scope)
         if scope.get("method", "GET") in SAFE_METHODS:
             await next_app(scope, receive, send)
             return
@@ -227,7 +284,55 @@ class BodyGuardMiddleware(ASGIMiddleware):
         body = await _read_body(receive, self.max_bytes)
         if json_depth_exceeds(body, self.max_depth):
             raise MalformedBody(f"the JSON body nests deeper than {self.max_depth} levels")
+        decode_strictly(body, json_body_type(scope.get("route_handler")))
         await next_app(scope, _replay(body, receive), send)
+
+
+@functools.cache
+def integer_parameters(handler: object) -> tuple[tuple[str, str], ...]:
+    """(name, `path` or `query`) of a handler's integer parameters."""
+    signature = getattr(handler, "parsed_fn_signature", None)
+    found: list[tuple[str, str]] = []
+    for name, field in (signature.parameters if signature is not None else {}).items():
+        kwarg = field.kwarg_definition
+        if not _is_int(field.annotation) or name in ("data", "actor", "container"):
+            continue
+        location = getattr(kwarg, "param_type", None)
+        external = getattr(kwarg, "query", None) or getattr(kwarg, "header", None) or name
+        found.append((external, str(getattr(location, "value", location) or "query")))
+    return tuple(found)
+
+
+def _is_int(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return (
+        bool(args)
+        and typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        and all(a is int for a in args)
+    )
+
+
+def check_integer_parameters(scope: Scope) -> None:
+    """Integers in the path and the query are 32-bit, as the document says: a 400 naming the
+    parameter, not the database's overflow (or, on SQLite, an offset nothing can reach)."""
+    wanted = integer_parameters(scope.get("route_handler"))
+    if not wanted:
+        return
+    query = dict(urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    path = scope.get("path_params", {})
+    for name, location in wanted:
+        raw = path.get(name) if location == "path" else query.get(name)
+        try:
+            value = int(raw) if raw is not None else None
+        except (TypeError, ValueError):
+            continue  # not a number at all: Litestar refuses it, naming it
+        if value is not None and not INT_MIN <= value <= INT_MAX:
+            message = f"{value} is out of range ({INT_MIN}..{INT_MAX})"
+            raise ValidationException(
+                detail=message, extra=[{"key": name, "message": message, "source": location}]
+            )
 
 
 def _has_body(headers: dict[bytes, bytes]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from email_validator import EmailNotValidError, validate_email
@@ -17,6 +17,17 @@ Short = Annotated[str, Meta(max_length=200)]
 Priority = Literal["krytyczny", "wysoki", "normalny", "niski"]
 UrlList = Annotated[list[Annotated[str, Meta(min_length=1, max_length=2000)]], Meta(max_length=100)]
 Words = Annotated[list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=100)]
+Timestamp = Annotated[
+    dt.datetime,
+    Meta(
+        description="RFC 3339, with its offset (`2026-03-01T10:00:00Z`).",
+        extra_json_schema={
+            "format": "date-time",
+            "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$",
+        },
+    ),
+]
+"""A point in time a request sets; msgspec alone would document it as any string."""
 EmailAddress = Annotated[
     str,
     Meta(
@@ -93,7 +104,7 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     type: Short = ""
     submission_mode: Short = ""
     priority: Priority = "normalny"
-    reported_at: dt.datetime | None = None
+    reported_at: Timestamp | None = None
     notes: Text = ""
     keywords: Words = msgspec.field(default_factory=list)
     kb_links: UrlList = msgspec.field(default_factory=list)
@@ -123,7 +134,7 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     type: Short | UnsetType = UNSET
     submission_mode: Short | UnsetType = UNSET
     priority: Priority | UnsetType = UNSET
-    reported_at: dt.datetime | UnsetType = UNSET
+    reported_at: Timestamp | UnsetType = UNSET
     notes: Text | UnsetType = UNSET
     keywords: Words | UnsetType = UNSET
     kb_links: UrlList | UnsetType = UNSET
@@ -179,7 +190,7 @@ class CloseEventRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
 
 class ManualTimeEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     minutes: Annotated[int, Meta(gt=0, le=24 * 60)]
-    started_at: dt.datetime | None = None
+    started_at: Timestamp | None = None
     note: Text = ""
 
 
@@ -192,8 +203,8 @@ class HistoryEntry(msgspec.Struct):
     actor: str
     action: str
     field: str | None
-    old_value: object
-    new_value: object
+    old_value: Any  # any JSON value (Any, not object: msgspec documents Any)
+    new_value: Any
     note: str
 
 

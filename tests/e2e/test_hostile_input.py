@@ -309,3 +309,40 @@ def test_every_address_field_is_checked_and_normalised(api: Api) -> None:
         f"/api/tickets/{ticket.json()['id']}", json={"contact_email": bad}, headers=api.h()
     )
     assert (r.status_code, r.json()["field"]) == (422, "contact_email")
+
+
+# 7. Strict types; unknown fields refused everywhere ---------------------------------------------
+
+
+def test_loose_types_are_refused_naming_the_field(api: Api) -> None:
+    ticket = api.client.post(
+        "/api/tickets", json={"definition": "ZS", "title": "Ścisłe typy"}, headers=api.h()
+    ).json()
+    tid = ticket["id"]
+    for path, method, body, field in (
+        (f"/api/tickets/{tid}/reuse", "post", {"source_ticket_id": "1"}, "source_ticket_id"),
+        (f"/api/tickets/{tid}", "patch", {"verified": 0}, "verified"),
+        (f"/api/tickets/{tid}", "patch", {"reported_at": 0}, "reported_at"),
+        ("/api/tickets", "post", {"title": "x", "client_id": "7"}, "client_id"),
+        ("/api/tickets", "post", {"title": "x", "keywords": "faktura"}, "keywords"),
+    ):
+        r = api.client.request(method, path, json=body, headers=api.h())
+        assert r.status_code == 400, (body, r.text)
+        assert r.headers["content-type"].startswith(PROBLEM)
+        assert r.json()["field"] == field, r.json()
+    r = api.client.patch(f"/api/tickets/{tid}", json={"reported_at": "2026-11-30T10:00:00Z"})
+    assert r.status_code == 401  # sanity: the strict check does not stand in for auth
+    r = api.client.patch(
+        f"/api/tickets/{tid}", json={"reported_at": "2026-11-30T10:00:00Z"}, headers=api.h()
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_the_public_form_refuses_unknown_fields_like_every_other_route(api: Api) -> None:
+    r = api.client.post("/api/intake/form", json={**FORM, "priority": "krytyczny"})
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "priority"
+    r = api.client.post("/api/intake/form", json={**FORM, "name": 12})
+    assert (r.status_code, r.json()["field"]) == (400, "name")
+    r = api.client.post("/api/tickets", json={"title": "x", "prioryty": "wysoki"}, headers=api.h())
+    assert (r.status_code, r.json()["field"]) == (400, "prioryty")
