@@ -18,7 +18,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.bootstrap import Container, build_container, make_outbox_worker
 from api.deps import provide_actor, provide_container
 from api.errors import EXCEPTION_HANDLERS, document_problem_responses
-from api.middleware import RequestIdMiddleware
+from api.middleware import (
+    BodyGuardMiddleware,
+    ClientAddressMiddleware,
+    RequestIdMiddleware,
+    SessionCookieCsrfMiddleware,
+)
+from api.openapi import make_truthful
 from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
 from api.routes.planner import ROUTES as PLANNER_ROUTES
@@ -56,6 +62,15 @@ def _ui_startup() -> list[Any]:
     from ui.web import on_startup as ui_on_startup
 
     return [ui_on_startup]
+
+
+def _session_cookie_csrf() -> list[Any]:
+    """The UI's CSRF check for JSON API calls made with its session cookie, when installed."""
+    if importlib.util.find_spec("ui.views") is None:
+        return []
+    from ui.views import csrf_protection
+
+    return [SessionCookieCsrfMiddleware(csrf_protection)]
 
 
 def _optional_routes() -> list[Any]:
@@ -114,6 +129,7 @@ def create_app(
 
     def on_startup(app: Litestar) -> None:
         app.state.container = container
+        make_truthful(app, app.openapi_schema)
         document_problem_responses(app.openapi_schema)
         if start_workers:
             workers.start()
@@ -150,7 +166,12 @@ def create_app(
         ],
         dependencies=api_dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[RequestIdMiddleware()],
+        middleware=[
+            RequestIdMiddleware(),
+            ClientAddressMiddleware(settings.trusted_proxies),
+            BodyGuardMiddleware(settings.request_max_bytes),
+            *_session_cookie_csrf(),
+        ],
         on_startup=[on_startup, *_ui_startup()],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.request_max_bytes,

@@ -76,7 +76,7 @@ def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None
         click.echo(f"Azure DevOps stand-in on http://127.0.0.1:{standin_port}/_standin/workitems")
     try:
         app = create_app(settings, run_workers=workers)
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
     finally:
         if standin is not None:
             standin.terminate()

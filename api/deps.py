@@ -14,6 +14,11 @@ from tickets.auth import authenticate_token_cached, has_role
 from tickets.schemas import Actor
 
 TOKEN_COOKIE = "sedno_token"
+SESSION_COOKIE_OPT = "session_cookie"
+"""Route `opt` key of the UI's pages: they take the session cookie (their router checks CSRF)."""
+CSRF_VERIFIED = "sedno_csrf_verified"
+"""Scope key set once a cookie-authenticated API request has shown a valid CSRF token."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def container_of(request: Request[Any, Any, Any]) -> Container:
@@ -21,13 +26,31 @@ def container_of(request: Request[Any, Any, Any]) -> Container:
     return container
 
 
-def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+def header_token(request: Request[Any, Any, Any]) -> str | None:
+    """The token of an `Authorization: Bearer` header."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    cookie = request.cookies.get(TOKEN_COOKIE)
-    return cookie or None
+    return None
+
+
+def bearer_token(request: Request[Any, Any, Any]) -> str | None:
+    """The header's token, else the browser session's cookie (the UI's pages)."""
+    return header_token(request) or request.cookies.get(TOKEN_COOKIE) or None
+
+
+def session_cookie_allowed(request: Request[Any, Any, Any]) -> bool:
+    """Whether the session cookie may stand for a bearer token on this request.
+
+    A browser sends the cookie with requests other sites make it send, so a change through
+    the cookie needs proof that our page made it: the UI's pages check their CSRF token, and
+    a JSON API call must carry it in `X-CSRFToken` (checked by `SessionCookieCsrfMiddleware`).
+    Reading (downloads, CSV) is harmless: another site cannot read the answer.
+    """
+    if request.route_handler.opt.get(SESSION_COOKIE_OPT):
+        return True
+    return request.method in SAFE_METHODS or bool(request.scope.get(CSRF_VERIFIED))
 
 
 def provide_container(request: Request[Any, Any, Any]) -> Container:
@@ -39,7 +62,13 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
     cached = request.scope.get("sedno_actor")
     if isinstance(cached, Actor):
         return cached
-    token = bearer_token(request)
+    token = header_token(request)
+    if token is None and request.cookies.get(TOKEN_COOKIE):
+        if not session_cookie_allowed(request):
+            raise NotAuthorizedException(
+                "the API takes a bearer token; a session cookie needs the X-CSRFToken header"
+            )
+        token = request.cookies[TOKEN_COOKIE]
     if not token:
         raise NotAuthorizedException("a bearer token is required")
     # A token checked a moment ago needs no database session (every keystroke of

@@ -6,7 +6,12 @@ import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    ValidationException,
+)
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -20,6 +25,27 @@ from tickets.domain.errors import (
 )
 
 PROBLEM = "application/problem+json"
+
+
+class MalformedBody(ClientException):
+    """A body no parser should be asked to read (JSON nested beyond the limit)."""
+
+    status_code = 400
+    slug = "malformed-body"
+
+
+class UnsupportedMediaType(ClientException):
+    """A body in a media type the route does not take."""
+
+    status_code = 415
+    slug = "unsupported-media-type"
+
+
+class RequestTooLarge(ClientException):
+    """A request body over `request_max_bytes`."""
+
+    status_code = 413
+    slug = "too-large"
 
 
 def problem(status: int, slug: str, title: str, detail: str = "", **extra: Any) -> Response[Any]:
@@ -123,6 +149,7 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[An
         415: "unsupported-media-type",
         429: "rate-limited",
     }.get(exc.status_code, "http-error")
+    slug = getattr(exc, "slug", slug)
     response = problem(exc.status_code, slug, exc.detail or slug, exc.detail or "")
     if exc.headers:
         response.headers.update(exc.headers)

@@ -1,27 +1,39 @@
 """Login attempt limits, kept in the database so that every API replica counts the same.
 
-Failed logins are recorded per login name and per client address. After `PER_LOGIN` failures
-for one login, or `PER_ADDRESS` failures from one address, within `WINDOW_S`, further attempts
-are refused (HTTP 429 with `Retry-After`) until enough of those failures have aged out of the
-window. A successful login clears the failures of that login from that address.
+Failed logins are recorded with their login name and client address. Within `WINDOW_S`:
+- `PER_LOGIN_ADDRESS` failures for one login from one address lock that pair (guessing);
+- `PER_ADDRESS` failures from one address lock that address (spraying many logins);
+- nothing is ever locked globally: failures for a login from *other* addresses (someone
+  guessing from many machines, or trying to lock its owner out) only slow its next attempts
+  down, by `delay_s`, so the owner still gets in from an address of their own.
+Locked attempts are refused (HTTP 429 with `Retry-After`) until enough failures age out. A
+successful login clears the failures of that login from that address. A token login has no
+name to protect: it is limited per address only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Index, Integer, String, delete, select
+from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tickets.adapters.db import Base, utcnow
 
 WINDOW_S: Final = 15 * 60
-PER_LOGIN: Final = 5
-"""Failures for one login name within the window (guards one account against guessing)."""
+PER_LOGIN_ADDRESS: Final = 5
+"""Failures for one login from one address within the window (guards against guessing)."""
+PER_LOGIN = PER_LOGIN_ADDRESS  # the name older callers know
 PER_ADDRESS: Final = 30
 """Failures from one client address within the window (guards against spraying many logins)."""
+SLOW_DOWN_AFTER: Final = 5
+"""Failures for one login from all addresses after which its attempts are slowed down."""
+DELAY_STEP_S = 0.5
+"""Added delay per failure beyond `SLOW_DOWN_AFTER` (a module value so tests can shrink it)."""
+DELAY_MAX_S = 5.0
+TOKEN_LOGIN: Final = "token:"
 
 
 class LoginFailureRow(Base):
@@ -49,16 +61,15 @@ class TooManyAttempts(Exception):
 
 
 def login_key(login: str) -> str:
-    return login.strip().lower()[:200] or "token:"
+    return login.strip().lower()[:200] or TOKEN_LOGIN
 
 
-def _wait_s(session: Session, column: str, value: str, limit: int, now: dt.datetime) -> float:
+def _wait_s(session: Session, where: list[Any], limit: int, now: dt.datetime) -> float:
     since = now - dt.timedelta(seconds=WINDOW_S)
-    col = getattr(LoginFailureRow, column)
     times = list(
         session.scalars(
             select(LoginFailureRow.at)
-            .where(col == value, LoginFailureRow.at > since)
+            .where(*where, LoginFailureRow.at > since)
             .order_by(LoginFailureRow.at.desc())
             .limit(limit)
         )
@@ -69,15 +80,35 @@ def _wait_s(session: Session, column: str, value: str, limit: int, now: dt.datet
     return (times[-1] + dt.timedelta(seconds=WINDOW_S) - now).total_seconds()
 
 
-def check_allowed(session: Session, login: str, address: str) -> None:
-    """Raise `TooManyAttempts` when this login or this address is locked out for now."""
+def check_allowed(session: Session, login: str, address: str) -> float:
+    """Raise `TooManyAttempts` when this login from this address, or this address, is locked
+    for now; otherwise the seconds to wait before checking the password (0 mostly)."""
     now = utcnow()
+    key, address = login_key(login), address[:64]
+    by_address = LoginFailureRow.address == address
     wait = max(
-        _wait_s(session, "login", login_key(login), PER_LOGIN, now),
-        _wait_s(session, "address", address[:64], PER_ADDRESS, now),
+        _wait_s(session, [LoginFailureRow.login == key, by_address], PER_LOGIN_ADDRESS, now),
+        _wait_s(session, [by_address], PER_ADDRESS, now),
     )
     if wait > 0:
         raise TooManyAttempts(max(1, math.ceil(wait)))
+    return 0.0 if key == TOKEN_LOGIN else delay_s(session, key, now)
+
+
+def delay_s(session: Session, key: str, now: dt.datetime) -> float:
+    """How long an attempt for this login waits, by its failures from every address."""
+    since = now - dt.timedelta(seconds=WINDOW_S)
+    failures = int(
+        session.scalar(
+            select(func.count())
+            .select_from(LoginFailureRow)
+            .where(LoginFailureRow.login == key, LoginFailureRow.at > since)
+        )
+        or 0
+    )
+    if failures < SLOW_DOWN_AFTER:
+        return 0.0
+    return min(DELAY_MAX_S, DELAY_STEP_S * (failures - SLOW_DOWN_AFTER + 1))
 
 
 def record_failure(session: Session, login: str, address: str) -> None:

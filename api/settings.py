@@ -76,6 +76,9 @@ class Settings(msgspec.Struct, frozen=True):
     devops: DevOpsSettings | None = None
     attachment_max_bytes: int = 20 * 1024 * 1024
     request_max_bytes: int = 25 * 1024 * 1024
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDR blocks of reverse proxies whose `X-Forwarded-For` is believed
+    (`SEDNO_TRUSTED_PROXIES`, comma-separated); empty: the connection's peer is the client."""
     run_workers: bool = True
     """`sedno serve` also runs the background workers in-process."""
     outbox_poll_s: float = 0.5
@@ -161,6 +164,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         spamd_port=int(get("SPAMD_PORT") or 783),
         devops=devops,
         attachment_max_bytes=int(get("ATTACHMENT_MAX_BYTES") or 20 * 1024 * 1024),
+        trusted_proxies=tuple(
+            p.strip() for p in (get("TRUSTED_PROXIES") or "").split(",") if p.strip()
+        ),
         run_workers=_flag(get("RUN_WORKERS"), True),
         auto_accept_known=_flag(get("AUTO_ACCEPT_KNOWN"), True),
         telephony=load_telephony_settings(env),

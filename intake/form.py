@@ -54,7 +54,7 @@ class FormRateLimited(FormError):
         super().__init__(field, f"too many submissions; try again in {retry_after_s} s")
 
 
-class FormSubmission(msgspec.Struct, kw_only=True):
+class FormSubmission(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """`POST /api/intake/form` body; `website` is a honeypot that people never fill in."""
 
     name: str

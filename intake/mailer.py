@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -43,18 +44,43 @@ NOT_CONFIGURED_RETRY_S: Final = 3600.0
 SMTP_TIMEOUT_S: Final = 30.0
 
 
+_LINE_BREAKS: Final = re.compile(r"[\r\n\u2028\u2029\x85\v\f]+")
+
+
+def one_line(value: str) -> str:
+    """A header value never carries a line break (it would start a header of its own)."""
+    return " ".join(_LINE_BREAKS.sub(" ", value).split())
+
+
+_ONE_ADDRESS: Final = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+$")
+
+
+def recipients(payload: dict[str, Any], field: str) -> list[str]:
+    """The payload's `to` or `cc`, each exactly one bare address (ValueError otherwise).
+
+    Input is checked strictly where it enters (`tickets.schemas.one_address`); this is the last
+    guard for jobs written before that, or by code that forgot: a list or a line break in one
+    value would mail other people or forge headers."""
+    found = []
+    for value in payload.get(field) or []:
+        if not isinstance(value, str) or not _ONE_ADDRESS.match(value):
+            raise ValueError(f"{field} {value!r} is not one e-mail address")
+        found.append(value)
+    return found
+
+
 def build_message(payload: dict[str, Any]) -> EmailMessage:
-    """The RFC 5322 message described by a `mail.send` payload."""
+    """The RFC 5322 message described by a `mail.send` payload (ValueError if it cannot be)."""
     message = EmailMessage()
-    message["From"] = payload["from"]
-    message["To"] = ", ".join(payload["to"])
+    message["From"] = one_line(payload["from"])
+    message["To"] = ", ".join(recipients(payload, "to"))
     if payload.get("cc"):
-        message["Cc"] = ", ".join(payload["cc"])
-    message["Subject"] = payload["subject"]
+        message["Cc"] = ", ".join(recipients(payload, "cc"))
+    message["Subject"] = one_line(payload["subject"])
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = payload["message_id"]
+    message["Message-ID"] = one_line(payload["message_id"])
     for name, value in (payload.get("headers") or {}).items():
-        message[name] = value
+        message[one_line(name)] = one_line(str(value))
     message.set_content(payload.get("text") or "", charset="utf-8")
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html", charset="utf-8")
@@ -162,6 +188,12 @@ def make_send_mail_handler(
             payload = allowed
         if settings.smtp is None:
             raise RetryLater("SMTP is not configured", delay_s=NOT_CONFIGURED_RETRY_S)
-        send_via_smtp(settings.smtp, build_message(payload))
+        try:
+            message = build_message(payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            # Retrying cannot mend the payload (a recipient that is no address, a missing
+            # part): the job is kept as dead, with the reason, instead of failing forever.
+            raise PermanentFailure(f"the mail cannot be built: {exc}") from exc
+        send_via_smtp(settings.smtp, message)
 
     return send_mail

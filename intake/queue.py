@@ -22,7 +22,7 @@ from tickets.adapters.db import utcnow
 from tickets.adapters.orm import AttachmentRow, TicketMessageRow, TicketRow
 from tickets.adapters.outbox import enqueue
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
-from tickets.schemas import SYSTEM, Actor, TicketCreate
+from tickets.schemas import SYSTEM, Actor, TicketCreate, is_one_address
 from tickets.services import create_ticket, record
 
 DROP_REASONS: Final = ("spam", "not_ours", "duplicate")
@@ -107,7 +107,7 @@ def ticket_fields_from_call(
     fills: dict[str, Any] = {}
     if not data.description:
         fills["description"] = call.body_text[:200_000]
-    if data.contact_email is None and call.sender:
+    if data.contact_email is None and call.sender and is_one_address(call.sender):
         fills["contact_email"] = call.sender
     for field in ("client_id", "partner_id", "contact_id", "licence"):
         if getattr(data, field) is None and getattr(call, field) is not None:

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from tickets.adapters.orm import ClientRow, ContactRow, LicenceRow, PartnerRow, UserRow
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.text import fold
+from tickets.schemas import EmailAddress, check_addresses
 
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
-Email = Annotated[str, Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = EmailAddress
 
 DO_NOT_CONTACT = "Zakaz kontaktu"
 
@@ -32,6 +33,9 @@ class PartnerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     do_not_contact: bool = False
     sales_note: Annotated[str, Meta(max_length=5000)] = ""
 
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
+
 
 class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
@@ -45,6 +49,9 @@ class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     consultant_id: int | None = None
     """The client's own consultant (opiekun klienta)."""
 
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
+
 
 class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name | UnsetType = UNSET
@@ -56,6 +63,9 @@ class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     add_licences: list[LicenceIn] | UnsetType = UNSET
     consultant_id: int | UnsetType | None = UNSET
 
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
+
 
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
@@ -63,6 +73,9 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     phone: Annotated[str, Meta(max_length=64)] | None = None
     client_id: int | None = None
     partner_id: int | None = None
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
 
 
 class LicenceView(msgspec.Struct):

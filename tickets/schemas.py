@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from email_validator import EmailNotValidError, validate_email
 from msgspec import UNSET, Meta, UnsetType
+
+from tickets.domain.errors import ValidationFailed
 
 Title = Annotated[str, Meta(min_length=1, max_length=500)]
 Text = Annotated[str, Meta(max_length=200_000)]
@@ -14,6 +17,55 @@ Short = Annotated[str, Meta(max_length=200)]
 Priority = Literal["krytyczny", "wysoki", "normalny", "niski"]
 UrlList = Annotated[list[Annotated[str, Meta(min_length=1, max_length=2000)]], Meta(max_length=100)]
 Words = Annotated[list[Annotated[str, Meta(min_length=1, max_length=100)]], Meta(max_length=100)]
+Timestamp = Annotated[
+    dt.datetime,
+    Meta(
+        description="RFC 3339, with its offset (`2026-03-01T10:00:00Z`).",
+        extra_json_schema={
+            "format": "date-time",
+            "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$",
+        },
+    ),
+]
+"""A point in time a request sets; msgspec alone would document it as any string."""
+EmailAddress = Annotated[
+    str,
+    Meta(
+        min_length=3,
+        max_length=320,
+        description="One e-mail address: no display name, no list, no line break.",
+        extra_json_schema={"format": "email"},
+    ),
+]
+"""An address field; the Struct's `__post_init__` checks it with `one_address` (422)."""
+
+
+def one_address(field: str, value: str) -> str:
+    """`value` as one deliverable-looking e-mail address (normalised), or `ValidationFailed`
+    naming the field: a list (`a@x.pl, b@y.pl`) would mail them all, CR/LF would forge headers."""
+    try:
+        # No DNS look-up (no network here, and a slow resolver must not stall a request);
+        # `test_environment` admits the RFC 2606 `.test` domain, refused otherwise.
+        checked = validate_email(value.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValidationFailed(field, f"not one e-mail address ({exc})") from None
+    return checked.normalized
+
+
+def is_one_address(value: str) -> bool:
+    try:
+        one_address("address", value)
+    except ValidationFailed:
+        return False
+    return True
+
+
+def check_addresses(struct: msgspec.Struct, *fields: str) -> None:
+    """Validate and normalise the address fields of a decoded Struct, in place."""
+    for field in fields:
+        value = getattr(struct, field)
+        if isinstance(value, str):
+            setattr(struct, field, one_address(field, value))
 
 
 class Actor(msgspec.Struct, frozen=True):
@@ -41,7 +93,7 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     client_id: int | None = None
     partner_id: int | None = None
     contact_id: int | None = None
-    contact_email: Annotated[str, Meta(max_length=320)] | None = None
+    contact_email: EmailAddress | None = None
     licence: Short | None = None
     lead_consultant_id: int | None = None
     product: Short = ""
@@ -52,11 +104,14 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     type: Short = ""
     submission_mode: Short = ""
     priority: Priority = "normalny"
-    reported_at: dt.datetime | None = None
+    reported_at: Timestamp | None = None
     notes: Text = ""
     keywords: Words = msgspec.field(default_factory=list)
     kb_links: UrlList = msgspec.field(default_factory=list)
     parent_id: int | None = None
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "contact_email")
 
 
 class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -68,7 +123,7 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     client_id: int | UnsetType | None = UNSET
     partner_id: int | UnsetType | None = UNSET
     contact_id: int | UnsetType | None = UNSET
-    contact_email: Annotated[str, Meta(max_length=320)] | UnsetType | None = UNSET
+    contact_email: EmailAddress | UnsetType | None = UNSET
     licence: Short | UnsetType | None = UNSET
     lead_consultant_id: int | UnsetType | None = UNSET
     product: Short | UnsetType = UNSET
@@ -79,11 +134,14 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     type: Short | UnsetType = UNSET
     submission_mode: Short | UnsetType = UNSET
     priority: Priority | UnsetType = UNSET
-    reported_at: dt.datetime | UnsetType = UNSET
+    reported_at: Timestamp | UnsetType = UNSET
     notes: Text | UnsetType = UNSET
     keywords: Words | UnsetType = UNSET
     kb_links: UrlList | UnsetType = UNSET
     verified: bool | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "contact_email")
 
     def present(self) -> dict[str, object]:
         return {
@@ -110,13 +168,16 @@ class PhoneEventCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     client_id: int | None = None
     contact_id: int | None = None
     contact_name: Short | None = None
-    contact_email: Annotated[str, Meta(max_length=320)] | None = None
+    contact_email: EmailAddress | None = None
     contact_phone: Short | None = None
     product: Short = ""
     version: Short = ""
     module: Short = ""
     type: Short = ""
     priority: Priority = "normalny"
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "contact_email")
 
 
 class CloseEventRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -129,7 +190,7 @@ class CloseEventRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
 
 class ManualTimeEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     minutes: Annotated[int, Meta(gt=0, le=24 * 60)]
-    started_at: dt.datetime | None = None
+    started_at: Timestamp | None = None
     note: Text = ""
 
 
@@ -142,8 +203,8 @@ class HistoryEntry(msgspec.Struct):
     actor: str
     action: str
     field: str | None
-    old_value: object
-    new_value: object
+    old_value: Any  # any JSON value (Any, not object: msgspec documents Any)
+    new_value: Any
     note: str
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -11,6 +12,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
+from api.bootstrap import Container
 from api.deps import TOKEN_COOKIE, ContainerDep
 from api.login_limits import TooManyAttempts, check_allowed, record_failure, record_success
 from ui import i18n
@@ -34,19 +36,18 @@ def login_form(request: Request[Any, Any, Any], next: FromQuery[str] = "/") -> R
     return page(request, "login.html", next=safe_next(next))
 
 
-@post("/login", sync_to_thread=True, status_code=303)
-def login_submit(
+@post("/login", status_code=303)
+async def login_submit(
     request: Request[Any, Any, Any], container: ContainerDep, data: URLEncodedBody[LoginForm]
 ) -> Response[Any]:
     address = request.client.host if request.client else "unknown"
     try:
-        with container.db.transaction() as s:
-            check_allowed(s, data.login, address)
-            token = open_session(s, login=data.login, password=data.password, token=data.token)
-            if token is None:
-                record_failure(s, data.login, address)
-            else:
-                record_success(s, data.login, address)
+        # Failures for this login from elsewhere slow the attempt down (never lock it): the
+        # wait is on the event loop, holding neither a worker thread nor a transaction.
+        delay = await anyio.to_thread.run_sync(_check_allowed, container, data.login, address)
+        if delay > 0:
+            await anyio.sleep(delay)
+        token = await anyio.to_thread.run_sync(_attempt_login, container, data, address)
     except TooManyAttempts as exc:
         locked = page(
             request,
@@ -80,6 +81,23 @@ def login_submit(
         )
     )
     return response
+
+
+def _check_allowed(container: Container, login: str, address: str) -> float:
+    with container.db.read() as s:
+        return check_allowed(s, login, address)
+
+
+def _attempt_login(container: Container, data: LoginForm, address: str) -> str | None:
+    """A session token for valid credentials (None otherwise), the attempt counted."""
+    with container.db.transaction() as s:
+        check_allowed(s, data.login, address)  # another attempt may have locked it meanwhile
+        token = open_session(s, login=data.login, password=data.password, token=data.token)
+        if token is None:
+            record_failure(s, data.login, address)
+        else:
+            record_success(s, data.login, address)
+    return token
 
 
 @post("/logout", sync_to_thread=True, status_code=303)

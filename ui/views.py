@@ -9,6 +9,7 @@ from litestar import Router
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from api.deps import SESSION_COOKIE_OPT
 from ui import (
     admin_pages,
     auth_pages,
@@ -94,5 +95,6 @@ ROUTES: list[Any] = [
         exception_handlers=UI_EXCEPTION_HANDLERS,
         include_in_schema=False,
         security=[],
+        opt={SESSION_COOKIE_OPT: True},
     )
 ]

@@ -16,6 +16,7 @@ from tickets import definitions as defs
 from tickets.adapters.outbox import pending_stats
 from tickets.domain.definitions import Definition, StateDef
 from tickets.domain.errors import ValidationFailed
+from tickets.schemas import EmailAddress, check_addresses
 
 
 class StateIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,8 +50,11 @@ class UserIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     login: Annotated[str, Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._@-]+$")]
     name: Annotated[str, Meta(min_length=1, max_length=200)]
     role: Literal["consultant", "curator", "admin"] = "consultant"
-    email: Annotated[str, Meta(max_length=320)] | None = None
+    email: EmailAddress | None = None
     password: Annotated[str, Meta(min_length=8, max_length=200)] | None = None
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
 
 
 class UserCreated(msgspec.Struct):

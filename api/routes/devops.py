@@ -35,7 +35,7 @@ class WebhookResult(msgspec.Struct):
     rev: int
 
 
-class ModuleList(msgspec.Struct):
+class ModuleList(msgspec.Struct, forbid_unknown_fields=True):
     items: list[ModuleEntry]
 
 
@@ -77,7 +77,13 @@ def secret_matches(request: Request[Any, Any, Any], secret: str) -> bool:
     )
 
 
-@post("/api/devops/webhook", status_code=200, sync_to_thread=True, security=[{}])
+@post(
+    "/api/devops/webhook",
+    status_code=200,
+    sync_to_thread=True,
+    security=[{"webhook_basic": []}, {"webhook_secret": []}],
+    opt={"json_body": True, "request_body": {"application/json": {"type": "object"}}},
+)
 def devops_webhook(
     container: ContainerDep, request: Request[Any, Any, Any], body: RawBody
 ) -> Response[Any]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.exceptions import ClientException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
@@ -47,13 +48,16 @@ class AcceptIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     keywords: list[Annotated[str, Meta(max_length=100)]] = msgspec.field(default_factory=list)
 
 
+DropReason = Literal["spam", "not_ours", "duplicate"]
+
+
 class DropIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, Meta(min_length=1, max_length=32)]
+    reason: DropReason
 
 
 class BulkDropIn(msgspec.Struct, forbid_unknown_fields=True):
     ids: Annotated[list[int], Meta(min_length=1, max_length=500)]
-    reason: Annotated[str, Meta(min_length=1, max_length=32)] = "spam"
+    reason: DropReason = "spam"
 
 
 class CallResult(msgspec.Struct, omit_defaults=True):
@@ -69,7 +73,14 @@ def _ingest(container: Container, raw: bytes, info: dict[str, Any]) -> service.I
         return service.ingest_mail(s, intake_context(container), raw, source_info=info)
 
 
-@post("/api/intake/mail", tags=["intake"], request_max_body_size=PIPE_MAX_BYTES)
+@post(
+    "/api/intake/mail",
+    tags=["intake"],
+    request_max_body_size=PIPE_MAX_BYTES,
+    status_code=202,
+    responses={200: ResponseSpec(CallResult, description="The same Message-ID seen before")},
+    opt={"request_body": {t: {"type": "string", "minLength": 1} for t in MAIL_TYPES}},
+)
 async def pipe_mail(request: Request[Any, Any, Any], actor: ActorDep) -> Response[CallResult]:
     """A raw RFC 822 message from an MTA: 202 new call or threaded reply, 200 if seen before."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -93,7 +104,7 @@ async def pipe_mail(request: Request[Any, Any, Any], actor: ActorDep) -> Respons
     return Response(body, status_code=200 if result.duplicate else 202)
 
 
-@post("/api/intake/form", sync_to_thread=True, tags=["intake"], security=[])
+@post("/api/intake/form", status_code=202, sync_to_thread=True, tags=["intake"], security=[])
 def web_form_submit(
     request: Request[Any, Any, Any], data: JSONBody[web_form.FormSubmission]
 ) -> Response[service.FormReceipt]:

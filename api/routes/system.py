@@ -66,7 +66,13 @@ def _is_loopback(request: Request[Any, Any, Any]) -> bool:
         return host in {"testclient", "localhost"}
 
 
-@get("/metrics", sync_to_thread=True, tags=["system"], media_type="text/plain; version=0.0.4")
+@get(
+    "/metrics",
+    sync_to_thread=True,
+    tags=["system"],
+    media_type="text/plain; version=0.0.4",
+    security=[{}, {"bearer": []}],  # public on loopback, an admin's token elsewhere
+)
 def metrics(request: Request[Any, Any, Any], container: ContainerDep) -> str:
     """Prometheus text; public on loopback, admin token elsewhere."""
     if not _is_loopback(request):

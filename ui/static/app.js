@@ -147,7 +147,12 @@
     const response = await fetch("/api/tickets/" + encodeURIComponent(button.dataset.ticket) + "/reuse", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        // The API takes the session cookie only with the page's CSRF token.
+        "X-CSRFToken": (document.querySelector('input[name="_csrf_token"]') || {}).value || "",
+      },
       body: JSON.stringify({ source_ticket_id: Number(button.dataset.source) }),
     });
     if (response.ok) {
