@@ -2,7 +2,7 @@
 appointments
 
 Revision ID: 0008
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 09:45:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import tickets.adapters.db
 
 revision: str = "0008"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
