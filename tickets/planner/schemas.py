@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -83,7 +83,7 @@ class ScheduleView(msgspec.Struct, kw_only=True):
     paused: bool
     next_due: dt.date | None
     next_creation: dt.date | None
-    ticket_fields: dict[str, object]
+    ticket_fields: dict[str, Any]
 
 
 class ScheduleList(msgspec.Struct):
