@@ -77,12 +77,27 @@ def _set_raw_bodies(app: Litestar, openapi: OpenAPI) -> None:
                     for media, schema in declared.items()
                 },
             )
+        _add_response_media(operation, handler.opt.get("response_media"))
         body = operation.request_body
         if isinstance(body, RequestBody):
             for media, content in (body.content or {}).items():
                 schema = content.schema
                 if media == "multipart/form-data" and isinstance(schema, Schema):
                     schema.required = sorted((schema.properties or {}).keys())
+
+
+def _add_response_media(operation: Operation, declared: dict[str, Any] | None) -> None:
+    """Handlers that answer 200 in more than one media type (JSON, or a dialplan's plain
+    text) name the others in `opt["response_media"]`: `{media type: JSON schema}`."""
+    if not declared or not operation.responses:
+        return
+    response = operation.responses.get("200")
+    if response is None or isinstance(response, Reference):
+        return
+    content = response.content if response.content is not None else {}
+    for media, schema in declared.items():
+        content[media] = OpenAPIMediaType(schema=cast(Schema, schema))
+    response.content = content
 
 
 def _bound_request_integers(openapi: OpenAPI) -> None:

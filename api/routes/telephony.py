@@ -15,6 +15,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -125,7 +126,12 @@ def telephony_event(
     return Response(outcome, status_code=200)
 
 
-@get("/api/telephony/route", sync_to_thread=True, security=[{}, {"bearer": []}])
+@get(
+    "/api/telephony/route",
+    sync_to_thread=True,
+    security=[{}, {"bearer": []}],
+    opt={"response_media": {"text/plain": {"type": "string"}}},
+)
 def telephony_route(
     container: ContainerDep,
     request: Request[Any, Any, Any],
@@ -218,7 +224,14 @@ class TelephonyController(Controller):
         with container.db.transaction() as s:
             return CalledBack(callbacks.mark_called_back(s, call_id, actor.user_id, utcnow()))
 
-    @get("/telephony/stream")
+    @get(
+        "/telephony/stream",
+        responses={
+            200: ResponseSpec(
+                data_container=str, media_type="text/event-stream", description="Screen pops"
+            )
+        },
+    )
     async def stream(
         self, container: ContainerDep, actor: ActorDep, request: Request[Any, Any, Any]
     ) -> ServerSentEvent:

@@ -9,10 +9,10 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from tickets.planner.recurrence import Every
-from tickets.schemas import Priority, Short, Text, Title
+from tickets.schemas import EmailAddress, Priority, Short, Text, Title, check_addresses, one_address
 
 LeadDays = Annotated[int, Meta(ge=0, le=366)]
-Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = EmailAddress
 Language = Literal["pl", "en"]
 Clock = Annotated[str, Meta(pattern=r"^\d{1,2}:\d{2}$")]
 IsoTime = Annotated[str, Meta(min_length=10, max_length=40)]
@@ -40,6 +40,9 @@ class ScheduleCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     area: Short = ""
     type: Short = "service_review"
     priority: Priority = "normalny"
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "contact_email")
 
 
 TICKET_FIELDS = (
@@ -172,6 +175,11 @@ class AppointmentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     notify_emails: Annotated[list[Email], Meta(max_length=20)] = msgspec.field(default_factory=list)
     language: Language | None = None
     note: Text = ""
+
+    def __post_init__(self) -> None:
+        self.notify_emails = [
+            one_address(f"notify_emails[{i}]", e) for i, e in enumerate(self.notify_emails)
+        ]
 
 
 class AppointmentPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
