@@ -124,6 +124,7 @@ def test_drag_a_task_onto_free_time_move_it_and_lengthen_it(page: Any, ui_server
     assert plan.appointments(ui_server, "a") == [
         (dt.datetime(2027, 1, 12, 8, 0, tzinfo=dt.UTC), plan.technik)  # 09:00 in Warsaw
     ]
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "planner")
 
     # move it to Wednesday 10:30, onto the other technician's row. (Playwright starts no second
