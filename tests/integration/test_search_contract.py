@@ -53,13 +53,20 @@ def _backends() -> list[object]:
     return ["embedded", meili]
 
 
-@pytest.fixture(params=_backends())
+BACKENDS = _backends()
+
+
+def open_test_engine(backend: str, tmp_path: Path) -> SearchEngine:
+    """The embedded engine, or Meilisearch on a fresh index of its own."""
+    if backend == "meili":
+        return open_engine(tmp_path, MEILI_URL, os.environ.get("SEDNO_TEST_MEILI_KEY"),
+                           index_name=f"test_{uuid.uuid4().hex[:10]}")  # fmt: skip
+    return open_engine(tmp_path, None, None)
+
+
+@pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchEngine]:
-    if request.param == "meili":
-        eng = open_engine(tmp_path, MEILI_URL, os.environ.get("SEDNO_TEST_MEILI_KEY"),
-                          index_name=f"test_{uuid.uuid4().hex[:10]}")  # fmt: skip
-    else:
-        eng = open_engine(tmp_path, None, None)
+    eng = open_test_engine(request.param, tmp_path)
     eng.wait(eng.configure(IndexSettings(synonyms=SYNONYMS)), 120)
     eng.wait(eng.upsert(CORPUS), 120)
     yield eng

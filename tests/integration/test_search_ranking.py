@@ -7,18 +7,14 @@ the expected ticket first.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from search import open_engine
 from search.documents import TicketDocument
 from search.ports import IndexSettings, SearchEngine, SearchRequest
-
-MEILI_URL = os.environ.get("SEDNO_TEST_MEILI_URL")
+from tests.integration.test_search_contract import BACKENDS, open_test_engine
 
 
 def _doc(id: int, title: str, description: str = "", **kw: object) -> TicketDocument:
@@ -30,21 +26,9 @@ FILLER = [
 ]
 
 
-@pytest.fixture(
-    params=[
-        "embedded",
-        pytest.param(
-            "meili",
-            marks=pytest.mark.skipif(not MEILI_URL, reason="SEDNO_TEST_MEILI_URL is not set"),
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchEngine]:
-    if request.param == "meili":
-        eng = open_engine(tmp_path, MEILI_URL, os.environ.get("SEDNO_TEST_MEILI_KEY"),
-                          index_name=f"test_{uuid.uuid4().hex[:10]}")  # fmt: skip
-    else:
-        eng = open_engine(tmp_path, None, None)
+    eng = open_test_engine(request.param, tmp_path)
     eng.wait(eng.configure(IndexSettings()), 120)
     eng.wait(eng.upsert(FILLER), 120)
     yield eng

@@ -105,6 +105,25 @@ def test_search_with_a_typo_finds_the_ticket_by_keyboard(page: Any, ui_server: S
     assert page.locator("h1 .number").inner_text() == second_number
 
 
+def test_a_ticket_number_in_the_search_box_opens_that_ticket_on_enter(
+    page: Any, ui_server: Server
+) -> None:
+    tid = _new_ticket(ui_server, "Świeże zgłoszenie bez rozwiązania")
+    with ui_server.container.db.read() as s:
+        number = s.get(TicketRow, tid).number  # type: ignore[union-attr]
+    code, year, n = number.split("/")
+    login(page, ui_server.url)
+    page.locator("#q").press_sequentially(f"{code.lower()} {year} {n}", delay=30)
+    first = page.locator(".hit").first
+    first.wait_for()
+    page.wait_for_function(
+        "n => document.querySelector('.hit .number')?.textContent === n", arg=number
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"/tickets/{tid}$"))
+    assert page.locator("h1 .number").inner_text() == number
+
+
 def test_search_as_you_type_paints_and_reports_its_time(page: Any, ui_server: Server) -> None:
     login(page, ui_server.url)
     paints: list[float] = []
