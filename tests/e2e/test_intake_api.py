@@ -126,3 +126,48 @@ def test_phone_event_shows_in_queue_history(api: Api) -> None:
         and calls[0]["status"] == "accepted"
         and calls[0]["ticket_id"] == r.json()["id"]
     )
+
+
+def test_a_mail_with_a_19_mib_attachment_is_taken_in_not_refused(api: Api) -> None:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Jan <jan@firma.pl>"
+    message["To"] = "pomoc@sedno.localhost"
+    message["Subject"] = "Kopia bazy"
+    message["Message-ID"] = "<big-1@firma.pl>"
+    message.set_content("W załączeniu kopia bazy.")
+    size = 19 * 1024 * 1024
+    message.add_attachment(
+        b"\x01" * size, maintype="application", subtype="octet-stream", filename="baza.bak"
+    )
+    raw = message.as_bytes()
+    assert len(raw) > 25 * 1024 * 1024  # over the API's request cap once base64-encoded
+    r = _pipe(api, raw)
+    assert r.status_code == 202, r.text[:300]
+    call = api.client.get(f"/api/intake/calls/{r.json()['call_id']}", headers=api.h()).json()
+    assert [(a["filename"], a["size"]) for a in call["attachments"]] == [("baza.bak", size)]
+
+
+def test_a_threaded_mail_can_be_moved_out_of_its_ticket(api: Api) -> None:
+    r = _pipe(api, _mail("t1@firma.pl"))
+    call_id = r.json()["call_id"]
+    ticket = api.client.post(
+        f"/api/intake/calls/{call_id}/accept", json={}, headers=api.h("consultant")
+    ).json()
+    reply = _mail("t2@firma.pl", subject="Re: sprawa", extra="In-Reply-To: <t1@firma.pl>\r\n")
+    assert _pipe(api, reply).json()["status"] == "threaded"
+    shown = api.client.get(f"/api/tickets/{ticket['id']}", headers=api.h()).json()
+    threaded = [m for m in shown["messages"] if m["subject"] == "Re: sprawa"]
+    assert threaded[0]["spam_score"] is not None and threaded[0]["sender_flag"] == ""
+    moved = api.client.post(
+        f"/api/tickets/{ticket['id']}/messages/{threaded[0]['id']}/move-out", headers=api.h()
+    )
+    assert moved.status_code == 201, moved.text
+    assert moved.json()["status"] == "pending"
+    assert (
+        api.client.post(
+            f"/api/tickets/{ticket['id']}/messages/999999/move-out", headers=api.h()
+        ).status_code
+        == 404
+    )

@@ -32,3 +32,32 @@ def test_spam_eval_meets_targets_on_the_development_split(tmp_path: Path) -> Non
     assert report.n_test_spam + report.n_train_spam == 500
     assert report.false_positive_rate <= 0.005, out.getvalue()
     assert report.recall >= 0.95, out.getvalue()
+
+
+SHARED = CORPUS.parent
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (SHARED / "spamassassin-dev" / "spam").is_dir() or not (SHARED / "enron-ham").is_dir(),
+    reason=f"SpamAssassin and Enron corpora not found under {SHARED}",
+)
+def test_splits_print_cross_source_and_time_with_the_worst_case_last() -> None:
+    from intake.spam_eval import print_splits, run_splits, worst_case
+
+    splits = run_splits(SHARED)
+    out = io.StringIO()
+    print_splits(splits, out)
+    names = [name for name, _ in splits]
+    assert names == [
+        "source spamassassin -> enron",
+        "source enron -> spamassassin",
+        "time older -> newer",
+    ]
+    last = [float(v) for v in out.getvalue().strip().splitlines()[-1].split()]
+    assert last == pytest.approx(list(worst_case([r for _, r in splits])), abs=1e-4)
+    by_name = dict(splits)
+    # Every split trains on one part and tests on mail it did not see.
+    assert by_name["source spamassassin -> enron"].n_test_ham == 4800
+    time_split = by_name["time older -> newer"]
+    assert time_split.recall >= 0.9 and time_split.false_positive_rate <= 0.005, out.getvalue()

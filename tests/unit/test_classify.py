@@ -228,3 +228,48 @@ def test_unreadable_or_older_stored_models_raise_value_error() -> None:
     # Format 2 pickled the whole SGDClassifier: not loaded any more (no pickles from storage).
     with pytest.raises(ValueError):
         SpamModel.from_bytes(zlib.compress(pickle.dumps({"version": 2, "classifier": None})))
+
+
+@pytest.mark.parametrize(
+    ("subject", "body", "reason"),
+    [
+        ("Odp: [ZS/2026/3] Korekta — urlop", "Dzień dobry,\njestem na urlopie do 15.12.", "out-of-office-text"),
+        ("Re: faktura", "I am currently out of the office with limited access to email.", "out-of-office-text"),
+        ("Przeczytano: Korekta", "Wiadomość została przeczytana 1.12.2026 10:00.", "read-receipt"),
+    ],
+)  # fmt: skip
+def test_out_of_office_and_receipts_are_recognised_by_content(
+    subject: str, body: str, reason: str
+) -> None:
+    verdict = classify(simple(f"Subject: {subject}\n", body), CTX)
+    assert (verdict.label, verdict.reason) == ("auto_reply", reason)
+    assert verdict.automatic
+
+
+def test_a_question_about_holiday_leave_in_payroll_stays_ham() -> None:
+    body = (
+        "Dzień dobry, w module Kadry Płace urlop wypoczynkowy nalicza się źle dla pracownika "
+        "na pół etatu. Jak poprawić limit urlopu? Pozdrawiam"
+    )
+    assert classify(simple("Subject: Odp: urlop wypoczynkowy\n", body), CTX).label == "ham"
+
+
+def test_a_plain_text_bounce_from_a_mail_system_is_a_bounce() -> None:
+    raw = (
+        b"From: Mail System <mailsystem@mx.firma.pl>\nTo: pomoc@sedno.example.pl\n"
+        b"Subject: Problem z dostarczeniem\n\n"
+        b"Your message could not be delivered: user unknown (jan@firma.pl).\n"
+    )
+    assert classify(parse_mail(raw), CTX).reason == "bounce-text"
+
+
+def test_obvious_polish_spam_is_spam_without_any_model() -> None:
+    mail = simple(
+        "Subject: WYGRAŁEŚ!!! Odbierz nagrodę\n",
+        "Wygrałeś iPhone! Tania viagra, casino bonus, bitcoin. Kliknij tutaj.",
+    )
+    assert classify(mail, CTX).label == "spam"
+    one_phrase = simple(
+        "Subject: Faktura dla kasyna\n", "Klient prowadzi kasyno, faktura nie działa."
+    )
+    assert classify(one_phrase, CTX).label == "ham"
