@@ -98,6 +98,8 @@ class SearchHit(msgspec.Struct, kw_only=True):
     type: str
     version: str
     score: float
+    resolution: str = ""
+    """`resolved`, `rejected` (shown as such) or empty (a phone event solved on the call)."""
 
 
 class SearchResponse(msgspec.Struct, kw_only=True):
