@@ -70,10 +70,19 @@ class SearchRequest(msgspec.Struct, kw_only=True):
 
 
 class SimilarRequest(msgspec.Struct, kw_only=True):
-    """A whole new call (title and long text) to match against resolved tickets."""
+    """A whole new call (title and long text) to match against resolved tickets.
+
+    The categorical fields the call has (product, module, version, type, keywords) lift the
+    tickets that agree with them; unlike `filters`, they exclude nothing.
+    """
 
     text: str
     title: str = ""
+    product: str = ""
+    module: str = ""
+    version: str = ""
+    type: str = ""
+    keywords: list[str] = msgspec.field(default_factory=list)
     filters: dict[str, FilterValue] = msgspec.field(default_factory=dict)
     limit: int = 10
     exclude_ids: list[int] = msgspec.field(default_factory=list)
