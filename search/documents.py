@@ -6,7 +6,11 @@ import msgspec
 
 
 class TicketDocument(msgspec.Struct, kw_only=True):
-    """A resolved ticket as the knowledge search sees it; `id` is the ticket id."""
+    """A knowledge ticket as the search sees it; `id` is the ticket id.
+
+    `resolution` is `resolved`, `rejected` (an answer too, shown as such), or empty (a phone
+    event solved on the call).
+    """
 
     id: int
     number: str
@@ -20,6 +24,7 @@ class TicketDocument(msgspec.Struct, kw_only=True):
     version: str = ""
     type: str = ""
     area: str = ""
+    resolution: str = ""
     completed_at: int = 0
     verified: bool = False
     reuse_count: int = 0

@@ -252,8 +252,13 @@ class EmbeddedSearchEngine:
 
         stem_df = cache.doc_freq(cache.stem_df, stem_doc_freq)
 
-        word_terms = sim.select_word_terms(req.title, req.text, word_df, n_docs)
-        stem_terms = sim.select_stem_terms(req.title, req.text, stem_df, n_docs)
+        stop_words = sim.stop_word_set(self._settings.stop_words)
+        word_terms = sim.select_word_terms(
+            req.title, req.text, word_df, n_docs, stop_words=stop_words
+        )
+        stem_terms = sim.select_stem_terms(
+            req.title, req.text, stem_df, n_docs, stop_words=stop_words
+        )
         query = self._queries.similar(
             word_terms, stem_terms, self._queries.filters(req.filters), req.exclude_ids
         )
@@ -265,12 +270,9 @@ class EmbeddedSearchEngine:
         for score, addr in result.hits:
             doc = self._payload(searcher, addr)
             docs[doc.id] = doc
-            candidates.append(
-                sim.Candidate(doc.id, doc.title, doc.description + "\n" + doc.solution, score)
-            )
-        order = sim.rerank(req.title, req.text, candidates, word_df, n_docs, cache.vectors)[
-            : req.limit
-        ]
+            candidates.append(sim.Candidate(doc, score))
+        order = sim.rerank(req, candidates, word_df, n_docs, cache.vectors, stop_words)
+        order = order[: req.limit]
         matcher = QueryMatcher(
             [QueryUnit((t.term,)) for t in word_terms],
             typo_tolerance=False,

@@ -186,4 +186,5 @@ def build_hit(
         type=doc.type,
         version=doc.version,
         score=float(score),
+        resolution=doc.resolution,
     )

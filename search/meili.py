@@ -69,6 +69,7 @@ _FACET_ATTR = {
 _RETRIEVE = [
     "id", "number", "title", "description", "solution", "keywords", "kb_links",
     "product", "module", "version", "type", "area", "completed_at", "verified", "reuse_count",
+    "resolution",
 ]  # fmt: skip
 _RANKING_RULES = [
     "words",
@@ -102,6 +103,7 @@ def to_meili_document(doc: TicketDocument) -> dict[str, Any]:
         "version": doc.version,
         "type": doc.type,
         "area": doc.area,
+        "resolution": doc.resolution,
         "completed_at": doc.completed_at,
         "verified": doc.verified,
         "reuse_count": doc.reuse_count,
@@ -319,25 +321,21 @@ class MeiliSearchEngine:
         raw = result.get("hits", [])
         docs = {h["id"]: h for h in raw}
         candidates = [
-            sim.Candidate(
-                h["id"],
-                h.get("title", ""),
-                f"{h.get('description', '')}\n{h.get('solution', '')}",
-                float(h.get("_rankingScore", 0.0)),
-            )
-            for h in raw
+            sim.Candidate(self._document(h), float(h.get("_rankingScore", 0.0))) for h in raw
         ]
         # Terms outside the probe: estimate their frequency from the candidates themselves.
         cand_counts: Counter[str] = Counter()
         for c in candidates:
-            cand_counts.update(set(words(c.title)) | set(words(c.body)))
+            doc = c.doc
+            cand_counts.update(set(words(f"{doc.title}\n{doc.description}\n{doc.solution}")))
         scale = n_docs / max(1, len(candidates))
 
         def rerank_df(term: str) -> int:
             known = df_known.get(term)
             return known if known is not None else int(cand_counts.get(term, 0) * scale)
 
-        order = sim.rerank(req.title, req.text, candidates, rerank_df, n_docs)[: req.limit]
+        stop_words = frozenset(self._stop_words)
+        order = sim.rerank(req, candidates, rerank_df, n_docs, None, stop_words)[: req.limit]
         matcher = QueryMatcher([QueryUnit((t.term,)) for t in terms], typo_tolerance=False)
         shaped = SearchRequest(
             highlight_pre_tag=req.highlight_pre_tag,
@@ -372,7 +370,14 @@ class MeiliSearchEngine:
     def _hit(
         h: dict[str, Any], score: float, matcher: QueryMatcher, req: SearchRequest
     ) -> SearchHit:
-        doc = TicketDocument(
+        doc = MeiliSearchEngine._document(h)
+        return build_hit(
+            doc, score, matcher, req.highlight_pre_tag, req.highlight_post_tag, req.crop_length
+        )
+
+    @staticmethod
+    def _document(h: dict[str, Any]) -> TicketDocument:
+        return TicketDocument(
             id=int(h["id"]),
             number=str(h.get("number", "")),
             title=str(h.get("title", "")),
@@ -385,7 +390,5 @@ class MeiliSearchEngine:
             version=str(h.get("version", "")),
             type=str(h.get("type", "")),
             area=str(h.get("area", "")),
-        )
-        return build_hit(
-            doc, score, matcher, req.highlight_pre_tag, req.highlight_post_tag, req.crop_length
+            resolution=str(h.get("resolution") or ""),
         )

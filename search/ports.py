@@ -86,10 +86,19 @@ class SearchRequest(msgspec.Struct, kw_only=True):
 
 
 class SimilarRequest(msgspec.Struct, kw_only=True):
-    """A whole new call (title and long text) to match against resolved tickets."""
+    """A whole new call (title and long text) to match against resolved tickets.
+
+    The categorical fields the call has (product, module, version, type, keywords) lift the
+    tickets that agree with them; unlike `filters`, they exclude nothing.
+    """
 
     text: str
     title: str = ""
+    product: str = ""
+    module: str = ""
+    version: str = ""
+    type: str = ""
+    keywords: list[str] = msgspec.field(default_factory=list)
     filters: dict[str, FilterValue] = msgspec.field(default_factory=dict)
     limit: int = 10
     exclude_ids: list[int] = msgspec.field(default_factory=list)
@@ -114,6 +123,8 @@ class SearchHit(msgspec.Struct, kw_only=True):
     type: str
     version: str
     score: float
+    resolution: str = ""
+    """`resolved`, `rejected` (shown as such) or empty (a phone event solved on the call)."""
 
 
 class SearchResponse(msgspec.Struct, kw_only=True):

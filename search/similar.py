@@ -19,9 +19,12 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from search.analysis import stems, term_counts, words
+from search.analysis import fold, stem_word, stems, term_counts, words
+from search.documents import TicketDocument
+from search.ports import SimilarRequest
 
 TITLE_QUERY_WEIGHT = 2.0
 """A word of the new call's title counts as this many extra occurrences."""
@@ -29,13 +32,26 @@ RETRIEVAL_TERMS = 20
 """Terms (and as many stems) the retrieval query uses."""
 CANDIDATES = 50
 """Candidates the engine returns for reranking."""
-ENGINE_SCORE_SHARE = 0.5
-"""Share of the normalised engine score in the rerank; the rest is the text cosine."""
+COSINE_WEIGHT = 0.5
+"""Weight of the whole-text TF-IDF cosine in the rerank."""
+IDF_POWER = 2.0
+"""The cosine's idf is squared: on long texts (logs, stack traces) rare words decide."""
+BM25F_WEIGHT = 0.2
+"""Weight of BM25F over the fields, as a share of the best candidate's."""
+ENGINE_WEIGHT = 0.3
+"""Weight of the engine's retrieval score, as a share of the best candidate's."""
 TITLE_COSINE_WEIGHT = 0.1
+BM25F_WEIGHTS = (2.0, 1.0, 1.0)
+"""BM25F field weights: title, description, solution."""
+BM25F_B = (0.5, 0.75, 0.75)
+"""BM25F length normalisation per field (titles vary little in length)."""
+BM25F_K1 = 1.2
+CATEGORY_WEIGHTS = {"product": 0.05, "module": 0.1, "type": 0.05, "version": 0.03}
+"""Added when the call and the candidate agree on a field (both filled in)."""
+KEYWORDS_WEIGHT = 0.1
+"""Added times the Jaccard overlap of the call's and the candidate's keywords."""
 
 DocFreq = Callable[[str], int]
-Vectors = tuple[dict[str, float], dict[str, float]]
-"""A candidate's whole-text and title TF-IDF vectors."""
 MAX_CACHED_VECTORS = 50_000
 MAX_CACHED_TERMS = 500_000
 
@@ -58,7 +74,7 @@ class GenerationCache:
     generation: Hashable
     word_df: dict[str, int] = field(default_factory=dict)
     stem_df: dict[str, int] = field(default_factory=dict)
-    vectors: dict[int, Vectors] = field(default_factory=dict)
+    vectors: dict[int, Features] = field(default_factory=dict)
 
     def doc_freq(self, cache: dict[str, int], compute: DocFreq) -> DocFreq:
         """`compute`, remembered in `cache` (`word_df` or `stem_df`) for this generation."""
@@ -116,17 +132,30 @@ class WeightedTerm:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A retrieved ticket with the text the reranker reads."""
+    """A retrieved ticket and the engine's score for it."""
 
-    id: int
-    title: str
-    body: str
+    doc: TicketDocument
     score: float
 
 
 def bm25_idf(df: int, n_docs: int) -> float:
     """Lucene's BM25 idf."""
     return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+
+
+def stop_word_set(stop_words: Sequence[str]) -> frozenset[str]:
+    """The folded words of `IndexSettings.stop_words` (an entry may hold several)."""
+    return _stop_word_set(tuple(stop_words))
+
+
+@lru_cache(maxsize=8)
+def _stop_word_set(stop_words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for entry in stop_words for w in words(entry))
+
+
+@lru_cache(maxsize=8)
+def _stop_stem_set(stop_words: frozenset[str]) -> frozenset[str]:
+    return frozenset(stem_word(w) for w in stop_words)
 
 
 def _query_counts(title_terms: list[str], body_terms: list[str]) -> Counter[str]:
@@ -152,19 +181,64 @@ def select_terms(
     return [WeightedTerm(term, qtf) for _, term, qtf in scored[:k]]
 
 
+def _without(terms: list[str], stop: frozenset[str]) -> list[str]:
+    return [t for t in terms if t not in stop] if stop else terms
+
+
 def select_word_terms(
-    title: str, text: str, doc_freq: DocFreq, n_docs: int, k: int = RETRIEVAL_TERMS
+    title: str,
+    text: str,
+    doc_freq: DocFreq,
+    n_docs: int,
+    k: int = RETRIEVAL_TERMS,
+    stop_words: frozenset[str] = frozenset(),
 ) -> list[WeightedTerm]:
-    """Most informative folded words of a call."""
-    return select_terms(words(title), words(text), doc_freq, n_docs, k)
+    """Most informative folded words of a call, stop words never among them."""
+    return select_terms(
+        _without(words(title), stop_words), _without(words(text), stop_words), doc_freq, n_docs, k
+    )
 
 
 def select_stem_terms(
-    title: str, text: str, doc_freq: DocFreq, n_docs: int, k: int = RETRIEVAL_TERMS
+    title: str,
+    text: str,
+    doc_freq: DocFreq,
+    n_docs: int,
+    k: int = RETRIEVAL_TERMS,
+    stop_words: frozenset[str] = frozenset(),
 ) -> list[WeightedTerm]:
     """Most informative stems of a call (weights flattened: stems back up exact words)."""
-    picked = select_terms(stems(title), stems(text), doc_freq, n_docs, k)
+    stop = _stop_stem_set(stop_words) if stop_words else stop_words
+    picked = select_terms(
+        _without(stems(title), stop), _without(stems(text), stop), doc_freq, n_docs, k
+    )
     return [WeightedTerm(t.term, 1.0) for t in picked]
+
+
+# -- reranking -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """A ticket's folded word counts per BM25F field, and their lengths."""
+
+    counts: tuple[Counter[str], ...]
+    lengths: tuple[int, ...]
+
+    @staticmethod
+    def of(title: str, description: str, solution: str) -> Fields:
+        counts = (term_counts(title), term_counts(description), term_counts(solution))
+        return Fields(counts, tuple(sum(c.values()) for c in counts))
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What the reranker reads of one candidate; depends on the index state (idf)."""
+
+    text: dict[str, float]
+    """TF-IDF vector of the whole text (title words counted `TITLE_QUERY_WEIGHT` times)."""
+    title: dict[str, float]
+    fields: Fields
 
 
 class _Vectoriser:
@@ -172,23 +246,43 @@ class _Vectoriser:
         self._doc_freq = doc_freq
         self._n = n_docs
         self._idf: dict[str, float] = {}
+        self._bm25_idf: dict[str, float] = {}
 
     def idf(self, term: str) -> float:
         value = self._idf.get(term)
         if value is None:
-            value = math.log((self._n + 1) / (self._doc_freq(term) + 1)) + 1.0
+            value = (math.log((self._n + 1) / (self._doc_freq(term) + 1)) + 1.0) ** IDF_POWER
             self._idf[term] = value
         return value
 
-    def text_vector(self, title: str, body: str) -> dict[str, float]:
+    def bm25_idf(self, term: str) -> float:
+        value = self._bm25_idf.get(term)
+        if value is None:
+            df = self._doc_freq(term)
+            value = bm25_idf(df, self._n) if df > 0 else 0.0
+            self._bm25_idf[term] = value
+        return value
+
+    def text_vector(
+        self, title: str, body: str, stop: frozenset[str] = frozenset()
+    ) -> dict[str, float]:
         raw: dict[str, float] = {}
         for counts, weight in ((term_counts(title), TITLE_QUERY_WEIGHT), (term_counts(body), 1.0)):
             for term, n in counts.items():
-                raw[term] = raw.get(term, 0.0) + weight * (1.0 + math.log(n))
+                if term not in stop:
+                    raw[term] = raw.get(term, 0.0) + weight * (1.0 + math.log(n))
         return _normalise({t: v * self.idf(t) for t, v in raw.items()})
 
-    def title_vector(self, title: str) -> dict[str, float]:
-        return _normalise({t: self.idf(t) for t in set(words(title))})
+    def title_vector(self, title: str, stop: frozenset[str] = frozenset()) -> dict[str, float]:
+        return _normalise({t: self.idf(t) for t in set(words(title)) if t not in stop})
+
+    def features(self, doc: TicketDocument) -> Features:
+        body = doc.description + "\n" + doc.solution
+        return Features(
+            self.text_vector(doc.title, body),
+            self.title_vector(doc.title),
+            Fields.of(doc.title, doc.description, doc.solution),
+        )
 
 
 def _normalise(vec: dict[str, float]) -> dict[str, float]:
@@ -202,36 +296,88 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return sum(v * b.get(t, 0.0) for t, v in a.items())
 
 
+def bm25f(
+    query: Counter[str], doc: Fields, average_lengths: Sequence[float], idf: Callable[[str], float]
+) -> float:
+    """BM25F (Robertson, Zaragoza & Taylor 2004; the REP variant of Sun et al. 2011): each
+    field's term frequency normalised by its own length and weighted, summed over fields, and
+    saturated once; query terms weigh 1 + log(count)."""
+    score = 0.0
+    norms = [
+        1.0 - b + b * (length / avg if avg else 0.0)
+        for b, length, avg in zip(BM25F_B, doc.lengths, average_lengths, strict=True)
+    ]
+    for term, count in query.items():
+        tf = 0.0
+        for weight, counts, norm in zip(BM25F_WEIGHTS, doc.counts, norms, strict=True):
+            n = counts.get(term)
+            if n:
+                tf += weight * n / norm
+        if tf:
+            score += idf(term) * tf / (BM25F_K1 + tf) * (1.0 + math.log(count))
+    return score
+
+
+def categorical_agreement(req: SimilarRequest, doc: TicketDocument) -> float:
+    """Agreement of the categorical fields the call has (REP's product/component/type/version
+    features): a weight per equal field, keywords by their overlap."""
+    score = 0.0
+    for name, weight in CATEGORY_WEIGHTS.items():
+        wanted = getattr(req, name)
+        if wanted and fold(wanted).strip() == fold(getattr(doc, name)).strip():
+            score += weight
+    if req.keywords and doc.keywords:
+        a = {fold(k).strip() for k in req.keywords}
+        b = {fold(k).strip() for k in doc.keywords}
+        score += KEYWORDS_WEIGHT * len(a & b) / len(a | b)
+    return score
+
+
 def rerank(
-    title: str,
-    text: str,
+    req: SimilarRequest,
     candidates: Sequence[Candidate],
     doc_freq: DocFreq,
     n_docs: int,
-    vector_cache: dict[int, Vectors] | None = None,
+    feature_cache: dict[int, Features] | None = None,
+    stop_words: frozenset[str] = frozenset(),
 ) -> list[tuple[int, float]]:
-    """Candidates reordered by engine score blended with text and title cosine, best first.
+    """Candidates reordered, best first, by a blend of the whole-text TF-IDF cosine, BM25F
+    over title, description and solution, the engine's score, the title cosine and the
+    agreement of categorical fields. Stop words of the call count for nothing.
 
-    `vector_cache` keeps candidate vectors between calls; it must belong to the index state
+    `feature_cache` keeps candidate features between calls; it must belong to the index state
     `doc_freq` reads (`GenerationCache.vectors`), since every idf changes with the index.
     """
     if not candidates:
         return []
-    top = max(c.score for c in candidates) or 1.0
     vec = _Vectoriser(doc_freq, n_docs)
-    query_vec = vec.text_vector(title, text)
-    query_title = vec.title_vector(title) if title else {}
-    scored: list[tuple[int, float]] = []
-    cache = vector_cache if vector_cache is not None else {}
+    query_vec = vec.text_vector(req.title, req.text, stop_words)
+    query_title = vec.title_vector(req.title, stop_words) if req.title else {}
+    query_terms = _query_counts(
+        _without(words(req.title), stop_words), _without(words(req.text), stop_words)
+    )
+    cache = feature_cache if feature_cache is not None else {}
+    features = []
     for c in candidates:
-        vectors = cache.get(c.id)
-        if vectors is None:
-            vectors = (vec.text_vector(c.title, c.body), vec.title_vector(c.title))
-            cache[c.id] = vectors
-        score = ENGINE_SCORE_SHARE * c.score / top
-        score += (1.0 - ENGINE_SCORE_SHARE) * _cosine(query_vec, vectors[0])
+        f = cache.get(c.doc.id)
+        if f is None:
+            f = cache[c.doc.id] = vec.features(c.doc)
+        features.append(f)
+    # Field lengths of the whole index are not at hand: the candidates' stand in for them.
+    average_lengths = [
+        sum(f.fields.lengths[i] for f in features) / len(features) for i in range(len(BM25F_B))
+    ]
+    field_scores = [bm25f(query_terms, f.fields, average_lengths, vec.bm25_idf) for f in features]
+    top_field = max(field_scores) or 1.0
+    top_engine = max(c.score for c in candidates) or 1.0
+    scored: list[tuple[int, float]] = []
+    for c, f, field_score in zip(candidates, features, field_scores, strict=True):
+        score = COSINE_WEIGHT * _cosine(query_vec, f.text)
+        score += BM25F_WEIGHT * field_score / top_field
+        score += ENGINE_WEIGHT * c.score / top_engine
         if query_title:
-            score += TITLE_COSINE_WEIGHT * _cosine(query_title, vectors[1])
-        scored.append((c.id, score))
+            score += TITLE_COSINE_WEIGHT * _cosine(query_title, f.title)
+        score += categorical_agreement(req, c.doc)
+        scored.append((c.doc.id, score))
     scored.sort(key=lambda x: -x[1])
     return scored

@@ -22,6 +22,7 @@ from search.ports import IndexSettings, SearchEngine, SearchUnavailable
 from search.stopwords import stop_words
 from tickets.adapters.orm import TicketRow
 from tickets.adapters.outbox import Coalesced, OutboxJob, OutboxJobRow, RetryLater, enqueue
+from tickets.knowledge import is_knowledge, knowledge_ids
 from tickets.services import INDEX_JOB
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ def ticket_document(row: TicketRow) -> TicketDocument:
         version=row.version or "",
         type=row.type or "",
         area=row.area or "",
+        resolution=row.resolution or "",
         completed_at=int(completed.timestamp()) if isinstance(completed, dt.datetime) else 0,
         verified=bool(row.verified or row.kb_links),
         reuse_count=row.reuse_count or 0,
@@ -66,15 +68,17 @@ def index_settings(container: Container) -> IndexSettings:
 
 
 def sync_tickets(container: Container, ticket_ids: Iterable[int]) -> tuple[int, int]:
-    """Upsert the completed ones, delete the rest; returns (upserted, deleted)."""
+    """Upsert the knowledge tickets (`tickets.knowledge`), delete the rest; returns (upserted,
+    deleted)."""
     ids = sorted(set(ticket_ids))
     engine: SearchEngine = container.search
     upserted = deleted = 0
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         with container.db.read() as s:
-            rows = list(s.scalars(select(TicketRow).where(TicketRow.id.in_(chunk))))
-            docs = [ticket_document(r) for r in rows if r.state == "completed"]
+            knowledge = knowledge_ids(s, chunk)
+            rows = s.scalars(select(TicketRow).where(TicketRow.id.in_(knowledge)))
+            docs = [ticket_document(r) for r in rows]
         keep = {d.id for d in docs}
         gone = [i for i in chunk if i not in keep]
         if docs:
@@ -116,17 +120,12 @@ def register_outbox_handlers(
 
 
 def reindex_all(container: Container, *, progress: bool = False) -> int:
-    """Rebuild the index from the database (completed tickets only)."""
+    """Rebuild the index from the database (knowledge tickets only)."""
     engine: SearchEngine = container.search
     engine.wait(engine.delete_all(), timeout_s=600)
     engine.wait(engine.configure(index_settings(container)), timeout_s=600)
     with container.db.read() as s:
-        total = (
-            s.scalar(
-                select(func.count()).select_from(TicketRow).where(TicketRow.state == "completed")
-            )
-            or 0
-        )
+        total = s.scalar(select(func.count()).select_from(TicketRow).where(is_knowledge())) or 0
     bar = None
     if progress:
         from rich.progress import (
@@ -150,7 +149,7 @@ def reindex_all(container: Container, *, progress: bool = False) -> int:
                 rows = list(
                     s.scalars(
                         select(TicketRow)
-                        .where(TicketRow.state == "completed", TicketRow.id > last_id)
+                        .where(is_knowledge(), TicketRow.id > last_id)
                         .order_by(TicketRow.id)
                         .limit(CHUNK)
                     )
@@ -178,7 +177,7 @@ def repopulate_if_empty(container: Container, now: object = None) -> int:
     except SearchUnavailable:
         return 0
     with container.db.transaction() as s:
-        ids = list(s.scalars(select(TicketRow.id).where(TicketRow.state == "completed")))
+        ids = list(s.scalars(select(TicketRow.id).where(is_knowledge())))
         pending = s.scalar(
             select(func.count())
             .select_from(OutboxJobRow)
@@ -188,5 +187,5 @@ def repopulate_if_empty(container: Container, now: object = None) -> int:
             return 0
         for start in range(0, len(ids), CHUNK):
             enqueue(s, INDEX_JOB, {"ticket_ids": ids[start : start + CHUNK]})
-    log.warning("search index was empty: queued %d completed tickets for indexing", len(ids))
+    log.warning("search index was empty: queued %d knowledge tickets for indexing", len(ids))
     return len(ids)

@@ -1,8 +1,10 @@
 """Weekly knowledge-base curation: the queue, per-ticket fixes, the report, the weekly digest.
 
 Weeks are ISO weeks in the support desk's time zone (Europe/Warsaw by default), so a ticket
-closed on Sunday 23:30 local time counts in that week. "Resolved" means completed in the
-week and not rejected (phone events, which carry no resolution, count).
+closed on Sunday 23:30 local time counts in that week. "Resolved" means knowledge completed in
+the week and not rejected (`tickets.knowledge`: with a solution; a phone event turned into a
+task or a cancelled ticket is not). The queue also lists tickets closed as an answer but
+still without a solution, for the curator to write it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tickets.adapters.orm import ReuseRow, TicketHistoryRow, TicketRow, UserRow
 from tickets.adapters.outbox import OutboxJob, enqueue
 from tickets.domain.errors import ValidationFailed
 from tickets.keywords import canonical_keywords
+from tickets.knowledge import closed_as_answer, is_knowledge
 from tickets.linkcheck import broken_links, load_linkcheck_settings, run_link_check
 from tickets.schemas import Actor, Text, TicketPatch, UrlList, Words
 from tickets.services import get_ticket, record, update_ticket
@@ -207,12 +210,15 @@ def brief(t: TicketRow) -> TicketBrief:
 # ---------------------------------------------------------------- queries
 
 
-def resolved_in(session: Session, start: dt.datetime, end: dt.datetime) -> list[TicketRow]:
+def resolved_in(
+    session: Session, start: dt.datetime, end: dt.datetime, *, with_solution: bool = True
+) -> list[TicketRow]:
+    """The week's resolved knowledge; `with_solution=False` adds answers still lacking one."""
     return list(
         session.scalars(
             select(TicketRow)
             .where(
-                TicketRow.state == "completed",
+                is_knowledge() if with_solution else closed_as_answer(),
                 TicketRow.completed_at >= start,
                 TicketRow.completed_at < end,
                 or_(TicketRow.resolution.is_(None), TicketRow.resolution != "rejected"),
@@ -276,7 +282,7 @@ def duplicate_groups(tickets: Sequence[TicketRow]) -> list[DuplicateGroup]:
 def curation_queue(session: Session, week: str) -> CurationQueue:
     """The week's resolved tickets lacking keywords, solution or KB links, and likely duplicates."""
     start, end = week_bounds(week)
-    tickets = resolved_in(session, start, end)
+    tickets = resolved_in(session, start, end, with_solution=False)
     merged = merged_away(session, [t.id for t in tickets])
     items: list[QueueItem] = []
     for t in tickets:
@@ -292,7 +298,7 @@ def curation_queue(session: Session, week: str) -> CurationQueue:
         ]
         if missing and missing != ["verification"] and t.id not in merged:
             items.append(QueueItem(brief(t), missing))
-    live = [t for t in tickets if t.id not in merged]
+    live = [t for t in tickets if t.id not in merged and (t.solution or "").strip()]
     return CurationQueue(week, items, duplicate_groups(live))
 
 

@@ -26,6 +26,7 @@ from tickets.adapters.outbox import enqueue
 from tickets.domain.definitions import Definition, StateChanged, transition
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.numbering import parse_number
+from tickets.knowledge import knowledge_ids
 from tickets.schemas import (
     Actor,
     CloseEventRequest,
@@ -384,12 +385,19 @@ def register_phone_event(session: Session, actor: Actor, data: PhoneEventCreate)
 def close_event(
     session: Session, actor: Actor, event_id: int, request: CloseEventRequest
 ) -> tuple[TicketRow, TicketRow | None]:
-    """Close a phone event as completed, or by turning it into a task that links back."""
+    """Close a phone event as completed, or by turning it into a task that links back.
+
+    Closed on the call with a solution, the event is `resolved` knowledge. Turned into a task,
+    it answered nothing: what the consultant wrote is the hand-over note (on the event's
+    history and in the task's notes), not a solution, and the task becomes knowledge when it
+    is solved (`tickets.knowledge`).
+    """
     event = get_ticket(session, event_id, for_update=True)
     definition = defs.get_definition(session, event.definition_code)
     if definition.kind != "event":
         raise ValidationFailed("id", f"{event.number} is not a phone event")
     task: TicketRow | None = None
+    handover = (request.solution or "").strip() if request.create_task else ""
     if request.create_task:
         task_definition = defs.get_definition(session, request.definition)
         if task_definition.kind != "task":
@@ -415,17 +423,30 @@ def close_event(
                 type=event.type,
                 submission_mode=event.submission_mode or "phone",
                 priority=request.priority or event.priority,  # type: ignore[arg-type]
-                notes=event.notes,
+                notes="\n\n".join(n for n in (event.notes, handover) if n),
                 keywords=list(event.keywords),
                 kb_links=list(event.kb_links),
                 parent_id=event.id,
             ),
         )
         record(session, task, actor, "created_from_event", new=event.number)
-    note = request.note or (f"Utworzono zadanie {task.number}" if task else None)
-    apply_transition(
-        session, actor, event, definition, "completed", solution=request.solution, note=note
-    )
+    if task is not None:
+        note = "\n".join(
+            n for n in (request.note or f"Utworzono zadanie {task.number}", handover) if n
+        )
+        apply_transition(session, actor, event, definition, "completed", note=note)
+    else:
+        solved = bool((request.solution or "").strip())
+        apply_transition(
+            session,
+            actor,
+            event,
+            definition,
+            "completed",
+            resolution="resolved" if solved else None,
+            solution=request.solution,
+            note=request.note,
+        )
     stop_all_timers(session, event.id)
     return event, task
 
@@ -527,8 +548,8 @@ def record_reuse(session: Session, actor: Actor, ticket_id: int, source_ticket_i
     source = get_ticket(session, source_ticket_id, for_update=True)
     if source.id == ticket.id:
         raise ValidationFailed("source_ticket_id", "a ticket cannot reuse itself")
-    if source.state != "completed":
-        raise ValidationFailed("source_ticket_id", f"{source.number} is not solved")
+    if not knowledge_ids(session, [source.id]):
+        raise ValidationFailed("source_ticket_id", f"{source.number} is not a solution")
     existing = session.scalar(
         select(ReuseRow).where(
             ReuseRow.ticket_id == ticket.id, ReuseRow.source_ticket_id == source.id

@@ -57,6 +57,14 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "search.facets": ("Filtry", "Filters"),
     "search.clear": ("Wyczyść filtry", "Clear filters"),
     "search.error": ("Wyszukiwarka nie odpowiada.", "Search is not answering."),
+    "search.rejected": ("Odrzucone", "Rejected"),
+    "search.rejected_hint": (
+        "Zgłoszenie odrzucone: odpowiedzią było „tego nie zrobimy”.",
+        "Rejected: the answer was “we will not do it”.",
+    ),
+    "search.same_solution.one": ("i {n} podobne zgłoszenie", "and {n} similar ticket"),
+    "search.same_solution.few": ("i {n} podobne zgłoszenia", "and {n} similar tickets"),
+    "search.same_solution.many": ("i {n} podobnych zgłoszeń", "and {n} similar tickets"),
     "facet.product": ("Produkt", "Product"),
     "facet.module": ("Moduł", "Module"),
     "facet.type": ("Typ", "Type"),
@@ -352,6 +360,21 @@ def text(lang: str, key: str) -> str:
     if pair is None:
         return key
     return pair[1] if lang == "en" else pair[0]
+
+
+def plural_form(lang: str, n: int) -> str:
+    """`one`, `few` or `many`: Polish has three forms (1 zgłoszenie, 2–4 zgłoszenia, 5 and
+    12–14 zgłoszeń, 22–24 zgłoszenia again), English two (`few` and `many` say the same)."""
+    if n == 1:
+        return "one"
+    if lang != "en" and n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return "few"
+    return "many"
+
+
+def count_text(lang: str, key: str, n: int) -> str:
+    """The string of `key.one|few|many` for `n`, with `{n}` filled in."""
+    return text(lang, f"{key}.{plural_form(lang, n)}").replace("{n}", str(n))
 
 
 def translator(lang: str) -> Callable[..., str]:

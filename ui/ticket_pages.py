@@ -69,7 +69,15 @@ def _aware(at: dt.datetime) -> dt.datetime:
 
 def _similar(container: Container, view: TicketView) -> SearchResult | None:
     req = SimilarRequest(
-        text=view.description[:4000], title=view.title, limit=5, exclude_ids=[view.id]
+        text=view.description[:4000],
+        title=view.title,
+        limit=5,
+        exclude_ids=[view.id],
+        product=view.product or "",
+        module=view.module or "",
+        version=view.version or "",
+        type=view.type or "",
+        keywords=list(view.keywords or []),
     )
     return similar_suggestions(container, req)
 

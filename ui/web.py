@@ -93,6 +93,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["snippet"] = snippet_markup
         engine.engine.filters["when"] = local_time
+        engine.engine.globals["count_text"] = i18n.count_text
 
     return TemplateConfig(
         directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=configure

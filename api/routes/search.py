@@ -16,6 +16,7 @@ from msgspec import Meta
 from api.deps import ActorDep, ContainerDep, require
 from api.metrics import SEARCH_LATENCY
 from api.search_log import search_log
+from search.collapse import collapse
 from search.numbers import find_ticket_by_number, parse_number_query
 from search.ports import SearchRequest, SearchResponse, SearchUnavailable, SimilarRequest
 from search.stopwords import MAX_STOP_WORD_CHARS, replace_stop_words, stop_words
@@ -24,6 +25,18 @@ from tickets.schemas import Actor
 
 FACETS = ["product", "module", "type", "version", "keyword"]
 MAX_QUERY_CHARS = 500
+COLLAPSE_OVERFETCH = 3
+"""Hits asked of the engine per one shown: copies of one answer collapse into one."""
+MAX_SIMILAR_FETCHED = 50
+MAX_SEARCH_FETCHED = 100
+
+
+class SameSolution(msgspec.Struct):
+    """A ticket whose solution is the one of the hit it was collapsed into."""
+
+    ticket_id: int
+    number: str
+    title: str
 
 
 class Hit(msgspec.Struct):
@@ -40,6 +53,10 @@ class Hit(msgspec.Struct):
     type: str
     version: str
     score: float
+    resolution: str = ""
+    """`resolved`, `rejected` ("we will not do it", shown as such) or empty (a phone event)."""
+    same_solution: list[SameSolution] = msgspec.field(default_factory=list)
+    """Lower-ranked hits with the same solution, collapsed into this one (`search.collapse`)."""
 
 
 class SearchResult(msgspec.Struct):
@@ -57,9 +74,20 @@ class SimilarIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     limit: Annotated[int, Meta(ge=1, le=50)] = 10
     filters: dict[str, str | list[str]] = msgspec.field(default_factory=dict)
     exclude_ids: list[int] = msgspec.field(default_factory=list)
+    product: Annotated[str, Meta(max_length=64)] = ""
+    """The call's categorical fields: tickets that agree rank higher (nothing is excluded)."""
+    module: Annotated[str, Meta(max_length=200)] = ""
+    version: Annotated[str, Meta(max_length=64)] = ""
+    type: Annotated[str, Meta(max_length=32)] = ""
+    keywords: Annotated[list[Annotated[str, Meta(max_length=200)]], Meta(max_length=50)] = (
+        msgspec.field(default_factory=list)
+    )
 
 
-def to_result(response: SearchResponse) -> SearchResult:
+def to_result(response: SearchResponse, *, limit: int | None = None) -> SearchResult:
+    """The engine's hits with the same solution collapsed into the best of them; at most
+    `limit` of those (all when None)."""
+    groups = collapse(response.hits, lambda h: h.solution)[:limit]
     return SearchResult(
         hits=[
             Hit(
@@ -76,8 +104,10 @@ def to_result(response: SearchResponse) -> SearchResult:
                 h.type,
                 h.version,
                 h.score,
+                h.resolution,
+                [SameSolution(c.id, c.number, c.title) for c in copies],
             )
-            for h in response.hits
+            for h, *copies in groups
         ],
         facets=response.facets,
         total=response.total,
@@ -99,15 +129,16 @@ def knowledge_search(
     limit: int = 20,
     offset: int = 0,
 ) -> SearchResult:
-    """The search the API and the UI both run: words, filters, the standard facets, a page."""
+    """The search the API and the UI both run: words, filters, the standard facets, a page of
+    `limit` different solutions (copies collapsed into each; `offset` counts tickets)."""
     req = SearchRequest(
         q=q[:MAX_QUERY_CHARS],
         filters=dict(filters),
         facets=list(FACETS),
-        limit=limit,
+        limit=min(MAX_SEARCH_FETCHED, limit * COLLAPSE_OVERFETCH),
         offset=offset,
     )
-    result = run_search(container, req, actor)
+    result = run_search(container, req, actor, limit=limit)
     if offset == 0 and parse_number_query(req.q) is not None:
         with container.db.read() as s:
             row = find_ticket_by_number(s, req.q)
@@ -132,6 +163,7 @@ def number_hit(row: Any) -> Hit:
         row.type or "",
         row.version or "",
         0.0,
+        resolution=row.resolution or "",
     )
 
 
@@ -158,21 +190,27 @@ def engine_call(endpoint: str) -> Iterator[None]:
         raise ValidationFailed("filters", str(exc)) from exc
 
 
-def run_search(container: Any, req: SearchRequest, actor: Actor | None = None) -> SearchResult:
-    """Search, logging the query for the curation report when that module is installed."""
+def run_search(
+    container: Any, req: SearchRequest, actor: Actor | None = None, *, limit: int | None = None
+) -> SearchResult:
+    """Search, logging the query for the curation report when that module is installed; at
+    most `limit` collapsed hits."""
     with engine_call("search"):
         response = container.search.search(req)
     if req.q.strip() and req.offset == 0:  # a next page is not a new search
         buffer = search_log(container)
         if buffer is not None:
             buffer.record(actor.user_id if actor is not None else None, req.q, response.total)
-    return to_result(response)
+    return to_result(response, limit=limit)
 
 
 def similar_search(container: Any, req: SimilarRequest) -> SearchResult:
-    """The resolved tickets most similar to a whole new call, for the API and the UI."""
+    """The resolved tickets most similar to a whole new call, for the API and the UI: `limit`
+    different solutions, each with the tickets that share it."""
+    wanted = req.limit
+    req = msgspec.structs.replace(req, limit=min(MAX_SIMILAR_FETCHED, wanted * COLLAPSE_OVERFETCH))
     with engine_call("similar"):
-        return to_result(container.search.similar(req))
+        return to_result(container.search.similar(req), limit=wanted)
 
 
 def similar_suggestions(container: Any, req: SimilarRequest) -> SearchResult | None:
@@ -216,6 +254,11 @@ def similar_tickets(
         limit=data.limit,
         filters=dict(data.filters),
         exclude_ids=data.exclude_ids,
+        product=data.product,
+        module=data.module,
+        version=data.version,
+        type=data.type,
+        keywords=list(data.keywords),
     )
     return similar_search(container, req)
 

@@ -19,8 +19,8 @@ from tickets.curation import (
 )
 from tickets.curation_chart import render_week_chart, report_csv
 from tickets.keywords import KeywordIn, create_keyword
-from tickets.schemas import SYSTEM, Actor, TicketCreate
-from tickets.services import create_ticket
+from tickets.schemas import SYSTEM, Actor, CloseEventRequest, PhoneEventCreate, TicketCreate
+from tickets.services import close_event, create_ticket, register_phone_event
 
 WEEK = "2026-W10"  # Monday 2 March – Sunday 8 March 2026, Warsaw = UTC+1
 UTC = dt.UTC
@@ -33,6 +33,7 @@ def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
 def solved(s, title: str, description: str, done: dt.datetime, **kw: object) -> TicketRow:  # type: ignore[no-untyped-def]
     resolution = kw.pop("resolution", "resolved")
     state = kw.pop("state", "completed")
+    kw.setdefault("solution", f"Rozwiązanie: {title}")
     return create_ticket(
         s, SYSTEM, TicketCreate(title=title, description=description, **kw),  # type: ignore[arg-type]
         state=str(state), completed_at=done, resolution=str(resolution),
@@ -100,6 +101,19 @@ def test_week_report_numbers(db: Database) -> None:
             module="Księgowość",
         )  # Monday 00:30 local: W10
         solved(s, "Następny tydzień", "Deklaracja VAT", at(8, 23, 30), module="Księgowość")  # W11
+        # Not knowledge, so not resolved: no solution, cancelled, a call handed over to a task.
+        unsolved = solved(s, "Bez rozwiązania", "Zamknięte bez opisu", at(4, 9), solution="  ")
+        solved(s, "Anulowane", "Klient się rozmyślił", at(4, 9), state="cancelled")
+        call = register_phone_event(
+            s, SYSTEM, PhoneEventCreate(title="Telefon: nie działa KSeF", module="Handel")
+        )
+        call_closed, _ = close_event(
+            s,
+            SYSTEM,
+            call.id,
+            CloseEventRequest(create_task=True, solution="Przekazuję do analizy."),
+        )
+        call_closed.completed_at = at(4, 9)
         curate_ticket(
             s, Actor(curator.id, "Kurator", "curator"), t5.id, CurationEdit(verified=True)
         )
@@ -146,6 +160,7 @@ def test_week_report_numbers(db: Database) -> None:
         report = build_report(s, WEEK)
     assert report.week == WEEK
     assert report.resolved == 5
+    assert unsolved.id not in {t.id for t in report.missing_keywords}
     assert (report.with_keywords, report.with_kb_links, report.verified) == (3, 1, 2)
     assert [t.id for t in report.missing_keywords] == [t_in.id, t2.id]
     assert [t.id for t in report.missing_kb_links] == [t_in.id, t2.id, t3.id, t5.id]
@@ -161,6 +176,13 @@ def test_week_report_numbers(db: Database) -> None:
         ("https://kb.example.pl/1", 404, [t1.number])]  # fmt: skip
     assert [(m.module, m.resolved) for m in report.by_module] == [
         ("Handel", 3), ("Kadry Płace", 1), ("Księgowość", 1)]  # fmt: skip
+
+    with db.read() as s:
+        queue = curation_queue(s, WEEK)
+    assert [i.missing for i in queue.items if i.ticket.id == unsolved.id] == [
+        ["keywords", "solution", "kb_links", "verification"]
+    ]
+    assert call_closed.id not in {i.ticket.id for i in queue.items}
 
     csv_text = report_csv(report)
     assert "summary,resolved,5,2026-W10" in csv_text and f"missing_keywords,{t2.number}" in csv_text
