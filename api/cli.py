@@ -323,5 +323,32 @@ def devops_standin(host: str, port: int, hook_url: str, hook_secret: str | None)
     run_standin(host, port, hook_url, secret)
 
 
+@devops.command(name="check")
+def devops_check() -> None:
+    """Read-only: credentials, process, states, areas and users of the configured project."""
+    from tickets.adapters.db import Database
+    from tickets.devops_check import check_devops, render
+    from tickets.handoff import make_client
+
+    settings = load_settings()
+    if settings.devops is None:
+        raise click.ClickException("Azure DevOps is not configured (SEDNO_DEVOPS_URL, _PROJECT)")
+    db = Database(settings.database.url)
+    try:
+        with make_client(settings.devops) as client:
+            lines = check_devops(
+                db,
+                client,
+                webhook_secret=settings.devops.webhook_secret,
+                public_url=settings.public_url,
+            )
+    finally:
+        db.dispose()
+    click.echo(render(lines))
+    failed = sum(line.level == "fail" for line in lines)
+    click.echo(f"{failed} problem(s) would stop handoffs" if failed else "ready for handoffs")
+    sys.exit(1 if failed else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

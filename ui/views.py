@@ -62,6 +62,7 @@ PAGES: list[Any] = [
     queue_pages.queue_restore,
     admin_pages.definitions_page,
     admin_pages.definition_save,
+    admin_pages.devops_page,
 ]
 
 # Pages other capabilities add to the console, mounted when they are installed.
