@@ -304,6 +304,41 @@ def curation_report(week: str | None, fmt: str) -> None:
     curation_main(week, fmt)
 
 
+@search.command(name="check")
+def search_check() -> None:
+    """Read-only: version, key, index settings and document count of the Meilisearch server."""
+    from sqlalchemy import func, select
+
+    from search.meili import MeiliSearchEngine
+    from search.meili_check import check_meili
+    from tickets.adapters.db import Database
+    from tickets.adapters.orm import TicketRow
+
+    settings = load_settings()
+    if not settings.search.url:
+        click.echo("search: the embedded engine (SEDNO_SEARCH_URL is empty); nothing to check")
+        return
+    db = Database(settings.database.url)
+    try:
+        with db.read() as s:
+            completed = int(
+                s.scalar(select(func.count()).where(TicketRow.state == "completed")) or 0
+            )
+    finally:
+        db.dispose()
+    engine = MeiliSearchEngine(settings.search.url, settings.search.key)
+    try:
+        lines = check_meili(engine, completed)
+    finally:
+        engine.close()
+    width = max(len(what) for _, what, _ in lines)
+    for level, what, detail in lines:
+        click.echo(f"{level.upper():4} {what:<{width}}  {detail}")
+    failed = sum(level == "fail" for level, _, _ in lines)
+    click.echo(f"{failed} problem(s) would break search" if failed else "ready for search")
+    sys.exit(1 if failed else 0)
+
+
 @main.group()
 def devops() -> None:
     """Azure DevOps tools."""
