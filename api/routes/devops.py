@@ -19,6 +19,7 @@ from api.errors import problem
 from tickets import handoff
 from tickets.adapters.azure_devops import (
     MalformedHookPayload,
+    ProjectInfo,
     parse_workitem_updated,
 )
 from tickets.handoff import (
@@ -150,7 +151,7 @@ class DevOpsAdminController(Controller):
     @put("/modules", sync_to_thread=True)
     def put_modules(
         self, container: ContainerDep, actor: ActorDep, data: JSONBody[ModuleList]
-    ) -> Response[Any]:
+    ) -> Response[ModuleList]:
         """Replace the dictionary; with Azure DevOps configured, area paths and second-line
         people are checked against the project first (422 naming the value)."""
         require(actor, "admin")
@@ -177,7 +178,7 @@ class DevOpsAdminController(Controller):
     @put("/mapping", sync_to_thread=True)
     def put_mapping(
         self, container: ContainerDep, actor: ActorDep, data: JSONBody[StateMapping]
-    ) -> Response[Any]:
+    ) -> Response[StateMapping]:
         """Replace the mappings; named states and the type must exist in the project."""
         require(actor, "admin")
         project = None
@@ -190,7 +191,7 @@ class DevOpsAdminController(Controller):
             return Response(handoff.put_mapping(s, data, project))
 
     @get("/project", sync_to_thread=True)
-    def project(self, container: ContainerDep, actor: ActorDep) -> Response[Any]:
+    def project(self, container: ContainerDep, actor: ActorDep) -> Response[ProjectInfo]:
         """The project as Azure DevOps describes it now: process, handoff type and its states
         with categories, area paths."""
         require(actor, "admin")
