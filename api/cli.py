@@ -341,6 +341,41 @@ def curation_report(week: str | None, fmt: str) -> None:
     curation_main(week, fmt)
 
 
+@search.command(name="check")
+def search_check() -> None:
+    """Read-only: version, key, index settings and document count of the Meilisearch server."""
+    from sqlalchemy import func, select
+
+    from search.meili import MeiliSearchEngine
+    from search.meili_check import check_meili
+    from tickets.adapters.db import Database
+    from tickets.adapters.orm import TicketRow
+
+    settings = load_settings()
+    if not settings.search.url:
+        click.echo("search: the embedded engine (SEDNO_SEARCH_URL is empty); nothing to check")
+        return
+    db = Database(settings.database.url)
+    try:
+        with db.read() as s:
+            completed = int(
+                s.scalar(select(func.count()).where(TicketRow.state == "completed")) or 0
+            )
+    finally:
+        db.dispose()
+    engine = MeiliSearchEngine(settings.search.url, settings.search.key)
+    try:
+        lines = check_meili(engine, completed)
+    finally:
+        engine.close()
+    width = max(len(what) for _, what, _ in lines)
+    for level, what, detail in lines:
+        click.echo(f"{level.upper():4} {what:<{width}}  {detail}")
+    failed = sum(level == "fail" for level, _, _ in lines)
+    click.echo(f"{failed} problem(s) would break search" if failed else "ready for search")
+    sys.exit(1 if failed else 0)
+
+
 @main.group()
 def devops() -> None:
     """Azure DevOps tools."""
@@ -393,6 +428,31 @@ def telephony_import_cdr(file: Path, fmt: str, tz: str) -> None:
     for line_no, error in summary.errors[:50]:
         click.echo(f"line {line_no}: {error}", err=True)
     click.echo(summary.describe())
+@devops.command(name="check")
+def devops_check() -> None:
+    """Read-only: credentials, process, states, areas and users of the configured project."""
+    from tickets.adapters.db import Database
+    from tickets.devops_check import check_devops, render
+    from tickets.handoff import make_client
+
+    settings = load_settings()
+    if settings.devops is None:
+        raise click.ClickException("Azure DevOps is not configured (SEDNO_DEVOPS_URL, _PROJECT)")
+    db = Database(settings.database.url)
+    try:
+        with make_client(settings.devops) as client:
+            lines = check_devops(
+                db,
+                client,
+                webhook_secret=settings.devops.webhook_secret,
+                public_url=settings.public_url,
+            )
+    finally:
+        db.dispose()
+    click.echo(render(lines))
+    failed = sum(line.level == "fail" for line in lines)
+    click.echo(f"{failed} problem(s) would stop handoffs" if failed else "ready for handoffs")
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ one. The state is compared, not the event, so duplicated, late or missed hooks a
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
@@ -27,11 +28,15 @@ from tickets.adapters.azure_devops import (
     DevOpsFinal,
     DevOpsRetryable,
     PatchOp,
+    ProjectInfo,
     RevisionConflict,
+    StateCategory,
     WorkItem,
     WorkItemSpec,
+    WorkItemTypeInfo,
     WorkItemUpdate,
     join_tags,
+    shared_gate,
     text_to_html,
 )
 from tickets.adapters.db import Database, utcnow
@@ -53,6 +58,11 @@ _T = TypeVar("_T")
 CREATE_JOB: Final = "devops.create"
 EXPORT_JOB: Final = DEVOPS_EXPORT_JOB
 RECONCILE_JOB: Final = "devops.reconcile"
+REFRESH_JOB: Final = "devops.refresh"
+"""Read one work item: its hook came without fields ("Resource details to send: Minimal")."""
+PROJECT_KEY: Final = "project"
+PROJECT_MAX_AGE_S: Final = 3600.0
+"""How long the stored description of the project (types, states, areas) is trusted."""
 RECONCILE_EVERY_S: Final = 300.0
 HANDOFF_NOTE: Final = "W realizacji — przekazano na produkcję"
 HANDOFF_FROM: Final = ("analysing", "in_progress")
@@ -78,9 +88,11 @@ Tag = Annotated[str, Meta(max_length=100, pattern=r"^[^;,]*$")]
 
 
 class InboundRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """What a work-item state means for the ticket."""
+    """What a work-item state (by name, or any state of a category) means for the ticket."""
 
-    work_item_state: StateName
+    work_item_state: StateName | None = None
+    work_item_category: StateCategory | None = None
+    """Proposed, InProgress, Resolved, Completed or Removed: any process's states of it."""
     action: Literal["return", "note", "ignore"]
     """return: back to the lead consultant as in_progress; note: a history note; both notify."""
     note: Annotated[str, Meta(max_length=500)] = ""
@@ -91,6 +103,8 @@ class OutboundRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     ticket_state: StateName
     work_item_state: StateName | None = None
+    """A state by name (an admin's override); else the first state of `work_item_category`."""
+    work_item_category: StateCategory | None = None
     tag: Tag = ""
     comment: Annotated[str, Meta(max_length=2000)] = ""
 
@@ -98,6 +112,9 @@ class OutboundRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class StateMapping(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     inbound: list[InboundRule]
     outbound: list[OutboundRule]
+    work_item_type: StateName | None = None
+    """The type handoffs create; None = the Bug category's default, else the requirement
+    category's (Basic: Issue)."""
 
 
 class ModuleEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -113,34 +130,43 @@ class ModuleEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 DONE_NOTE: Final = "Produkcja zakończyła"
 DEFAULT_MAPPING: Final = StateMapping(
     inbound=[
-        InboundRule(work_item_state="Resolved", action="return", note=DONE_NOTE),
-        InboundRule(work_item_state="Done", action="return", note=DONE_NOTE),
-        InboundRule(work_item_state="Closed", action="return", note=DONE_NOTE),
+        InboundRule(work_item_category="Resolved", action="return", note=DONE_NOTE),
+        InboundRule(work_item_category="Completed", action="return", note=DONE_NOTE),
         InboundRule(
-            work_item_state="Removed", action="note", note="Produkcja usunęła element roboczy"
+            work_item_category="Removed", action="note", note="Produkcja usunęła element roboczy"
         ),
     ],
     outbound=[
         OutboundRule(
             ticket_state="completed",
-            work_item_state="Closed",
+            work_item_category="Completed",
             tag="sedno-zakonczone",
             comment="Zgłoszenie {number} zostało zakończone w Sedno.",
         ),
         OutboundRule(
             ticket_state="cancelled",
-            work_item_state="Removed",
+            work_item_category="Removed",
             tag="sedno-anulowane",
             comment="Zgłoszenie {number} zostało anulowane w Sedno.",
         ),
         OutboundRule(
             ticket_state=REOPENED,
-            work_item_state="Active",
+            work_item_category="InProgress",
             tag="sedno-wznowione",
             comment="Zgłoszenie {number} zostało wznowione w Sedno.",
         ),
     ],
 )
+"""By state category, so that every process works (Basic has no Removed: a cancelled ticket
+then sends its comment and tag only)."""
+
+KNOWN_CATEGORIES: Final[dict[str, StateCategory]] = {
+    "new": "Proposed", "approved": "Proposed", "to do": "Proposed", "proposed": "Proposed",
+    "active": "InProgress", "committed": "InProgress", "doing": "InProgress",
+    "in progress": "InProgress", "resolved": "Resolved", "closed": "Completed",
+    "done": "Completed", "removed": "Removed",
+}  # fmt: skip
+"""The states of the four standard processes, for a project Sedno has not read yet."""
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -152,10 +178,31 @@ def get_mapping(session: Session) -> StateMapping:
     return DEFAULT_MAPPING if row is None else msgspec.convert(row.value, StateMapping)
 
 
-def put_mapping(session: Session, mapping: StateMapping) -> StateMapping:
-    """Replace the state mappings (each state at most once per direction)."""
+def put_mapping(
+    session: Session, mapping: StateMapping, project: ProjectInfo | None = None
+) -> StateMapping:
+    """Replace the state mappings (each state at most once per direction).
+
+    With `project` (read from Azure DevOps just before), every state and the type must exist
+    there; the error names the rule and the value.
+    """
+    for i, inbound in enumerate(mapping.inbound):
+        if (inbound.work_item_state is None) == (inbound.work_item_category is None):
+            raise ValidationFailed(
+                f"inbound[{i}]", "give either work_item_state or work_item_category"
+            )
+    for i, outbound in enumerate(mapping.outbound):
+        if outbound.work_item_state is not None and outbound.work_item_category is not None:
+            raise ValidationFailed(
+                f"outbound[{i}]", "give work_item_state or work_item_category, not both"
+            )
+    if project is not None:
+        validate_mapping(mapping, project)
     for field, names in (
-        ("inbound", [r.work_item_state for r in mapping.inbound]),
+        (
+            "inbound",
+            [r.work_item_state or f"category:{r.work_item_category}" for r in mapping.inbound],
+        ),
         ("outbound", [r.ticket_state for r in mapping.outbound]),
     ):
         folded = [n.casefold() for n in names]
@@ -169,6 +216,120 @@ def put_mapping(session: Session, mapping: StateMapping) -> StateMapping:
         row.value = value
     session.flush()
     return mapping
+
+
+def validate_mapping(mapping: StateMapping, project: ProjectInfo) -> None:
+    """Every named state and the type exist in the project (422 naming the value)."""
+    if mapping.work_item_type is not None:
+        found = project.type_named(mapping.work_item_type)
+        if found is None:
+            names = ", ".join(t.name for t in project.types)
+            raise ValidationFailed(
+                "work_item_type",
+                f"{mapping.work_item_type!r} is not a work item type of {project.project} "
+                f"({names})",
+            )
+    target = project.handoff_type
+    allowed = ", ".join(s.name for s in target.states)
+    named = [("inbound", i, r.work_item_state) for i, r in enumerate(mapping.inbound)]
+    named += [("outbound", i, r.work_item_state) for i, r in enumerate(mapping.outbound)]
+    for direction, i, name in named:
+        if name is not None and target.state_named(name) is None:
+            raise ValidationFailed(
+                f"{direction}[{i}].work_item_state",
+                f"{name!r} is not a state of {target.name} in {project.project} ({allowed})",
+            )
+
+
+def validate_modules(
+    session: Session,
+    entries: list[ModuleEntry],
+    project: ProjectInfo,
+    identity_exists: Callable[[str], bool],
+) -> list[ModuleEntry]:
+    """Area paths exist in the project and second-line people are users of the organisation.
+
+    Returns the entries with area paths spelled as the project spells them.
+    """
+    checked = []
+    for i, entry in enumerate(entries):
+        area = project.area_named(entry.area_path)
+        if area is None:
+            raise ValidationFailed(
+                f"items[{i}].area_path",
+                f"'{entry.area_path}' is not an area path of {project.project}",
+            )
+        if entry.second_line_id is not None:
+            user = session.get(UserRow, entry.second_line_id)
+            if user is not None and user.email and not identity_exists(user.email):
+                raise ValidationFailed(
+                    f"items[{i}].second_line_id",
+                    f"{user.email!r} is not a user of the Azure DevOps organisation",
+                )
+        checked.append(msgspec.structs.replace(entry, area_path=area))
+    return checked
+
+
+def store_project(session: Session, project: ProjectInfo) -> None:
+    """Keep what was read of the project, for hooks and pages that must not call out."""
+    value = {"fetched_at": utcnow().isoformat(), "info": msgspec.to_builtins(project)}
+    row = session.get(DevOpsConfigRow, PROJECT_KEY)
+    if row is None:
+        session.add(DevOpsConfigRow(key=PROJECT_KEY, value=value))
+    else:
+        row.value = value
+    session.flush()
+
+
+def forget_project(session: Session) -> None:
+    row = session.get(DevOpsConfigRow, PROJECT_KEY)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def stored_project(session: Session, max_age_s: float | None = None) -> ProjectInfo | None:
+    """The last description of the project, if any (and not older than `max_age_s`)."""
+    row = session.get(DevOpsConfigRow, PROJECT_KEY)
+    if row is None:
+        return None
+    if max_age_s is not None:
+        fetched = dt.datetime.fromisoformat(str(row.value["fetched_at"]))
+        if fetched.tzinfo is None:
+            fetched = fetched.replace(tzinfo=dt.UTC)
+        now = utcnow()
+        now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+        if (now - fetched).total_seconds() > max_age_s:
+            return None
+    return msgspec.convert(row.value["info"], ProjectInfo)
+
+
+def state_category(project: ProjectInfo | None, state: str | None) -> str | None:
+    """The category of a state of the handoff type (known names when the project is unread)."""
+    if state is None:
+        return None
+    if project is not None:
+        found = project.handoff_type.state_named(state)
+        if found is not None:
+            return found.category
+    return KNOWN_CATEGORIES.get(state.casefold())
+
+
+def inbound_rule(mapping: StateMapping, state: str, category: str | None) -> InboundRule | None:
+    """A rule naming the state wins over one naming its category."""
+    named = next((r for r in mapping.inbound if _same(r.work_item_state, state)), None)
+    if named is not None or category is None:
+        return named
+    return next((r for r in mapping.inbound if r.work_item_category == category), None)
+
+
+def outbound_state(rule: OutboundRule, item_type: WorkItemTypeInfo | None) -> str | None:
+    """The work-item state a rule moves to on this type (None: no state in that category)."""
+    if rule.work_item_state is not None or rule.work_item_category is None:
+        return rule.work_item_state
+    if item_type is None or not item_type.states:
+        return None
+    return item_type.state_in(rule.work_item_category)
 
 
 def list_modules(session: Session) -> list[ModuleEntry]:
@@ -321,7 +482,22 @@ def link_work_item(session: Session, ticket_id: int, item: WorkItem) -> DevOpsHa
 
 
 def apply_workitem_update(session: Session, update: WorkItemUpdate) -> str:
-    """Apply a `workitem.updated` hook; see `observe_work_item` for the outcome."""
+    """Apply a `workitem.updated` hook; see `observe_work_item` for the outcome.
+
+    `test`: the subscription's Test sample, applied to nothing. `queued`: a hook without
+    fields (Minimal) about a newer revision of one of ours; a job reads the work item.
+    """
+    if update.test_sample:
+        return "test"
+    if not update.complete:
+        handoff = _handoff_of_item(session, update.work_item_id)
+        if handoff is None:
+            return "unknown"
+        if update.rev <= handoff.rev:
+            return "stale"
+        enqueue(session, REFRESH_JOB, {"work_item_id": update.work_item_id})
+        session.flush()
+        return "queued"
     return observe_work_item(
         session, update.work_item_id, update.rev, update.state, changed_by=update.changed_by
     )
@@ -364,7 +540,8 @@ def observe_work_item(
     if echo:
         session.flush()
         return "echo"
-    rule = next((r for r in get_mapping(session).inbound if _same(r.work_item_state, state)), None)
+    category = state_category(stored_project(session), state)
+    rule = inbound_rule(get_mapping(session), state, category)
     if rule is not None and rule.action != "ignore":
         _feedback(session, ticket, rule, state, work_item_id)
     session.flush()
@@ -405,10 +582,10 @@ def outbound_rule(
     return by_state.get(new.casefold())
 
 
-def _already_applied(item: WorkItem, rule: OutboundRule) -> bool:
+def _already_applied(item: WorkItem, rule: OutboundRule, target: str | None) -> bool:
     tagged = not rule.tag or rule.tag.casefold() in (t.casefold() for t in item.tags)
-    stated = not rule.work_item_state or _same(item.state, rule.work_item_state)
-    return bool(rule.tag or rule.work_item_state) and tagged and stated
+    stated = not target or _same(item.state, target)
+    return bool(rule.tag or target) and tagged and stated
 
 
 def _devops_call(call: Callable[..., _T], *args: Any) -> _T:
@@ -438,6 +615,18 @@ class Handlers:
             self._client = make_client(self.devops, timeout_s=self.timeout_s)
         return self._client
 
+    def project(self) -> ProjectInfo:
+        """The project as read within the last hour, else read again and stored."""
+        with self.db.read() as s:
+            known = stored_project(s, PROJECT_MAX_AGE_S)
+            override = get_mapping(s).work_item_type
+        if known is not None and (override is None or _same(override, known.work_item_type)):
+            return known
+        info = _devops_call(self.client.describe_project, override)
+        with self.db.transaction() as s:
+            store_project(s, info)
+        return info
+
     def create(self, job: OutboxJob) -> None:
         """Create the work item, or adopt the one an earlier timed-out attempt made."""
         ticket_id = int(job.payload["ticket_id"])
@@ -447,6 +636,10 @@ class Handlers:
                 return
             spec = work_item_spec(s, get_ticket(s, ticket_id), self.public_url)
         try:
+            target = self.project().handoff_type
+            spec = msgspec.structs.replace(
+                spec, work_item_type=target.name, type_fields=target.fields
+            )
             try:
                 item = _devops_call(self.client.create_or_adopt, spec)
             except PermanentFailure:
@@ -460,6 +653,13 @@ class Handlers:
             raise
         with self.db.transaction() as s:
             link_work_item(s, ticket_id, item)
+
+    def refresh(self, job: OutboxJob) -> None:
+        """Read one work item whose hook came without its fields, and apply it."""
+        work_item_id = int(job.payload["work_item_id"])
+        item = _devops_call(self.client.get_work_item, work_item_id)
+        with self.db.transaction() as s:
+            observe_work_item(s, work_item_id, item.rev, item.state)
 
     def _mark_failed(self, ticket_id: int, error: str) -> None:
         with self.db.transaction() as s:
@@ -490,36 +690,61 @@ class Handlers:
         )
         if job.payload.get("note"):
             comment += f"\n\n{job.payload['note']}"
+        project = self.project()
         for _ in range(3):
             current = _devops_call(self.client.get_work_item, work_item_id)
+            item_type = project.type_named(current.work_item_type) or project.handoff_type
+            if not item_type.states:
+                states = _devops_call(self.client.states_of, item_type.name)
+                item_type = msgspec.structs.replace(item_type, states=states)
+            target = outbound_state(rule, item_type)
             with self.db.transaction() as s:
                 observe_work_item(s, work_item_id, current.rev, current.state)
-                if rule.work_item_state:
+                if target:
                     handoff = s.get(DevOpsHandoffRow, ticket_id)
                     if handoff is not None:
-                        handoff.echo_state = rule.work_item_state
-            if _already_applied(current, rule):
+                        handoff.echo_state = target
+            if _already_applied(current, rule, target):
                 return
-            ops = [PatchOp("add", "/fields/System.History", text_to_html(comment))]
-            if rule.tag:
-                ops.append(
-                    PatchOp("replace", "/fields/System.Tags", join_tags([*current.tags, rule.tag]))
-                )
-            if rule.work_item_state and not _same(current.state, rule.work_item_state):
-                ops.append(PatchOp("replace", "/fields/System.State", rule.work_item_state))
             try:
-                updated = _devops_call(self.client.update_work_item, work_item_id, current.rev, ops)
+                updated = self._export_to(current, rule, target, comment)
             except RevisionConflict:
                 continue  # production moved it meanwhile: read it again and decide again
             with self.db.transaction() as s:
                 observe_work_item(s, work_item_id, updated.rev, updated.state, own=True)
                 ticket = get_ticket(s, ticket_id)
                 record(
-                    s, ticket, DEVOPS_ACTOR, "devops_export", new=rule.work_item_state,
+                    s, ticket, DEVOPS_ACTOR, "devops_export", new=target,
                     note=f"Przekazano produkcji: {label}",
                 )  # fmt: skip
+                if target and not _same(updated.state, target):
+                    record(
+                        s, ticket, DEVOPS_ACTOR, "devops_export_state",
+                        new=target, note=f"Azure DevOps nie przyjął stanu {target}",
+                    )  # fmt: skip
             return
         raise RetryLater("the work item keeps changing", 1.0)
+
+    def _export_to(
+        self, current: WorkItem, rule: OutboundRule, target: str | None, comment: str
+    ) -> WorkItem:
+        """Comment, tag and state in one patch; when the process refuses the state (a rule
+        error undoes the whole patch), the comment and tag go again without it."""
+        ops = [PatchOp("add", "/fields/System.History", text_to_html(comment))]
+        if rule.tag:
+            ops.append(
+                PatchOp("replace", "/fields/System.Tags", join_tags([*current.tags, rule.tag]))
+            )
+        if not target or _same(current.state, target):
+            return _devops_call(self.client.update_work_item, current.id, current.rev, ops)
+        with_state = [*ops, PatchOp("replace", "/fields/System.State", target)]
+        try:
+            return _devops_call(self.client.update_work_item, current.id, current.rev, with_state)
+        except PermanentFailure as exc:
+            log.warning("work item #%s refused state %r: %s", current.id, target, exc)
+            with self.db.transaction() as s:
+                forget_project(s)  # the process may have changed: read it again next time
+            return _devops_call(self.client.update_work_item, current.id, current.rev, ops)
 
     def reconcile(self, job: OutboxJob) -> None:
         """The periodic reconciliation; schedules its next run."""
@@ -531,7 +756,62 @@ class Handlers:
 
 
 def make_client(devops: DevOpsSettings, *, timeout_s: float = 10.0) -> AzureDevOpsClient:
-    return AzureDevOpsClient(devops.url, devops.project, devops.pat, timeout=timeout_s)
+    """A client sharing this process's Retry-After with every other client of the project."""
+    return AzureDevOpsClient(
+        devops.url,
+        devops.project,
+        devops.pat,
+        timeout=timeout_s,
+        gate=shared_gate(devops.url, devops.pat),
+    )
+
+
+class DevOpsUnreachable(Exception):
+    """Azure DevOps could not be asked (down, rate-limited, refused the token)."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def read_project(container: Container, work_item_type: str | None = None) -> ProjectInfo:
+    """Read the project now (for an admin saving settings) and keep what was read."""
+    if container.settings.devops is None:
+        raise HandoffDisabled()
+    if work_item_type is None:
+        with container.db.read() as s:
+            work_item_type = get_mapping(s).work_item_type
+    timeout_s = float(container.extras.get("devops_timeout_s", 10.0))
+    with make_client(container.settings.devops, timeout_s=timeout_s) as client:
+        try:
+            info = client.describe_project(work_item_type)
+        except DevOpsRetryable as exc:
+            raise DevOpsUnreachable(str(exc), retryable=True, retry_after=exc.retry_after) from exc
+        except DevOpsFinal as exc:
+            raise DevOpsUnreachable(str(exc), retryable=False) from exc
+    with container.db.transaction() as s:
+        store_project(s, info)
+    return info
+
+
+def identity_checker(container: Container) -> Callable[[str], bool]:
+    """`identity_exists` on a client of the configured organisation (for one request)."""
+    assert container.settings.devops is not None
+    devops = container.settings.devops
+
+    def exists(name: str) -> bool:
+        with make_client(devops) as client:
+            try:
+                return client.identity_exists(name)
+            except DevOpsRetryable as exc:
+                raise DevOpsUnreachable(
+                    str(exc), retryable=True, retry_after=exc.retry_after
+                ) from exc
+            except DevOpsFinal as exc:
+                raise DevOpsUnreachable(str(exc), retryable=False) from exc
+
+    return exists
 
 
 # ---------------------------------------------------------------- reconciliation
@@ -542,6 +822,8 @@ class ReconcileReport(msgspec.Struct, kw_only=True):
     applied: int = 0
     """Work items whose newer revision was applied (a hook had been missed)."""
     errors: list[str] = msgspec.field(default_factory=list)
+    retry_after: float | None = None
+    """Azure DevOps asked to wait this many seconds (Retry-After); nothing more was read."""
 
 
 def reconcile_handoffs(container: Container) -> ReconcileReport:
@@ -566,18 +848,21 @@ def reconcile_handoffs_with(db: Database, client: AzureDevOpsClient) -> Reconcil
     open_items = [
         w for w, code, state in rows if w is not None and state not in final.get(code, ())
     ]
-    for work_item_id in open_items:
-        try:
-            item = client.get_work_item(work_item_id)
-        except DevOpsRetryable as exc:
-            report.errors.append(f"#{work_item_id}: {exc}; stopped, will try later")
-            break
-        except DevOpsFinal as exc:
-            report.errors.append(f"#{work_item_id}: {exc}")
-            continue
+    try:
+        items = client.get_work_items(open_items) if open_items else []
+    except DevOpsRetryable as exc:
+        report.errors.append(f"{exc}; stopped, will try later")
+        report.retry_after = exc.retry_after
+        return report
+    except DevOpsFinal as exc:
+        report.errors.append(str(exc))
+        return report
+    found = {i.id for i in items}
+    report.errors.extend(f"#{i}: no such work item" for i in open_items if i not in found)
+    for item in items:
         report.checked += 1
         with db.transaction() as s:
-            if observe_work_item(s, work_item_id, item.rev, item.state) in ("applied", "echo"):
+            if observe_work_item(s, item.id, item.rev, item.state) in ("applied", "echo"):
                 report.applied += 1
     return report
 
@@ -605,11 +890,12 @@ def register_outbox_handlers(
         def disabled(job: OutboxJob) -> None:
             raise RetryLater("handoff disabled: Azure DevOps is not configured", 3600.0)
 
-        for kind in (CREATE_JOB, EXPORT_JOB, RECONCILE_JOB):
+        for kind in (CREATE_JOB, EXPORT_JOB, RECONCILE_JOB, REFRESH_JOB):
             single[kind] = disabled
         return
     handlers = Handlers(container, devops)
     single[CREATE_JOB] = handlers.create
+    single[REFRESH_JOB] = handlers.refresh
     single[EXPORT_JOB] = handlers.export
     single[RECONCILE_JOB] = handlers.reconcile
     try:

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 
 from api.deps import ActorDep, ContainerDep, require
 from tickets import definitions as defs
+from tickets import handoff
 from tickets.domain.definitions import Definition, StateDef
 from tickets.domain.errors import ValidationFailed
 from ui.web import page
@@ -65,3 +66,33 @@ def definition_save(
         definition = defs.get_definition(s, code)
         defs.write_definition(s, relabelled(definition, data))
     return Redirect(f"/definitions?saved={definition.code}", status_code=303)
+
+
+@get("/admin/devops", sync_to_thread=True)
+def devops_page(
+    request: Request[Any, Any, Any], container: ContainerDep, actor: ActorDep
+) -> Template:
+    """The module dictionary and mappings beside the project's areas and states (admin)."""
+    require(actor, "admin")
+    project, problem = None, None
+    if container.settings.devops is not None:
+        try:
+            project = handoff.read_project(container)
+        except handoff.DevOpsUnreachable as exc:
+            problem = str(exc)
+            with container.db.read() as s:
+                project = handoff.stored_project(s)
+    with container.db.read() as s:
+        modules = handoff.list_modules(s)
+        mapping = handoff.get_mapping(s)
+    return page(
+        request,
+        "devops_admin.html",
+        actor=actor,
+        configured=container.settings.devops is not None,
+        project=project,
+        problem=problem,
+        modules=modules,
+        mapping=mapping,
+        outbound_state=handoff.outbound_state,
+    )

@@ -74,6 +74,7 @@ PAGES: list[Any] = [
     admin_pages.definition_save,
     *PLANNER_PAGES,
     *telephony_pages.PAGES,
+    admin_pages.devops_page,
 ]
 
 # Pages other capabilities add to the console, mounted when they are installed.

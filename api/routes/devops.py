@@ -11,13 +11,29 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, RawBody
 from litestar.status_codes import HTTP_202_ACCEPTED
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.deps import ActorDep, ContainerDep, require
 from api.errors import problem
 from tickets import handoff
-from tickets.adapters.azure_devops import MalformedHookPayload, parse_workitem_updated
-from tickets.handoff import HandoffDisabled, ModuleEntry, ReconcileReport, StateMapping
+from tickets.adapters.azure_devops import (
+    MalformedHookPayload,
+    ProjectInfo,
+    parse_workitem_updated,
+)
+from tickets.handoff import (
+    DevOpsUnreachable,
+    HandoffDisabled,
+    ModuleEntry,
+    ReconcileReport,
+    StateMapping,
+)
 from tickets.services import get_ticket
+
+TRANSIENT_DB_ERRORS = (OperationalError, PoolTimeout)
+"""Failures of the database that pass (connection lost or refused, locked, pool exhausted):
+answered 503, since Azure DevOps retries a hook only on 408/502/503/504."""
 
 
 class HandoffAccepted(msgspec.Struct):
@@ -30,7 +46,9 @@ class HandoffAccepted(msgspec.Struct):
 
 class WebhookResult(msgspec.Struct):
     outcome: str
-    """applied, echo, updated, stale (duplicate or older revision), unknown (not ours)."""
+    """applied, echo, updated, stale (duplicate or older revision), unknown (not ours),
+    test (the subscription's Test sample: nothing applied), queued (a Minimal payload: the
+    work item is read by a job)."""
     work_item_id: int
     rev: int
 
@@ -104,9 +122,25 @@ def devops_webhook(
         return problem(400, "invalid-body", "Invalid request", detail, field="body")
     except MalformedHookPayload as exc:
         return problem(400, "invalid-body", "Invalid request", str(exc), field=exc.field)
-    with container.db.transaction() as s:
-        outcome = handoff.apply_workitem_update(s, update)
+    try:
+        with container.db.transaction() as s:
+            outcome = handoff.apply_workitem_update(s, update)
+    except TRANSIENT_DB_ERRORS:
+        response = problem(
+            503, "unavailable", "Service unavailable", "the database does not answer; retry"
+        )
+        response.headers["Retry-After"] = "30"
+        return response
     return Response(WebhookResult(outcome, update.work_item_id, update.rev), status_code=200)
+
+
+def _unreachable(exc: DevOpsUnreachable) -> Response[Any]:
+    if exc.retryable:
+        response = problem(503, "devops-unavailable", "Azure DevOps unavailable", str(exc))
+        if exc.retry_after:
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return response
+    return problem(502, "devops-refused", "Azure DevOps refused the request", str(exc))
 
 
 class DevOpsAdminController(Controller):
@@ -123,10 +157,22 @@ class DevOpsAdminController(Controller):
     @put("/modules", sync_to_thread=True)
     def put_modules(
         self, container: ContainerDep, actor: ActorDep, data: JSONBody[ModuleList]
-    ) -> ModuleList:
+    ) -> Response[ModuleList]:
+        """Replace the dictionary; with Azure DevOps configured, area paths and second-line
+        people are checked against the project first (422 naming the value)."""
         require(actor, "admin")
+        items = data.items
+        try:
+            if container.settings.devops is not None:
+                project = handoff.read_project(container)
+                with container.db.read() as s:
+                    items = handoff.validate_modules(
+                        s, items, project, handoff.identity_checker(container)
+                    )
+        except DevOpsUnreachable as exc:
+            return _unreachable(exc)
         with container.db.transaction() as s:
-            return ModuleList(handoff.put_modules(s, data.items))
+            return Response(ModuleList(handoff.put_modules(s, items)))
 
     @get("/mapping", sync_to_thread=True)
     def mapping(self, container: ContainerDep, actor: ActorDep) -> StateMapping:
@@ -138,10 +184,27 @@ class DevOpsAdminController(Controller):
     @put("/mapping", sync_to_thread=True)
     def put_mapping(
         self, container: ContainerDep, actor: ActorDep, data: JSONBody[StateMapping]
-    ) -> StateMapping:
+    ) -> Response[StateMapping]:
+        """Replace the mappings; named states and the type must exist in the project."""
         require(actor, "admin")
+        project = None
+        try:
+            if container.settings.devops is not None:
+                project = handoff.read_project(container, data.work_item_type)
+        except DevOpsUnreachable as exc:
+            return _unreachable(exc)
         with container.db.transaction() as s:
-            return handoff.put_mapping(s, data)
+            return Response(handoff.put_mapping(s, data, project))
+
+    @get("/project", sync_to_thread=True)
+    def project(self, container: ContainerDep, actor: ActorDep) -> Response[ProjectInfo]:
+        """The project as Azure DevOps describes it now: process, handoff type and its states
+        with categories, area paths."""
+        require(actor, "admin")
+        try:
+            return Response(handoff.read_project(container))
+        except DevOpsUnreachable as exc:
+            return _unreachable(exc)
 
     @post("/reconcile", status_code=200, sync_to_thread=True)
     def reconcile(self, container: ContainerDep, actor: ActorDep) -> ReconcileReport:

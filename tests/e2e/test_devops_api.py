@@ -15,7 +15,7 @@ from api.bootstrap import Container
 from api.settings import load_settings
 from tests.e2e.conftest import ADMIN, Api
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin
-from tickets.adapters.azure_devops import WorkItem
+from tickets.adapters.azure_devops import WorkItem, forget_retry_after
 from tickets.adapters.db import Database
 from tickets.adapters.orm import TicketRow
 from tickets.adapters.outbox import OutboxWorker
@@ -38,6 +38,7 @@ def standin() -> Iterator[ServedStandin]:
 def dapi(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Api]:
     """The API with Azure DevOps configured (the stand-in)."""
     standin.reset()
+    forget_retry_after()
     settings = load_settings(
         {
             "SEDNO_DATA_DIR": str(tmp_path / "data"),
@@ -224,10 +225,16 @@ def test_admin_edits_modules_and_mapping(dapi: Api) -> None:
     assert (answer.status_code, answer.json()["field"]) == (422, "second_line_id")
 
     mapping = dapi.client.get("/api/devops/mapping", headers=dapi.h()).json()
-    assert {"work_item_state": "Resolved", "action": "return", "note": "Produkcja zakończyła"} in (
-        mapping["inbound"]
-    )
-    mapping["inbound"] = [{"work_item_state": "Resolved", "action": "note", "note": "Gotowe"}]
+    assert {
+        "work_item_state": None,
+        "work_item_category": "Resolved",
+        "action": "return",
+        "note": "Produkcja zakończyła",
+    } in mapping["inbound"]
+    mapping["inbound"] = [
+        {"work_item_state": "Resolved", "work_item_category": None, "action": "note",
+         "note": "Gotowe"}
+    ]  # fmt: skip
     answer = dapi.client.put("/api/devops/mapping", json=mapping, headers=dapi.h())
     assert answer.status_code == 200, answer.text
     assert dapi.client.get("/api/devops/mapping", headers=dapi.h()).json() == mapping
@@ -257,15 +264,219 @@ def test_reconcile_route_reads_open_handoffs(dapi: Api, standin: ServedStandin) 
     register_outbox_handlers(dapi.container, single, {})
     OutboxWorker(dapi.container.db, {"devops.create": single["devops.create"]}).drain()
     [item] = standin.items()
-    standin.admin.post(f"/_standin/workitems/{item['id']}/state", json={"state": "Done"})
+    standin.admin.post(f"/_standin/workitems/{item['id']}/state", json={"state": "Closed"})
 
     assert (
         dapi.client.post("/api/devops/reconcile", headers=dapi.h("consultant")).status_code == 403
     )
     answer = dapi.client.post("/api/devops/reconcile", headers=dapi.h())
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"checked": 1, "applied": 1, "errors": []}
+    assert answer.json() == {"checked": 1, "applied": 1, "errors": [], "retry_after": None}
     shown = _show(dapi, ticket["id"])
     assert [h["note"] for h in shown["history"] if h["action"] == "devops_feedback"] == [
         "Produkcja zakończyła"
     ]
+
+
+# ------------------------------------------------------------------ issue 16: vendor rules
+
+
+def _handed_off(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ticket handed off and its work item created by the outbox job; the job handlers."""
+    ticket = _ticket(api)
+    api.client.post(f"/api/tickets/{ticket['id']}/handoff", headers=api.h())
+    single: dict[str, Any] = {}
+    register_outbox_handlers(api.container, single, {})
+    OutboxWorker(api.container.db, {"devops.create": single["devops.create"]}).drain()
+    return ticket, single
+
+
+def test_the_test_buttons_sample_changes_no_ticket(dapi: Api, standin: ServedStandin) -> None:
+    ticket = _linked_ticket(dapi, work_item_id=5)  # the sample's work item
+    sample = standin.admin.post("/_standin/hooks/test")  # no hook URL: build the body only
+    sample.raise_for_status()
+    body = _sample_body(standin)
+    answer = dapi.client.post("/api/devops/webhook", json=body, headers=_basic(SECRET))
+    assert (answer.status_code, answer.json()["outcome"]) == (200, "test")
+    with dapi.container.db.read() as s:
+        row = s.get(TicketRow, ticket["id"])
+        assert row is not None and (row.devops_rev, row.devops_state) == (1, "New")
+
+
+def _sample_body(standin: ServedStandin) -> dict[str, Any]:
+    from tests.integration.test_devops_contract import HookReceiver
+
+    receiver = HookReceiver(SECRET)
+    try:
+        standin.admin.post(
+            "/_standin/config", json={"hook_url": receiver.url, "hook_secret": SECRET}
+        ).raise_for_status()
+        standin.admin.post("/_standin/hooks/test").raise_for_status()
+        [body] = receiver.wait_for(1)
+    finally:
+        standin.admin.post("/_standin/config", json={"hook_url": ""})
+        receiver.close()
+    return body
+
+
+def test_the_state_is_the_changed_fields_new_value(dapi: Api) -> None:
+    ticket = _linked_ticket(dapi)
+    body = _hook(4242, 2, "Resolved")
+    body["resource"]["revision"]["fields"]["System.State"] = "New"  # as Microsoft's sample
+    answer = dapi.client.post("/api/devops/webhook", json=body, headers=_basic(SECRET))
+    assert answer.json()["outcome"] == "applied"
+    assert _show(dapi, ticket["id"])["devops_state"] == "Resolved"
+
+
+def test_a_minimal_hook_queues_a_read_of_the_work_item(dapi: Api, standin: ServedStandin) -> None:
+    ticket, single = _handed_off(dapi)
+    [item] = standin.items()
+    standin.admin.post(f"/_standin/workitems/{item['id']}/state", json={"state": "Resolved"})
+    minimal = {"eventType": "workitem.updated", "id": "evt-min",
+               "resource": {"id": 2, "workItemId": item["id"], "rev": 2, "url": "x"}}  # fmt: skip
+    answer = dapi.client.post("/api/devops/webhook", json=minimal, headers=_basic(SECRET))
+    assert (answer.status_code, answer.json()["outcome"]) == (200, "queued")
+    assert _show(dapi, ticket["id"])["devops_state"] == "New", "nothing guessed"
+    OutboxWorker(dapi.container.db, {"devops.refresh": single["devops.refresh"]}).drain()
+    shown = _show(dapi, ticket["id"])
+    assert shown["devops_state"] == "Resolved"
+    assert [h["note"] for h in shown["history"] if h["action"] == "devops_feedback"] == [
+        "Produkcja zakończyła"
+    ]
+
+
+def test_a_transient_database_failure_answers_503(dapi: Api) -> None:
+    from tests.integration.test_devops_contract import _free_port
+
+    dead = Database(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/sedno")
+    live = dapi.container.db
+    dapi.container.db = dead
+    try:
+        answer = dapi.client.post(
+            "/api/devops/webhook", json=_hook(4242, 2, "Resolved"), headers=_basic(SECRET)
+        )
+    finally:
+        dapi.container.db = live
+        dead.dispose()
+    assert answer.status_code == 503, answer.text  # Azure DevOps retries 503, not 500
+    assert answer.headers["Retry-After"]
+
+
+def test_saving_settings_checks_them_against_the_project(dapi: Api) -> None:
+    missing_area = {"items": [{"module": "Handel", "area_path": "Sedno\\Nie ma"}]}
+    answer = dapi.client.put("/api/devops/modules", json=missing_area, headers=dapi.h())
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "items[0].area_path"
+    assert "Sedno\\Nie ma" in answer.json()["detail"]
+
+    with dapi.container.db.transaction() as s:
+        stranger, _ = create_user(s, login="obcy", name="Obcy", role="consultant",
+                                  email="obcy@nieznany.pl")  # fmt: skip
+    unknown_person = {"items": [{"module": "Handel", "area_path": "sedno\\handel",
+                                 "second_line_id": stranger.id}]}  # fmt: skip
+    answer = dapi.client.put("/api/devops/modules", json=unknown_person, headers=dapi.h())
+    assert (answer.status_code, answer.json()["field"]) == (422, "items[0].second_line_id")
+    spelled = {"items": [{"module": "Handel", "area_path": "sedno\\handel"}]}
+    answer = dapi.client.put("/api/devops/modules", json=spelled, headers=dapi.h())
+    assert answer.json()["items"][0]["area_path"] == "Sedno\\Handel", "as the project spells it"
+
+    mapping = dapi.client.get("/api/devops/mapping", headers=dapi.h()).json()
+    mapping["outbound"][0] = {**mapping["outbound"][0], "work_item_state": "Done",
+                              "work_item_category": None}  # fmt: skip
+    answer = dapi.client.put("/api/devops/mapping", json=mapping, headers=dapi.h())
+    assert (answer.status_code, answer.json()["field"]) == (422, "outbound[0].work_item_state")
+    assert "'Done' is not a state of Bug" in answer.json()["detail"]
+    answer = dapi.client.put(
+        "/api/devops/mapping", json={**mapping, "work_item_type": "Epik"}, headers=dapi.h()
+    )
+    assert answer.status_code == 502 or answer.json()["field"] == "work_item_type"
+
+    project = dapi.client.get("/api/devops/project", headers=dapi.h()).json()
+    assert project["process"] == "Agile" and project["work_item_type"] == "Bug"
+    assert "Sedno\\Handel" in project["areas"]
+
+
+def test_saving_settings_while_devops_is_down_is_503_and_saves_nothing(
+    dapi: Api, standin: ServedStandin
+) -> None:
+    standin.fault(mode="down", count=None)
+    try:
+        body = {"items": [{"module": "Magazyn", "area_path": "Sedno\\Magazyn"}]}
+        answer = dapi.client.put("/api/devops/modules", json=body, headers=dapi.h())
+    finally:
+        standin.admin.delete("/_standin/faults")
+    assert (answer.status_code, answer.json()["type"]) == (503, "devops-unavailable")
+    modules = dapi.client.get("/api/devops/modules", headers=dapi.h()).json()["items"]
+    assert [m["module"] for m in modules] == ["Handel"]
+
+
+def test_a_scrum_project_gets_bugs_and_its_own_states(dapi: Api, standin: ServedStandin) -> None:
+    standin.admin.post("/_standin/reset", json={"process": "Scrum"}).raise_for_status()
+    assert dapi.client.get("/api/devops/project", headers=dapi.h()).json()["process"] == "Scrum"
+    ticket = _ticket(dapi)
+    dapi.client.post(f"/api/tickets/{ticket['id']}/handoff", headers=dapi.h())
+    single: dict[str, Any] = {}
+    register_outbox_handlers(dapi.container, single, {})
+    worker = OutboxWorker(dapi.container.db, {k: single[k] for k in ("devops.create",
+                                                                    "devops.export")})  # fmt: skip
+    worker.drain()
+    [item] = standin.items()
+    assert item["fields"]["System.WorkItemType"] == "Bug"
+    moved = dapi.client.post(
+        f"/api/tickets/{ticket['id']}/transition",
+        json={"to": "cancelled", "note": "klient zrezygnował"},
+        headers=dapi.h(),
+    )
+    assert moved.status_code == 200, moved.text
+    worker.drain()
+    [item] = standin.items()
+    assert item["fields"]["System.State"] == "Removed", "Scrum's Removed-category state"
+    assert any("anulowane" in c for c in item["comments"])
+    standin.admin.post(f"/_standin/workitems/{item['id']}/state", json={"state": "Done"})
+    hook = _hook(item["id"], item["rev"] + 1, "Done", old="Removed")
+    answer = dapi.client.post("/api/devops/webhook", json=hook, headers=_basic(SECRET))
+    assert answer.json()["outcome"] == "applied"
+    notes = [h["note"] for h in _show(dapi, ticket["id"])["history"]
+             if h["action"] == "devops_feedback"]  # fmt: skip
+    assert notes == ["Produkcja zakończyła"], "Done is Completed in Scrum"
+
+
+def test_a_basic_project_gets_issues(dapi: Api, standin: ServedStandin) -> None:
+    standin.admin.post("/_standin/reset", json={"process": "Basic"}).raise_for_status()
+    dapi.client.get("/api/devops/project", headers=dapi.h()).raise_for_status()
+    ticket, _ = _handed_off(dapi)
+    [item] = standin.items()
+    assert item["fields"]["System.WorkItemType"] == "Issue"
+    assert _show(dapi, ticket["id"])["devops_work_item_id"] == item["id"]
+
+
+def test_a_pending_retry_after_holds_the_admin_route_too(dapi: Api, standin: ServedStandin) -> None:
+    _linked_ticket(dapi)
+    standin.fault(mode="rate_limit", retry_after=30, match="batch")
+    first = dapi.client.post("/api/devops/reconcile", headers=dapi.h()).json()
+    assert first["retry_after"] == 30.0
+    calls = len(standin.calls())
+    second = dapi.client.post("/api/devops/reconcile", headers=dapi.h()).json()
+    assert second["retry_after"] is not None and 0 < second["retry_after"] <= 30
+    assert len(standin.calls()) == calls, "nothing is sent before Retry-After passes"
+    from api.settings import DevOpsSettings
+    from tickets.handoff import make_client
+
+    devops = dapi.container.settings.devops
+    assert isinstance(devops, DevOpsSettings)
+    with make_client(devops) as worker_client:
+        assert worker_client.delay_before_next_call() > 0, "the worker's client waits too"
+    forget_retry_after()
+
+
+def test_the_admin_page_shows_the_projects_areas_and_states(dapi: Api) -> None:
+    bad = {"items": [{"module": "Handel", "area_path": "Sedno\\Handel"}]}
+    dapi.client.put("/api/devops/modules", json=bad, headers=dapi.h())
+    answer = dapi.client.get("/admin/devops", headers=dapi.h())
+    assert answer.status_code == 200, answer.text
+    html = answer.text
+    assert "Integracja z Azure DevOps" in html and "Agile" in html
+    assert 'Resolved <span class="muted">(Resolved)</span>' in html
+    assert "<code>Sedno\\Handel</code>" in html
+    assert "tylko komentarz i tag" in html, "cancelled: an Agile bug has no Removed state"
+    assert dapi.client.get("/admin/devops", headers=dapi.h("consultant")).status_code == 403

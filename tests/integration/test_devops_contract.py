@@ -96,8 +96,8 @@ class ServedStandin:
         return list(self.admin.get("/_standin/hooks").json()["value"])
 
 
-@pytest.fixture(scope="module")
-def standin() -> Iterator[ServedStandin]:
+@pytest.fixture(scope="module", name="standin")
+def standin_fixture() -> Iterator[ServedStandin]:
     served = ServedStandin()
     served.start()
     yield served

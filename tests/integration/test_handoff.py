@@ -21,7 +21,7 @@ from intake.mailer import make_send_mail_handler
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin, _free_port
 from tests.services.smtp import SmtpServer, smtp_server
 from tickets import handoff, notifications
-from tickets.adapters.azure_devops import ticket_tag
+from tickets.adapters.azure_devops import forget_retry_after, ticket_tag
 from tickets.adapters.db import Database
 from tickets.adapters.orm import TicketHistoryRow, TicketRow
 from tickets.adapters.outbox import OutboxJobRow, OutboxWorker, retry_now
@@ -184,6 +184,7 @@ def standin() -> Iterator[ServedStandin]:
 @pytest.fixture
 def env(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Env]:
     standin.reset()
+    forget_retry_after()  # every test starts with a fresh organisation
     with smtp_server() as smtp:
         settings = load_settings(
             {
@@ -365,7 +366,8 @@ def test_state_export_comment_tag_and_mapped_state_without_echo(env: Env) -> Non
     env.move(ticket_id, "cancelled")
     env.drain()
     [item] = env.items()
-    assert item["fields"]["System.State"] == "Removed"
+    # An Agile bug has no state in the Removed category: the comment and tag say it.
+    assert item["fields"]["System.State"] == "New"
     assert "sedno-anulowane" in item["fields"]["System.Tags"]
     assert any("anulowane w Sedno" in c for c in item["comments"])
     # Our own update fires a hook too; it is an echo, not production's answer.
@@ -373,7 +375,7 @@ def test_state_export_comment_tag_and_mapped_state_without_echo(env: Env) -> Non
     assert [(h["rev"], h["status_code"]) for h in hooks] == [(2, 200)]
     assert env.history(ticket_id, "devops_feedback") == []
     ticket = env.ticket(ticket_id)
-    assert (ticket.state, ticket.devops_state, ticket.devops_rev) == ("cancelled", "Removed", 2)
+    assert (ticket.state, ticket.devops_state, ticket.devops_rev) == ("cancelled", "New", 2)
 
     env.move(ticket_id, "reported")  # reopened
     env.drain()
@@ -392,7 +394,7 @@ def test_reconciliation_applies_a_missed_hook_once(env: Env) -> None:
     item_id = env.ticket(ticket_id).devops_work_item_id
     assert item_id is not None
     env.standin.admin.post("/_standin/config", json={"hook_url": ""}).raise_for_status()
-    assert env.change_state(item_id, "Done") == []  # the hook is lost
+    assert env.change_state(item_id, "Closed") == []  # the hook is lost
 
     first = handoff.reconcile_handoffs(env.container)
     second = handoff.reconcile_handoffs(env.container)
@@ -400,5 +402,5 @@ def test_reconciliation_applies_a_missed_hook_once(env: Env) -> None:
     assert (first.checked, first.applied, first.errors) == (1, 1, [])
     assert (second.checked, second.applied) == (1, 0)
     ticket = env.ticket(ticket_id)
-    assert (ticket.devops_state, ticket.devops_rev) == ("Done", 2)
+    assert (ticket.devops_state, ticket.devops_rev) == ("Closed", 2)
     assert [h.note for h in env.history(ticket_id, "devops_feedback")] == ["Produkcja zakończyła"]

@@ -52,6 +52,8 @@ def test_opted_out_consultant_gets_no_feedback_mail(env: Env) -> None:
 
 
 def test_feedback_mail_reaches_a_consultant_who_did_not_opt_out(env: Env) -> None:
+    # A Scrum bug can be Removed (an Agile bug cannot).
+    env.standin.admin.post("/_standin/config", json={"process": "Scrum"}).raise_for_status()
     ticket_id = env.new_ticket()
     env.hand_off(ticket_id)
     env.drain()

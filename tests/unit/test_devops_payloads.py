@@ -214,9 +214,19 @@ MICROSOFT_SAMPLE: dict[str, Any] = {
 }
 
 
-def test_microsoft_sample_payload_parses() -> None:
+def test_the_test_buttons_sample_is_recognised_and_carries_nothing_to_apply() -> None:
     update = parse_workitem_updated(MICROSOFT_SAMPLE)
-    assert update.work_item_id == 5, "the sample's workItemId 0 falls back to revision.id"
+    assert update.test_sample, "workItemId 0: the subscription's Test button"
+    assert update.work_item_id == 5
+    assert (update.state, update.new_state, update.changed_fields) == (None, None, ())
+
+
+def test_a_real_delivery_parses_every_field() -> None:
+    payload = copy.deepcopy(MICROSOFT_SAMPLE)
+    payload["resource"]["workItemId"] = 5
+    update = parse_workitem_updated(payload)
+    assert not update.test_sample and update.complete
+    assert update.work_item_id == 5
     assert update.rev == 2
     assert (update.old_state, update.new_state, update.state) == ("New", "Approved", "Approved")
     assert update.changed_by == "fabrikamfiber4@hotmail.com"
@@ -230,6 +240,23 @@ def test_microsoft_sample_payload_parses() -> None:
     assert update.tags == ("sedno[ZS/2026/17]", "pilne")
     assert update.title == "Some great new idea!"
     assert update.event_id == "27646e0e-b520-4d2b-9411-bba7524947cd"
+
+
+def test_the_state_comes_from_the_changed_field_not_from_the_revision() -> None:
+    payload = copy.deepcopy(MICROSOFT_SAMPLE)
+    payload["resource"]["workItemId"] = 5
+    payload["resource"]["revision"]["fields"]["System.State"] = "New"  # as Microsoft's sample
+    update = parse_workitem_updated(payload)
+    assert update.state == "Approved"
+
+
+def test_a_minimal_payload_names_the_item_and_asks_for_a_read() -> None:
+    payload = copy.deepcopy(MICROSOFT_SAMPLE)
+    resource = payload["resource"]
+    payload["resource"] = {"id": 2, "workItemId": 5, "rev": 2, "url": resource["url"]}
+    update = parse_workitem_updated(payload)
+    assert (update.work_item_id, update.rev, update.state) == (5, 2, None)
+    assert not update.complete and not update.test_sample
 
 
 def test_update_without_a_state_change_keeps_the_current_state() -> None:
@@ -248,7 +275,6 @@ def test_update_without_a_state_change_keeps_the_current_state() -> None:
         (("eventType",), "eventType"),
         (("resource",), "resource"),
         (("resource", "rev"), "resource.rev"),
-        (("resource", "revision"), "resource.revision"),
         (("resource", "revision", "fields"), "resource.revision.fields"),
     ],
 )
@@ -280,7 +306,10 @@ def test_a_missing_work_item_id_is_named() -> None:
         (lambda p: p["resource"].update(rev="2"), "resource.rev is not an integer"),
         (lambda p: p["resource"].update(rev=True), "resource.rev is not an integer"),
         (lambda p: p["resource"].update(workItemId=-3), "not a positive integer"),
-        (lambda p: p["resource"].update(fields=[1]), "resource.fields is not an object"),
+        (
+            lambda p: p["resource"].update(fields=[1], workItemId=5),
+            "resource.fields is not an object",
+        ),
         (lambda p: p.update(resource="x"), "resource is not an object"),
     ],
 )

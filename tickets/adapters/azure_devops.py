@@ -37,6 +37,16 @@ _T = TypeVar("_T")
 
 API_VERSION: Final = "7.1"
 JSON_PATCH: Final = "application/json-patch+json"
+REPRO_STEPS: Final = "Microsoft.VSTS.TCM.ReproSteps"
+PRIORITY: Final = "Microsoft.VSTS.Common.Priority"
+BUG_CATEGORY: Final = "Microsoft.BugCategory"
+REQUIREMENT_CATEGORY: Final = "Microsoft.RequirementCategory"
+BATCH_SIZE: Final = 200
+"""Ids one ``workitemsbatch`` call may carry."""
+StateCategory = Literal["Proposed", "InProgress", "Resolved", "Completed", "Removed"]
+STATE_CATEGORIES: Final[tuple[str, ...]] = (
+    "Proposed", "InProgress", "Resolved", "Completed", "Removed",
+)  # fmt: skip
 
 TicketPriority = Literal["krytyczny", "wysoki", "normalny", "niski"]
 PRIORITY_TO_DEVOPS: Final[Mapping[str, int]] = {
@@ -127,6 +137,10 @@ class WorkItemSpec(msgspec.Struct, frozen=True, kw_only=True):
     assigned_to: str | None = None
     """The second-line person (e-mail or display name), optional."""
     work_item_type: str = "Bug"
+    type_fields: frozenset[str] | None = None
+    """Fields of ``work_item_type`` (from ``describe_project``); None = send the Bug's fields.
+    Repro steps and priority are sent only to types that have them (Basic's Issue has no
+    repro steps, and the service refuses a field its type lacks)."""
 
 
 class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,6 +160,59 @@ class WorkItem(msgspec.Struct, frozen=True, kw_only=True):
     fields: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class WorkItemState(msgspec.Struct, frozen=True):
+    """A state of a work item type and its category."""
+
+    name: str
+    category: str
+
+
+class WorkItemTypeInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A work item type of the project: its fields and, when read, its states."""
+
+    name: str
+    fields: frozenset[str] = frozenset()
+    states: tuple[WorkItemState, ...] = ()
+
+    def state_in(self, category: str) -> str | None:
+        """The first state of ``category`` (the one a board moves an item to), or None."""
+        return next((s.name for s in self.states if s.category == category), None)
+
+    def state_named(self, name: str) -> WorkItemState | None:
+        return next((s for s in self.states if s.name.casefold() == name.casefold()), None)
+
+
+class ProjectInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What Sedno needs to know of the project: process, types, categories, area paths."""
+
+    project: str
+    process: str
+    """The process template's name (Agile, Scrum, CMMI, Basic or an inherited one)."""
+    types: tuple[WorkItemTypeInfo, ...]
+    """Every type; states are read for the handoff type only (``work_item_type``)."""
+    categories: dict[str, str]
+    """Category reference name → its default work item type."""
+    areas: tuple[str, ...]
+    """Every area path, as work items carry them (``Project\\Team\\Module``)."""
+    work_item_type: str
+    """The type handoffs create: the override, else the Bug category's default, else the
+    Requirement category's."""
+
+    def type_named(self, name: str | None) -> WorkItemTypeInfo | None:
+        wanted = (name or "").casefold()
+        return next((t for t in self.types if t.name.casefold() == wanted), None)
+
+    @property
+    def handoff_type(self) -> WorkItemTypeInfo:
+        found = self.type_named(self.work_item_type)
+        assert found is not None, "describe_project picks a type of the project"
+        return found
+
+    def area_named(self, path: str) -> str | None:
+        wanted = path.strip().casefold()
+        return next((a for a in self.areas if a.casefold() == wanted), None)
+
+
 class WorkItemUpdate(msgspec.Struct, frozen=True, kw_only=True):
     """What a ``workitem.updated`` service hook tells Sedno."""
 
@@ -162,6 +229,10 @@ class WorkItemUpdate(msgspec.Struct, frozen=True, kw_only=True):
     title: str | None = None
     event_id: str | None = None
     """The notification id; a duplicate delivery repeats it."""
+    complete: bool = True
+    """False for "Resource details to send: Minimal": no fields came, read the item instead."""
+    test_sample: bool = False
+    """Microsoft's sample event, sent by the subscription's *Test* button: apply nothing."""
 
 
 # ---------------------------------------------------------------- pure helpers
@@ -212,20 +283,28 @@ def build_create_patch(spec: WorkItemSpec) -> list[PatchOp]:
         f'<p>Sedno: <a href="{html.escape(spec.ticket_url, quote=True)}">'
         f"{html.escape(spec.ticket_number)}</a></p>"
     )
+
+    def has(field: str) -> bool:
+        return spec.type_fields is None or field in spec.type_fields
+
     ops = [
         PatchOp("add", "/fields/System.Title", spec.title),
         PatchOp("add", "/fields/System.Description", text_to_html(spec.description) + link),
-        PatchOp(
-            "add",
-            "/fields/Microsoft.VSTS.TCM.ReproSteps",
-            text_to_html(spec.repro_steps or spec.description),
-        ),
-        PatchOp("add", "/fields/System.AreaPath", spec.area_path),
-        PatchOp("add", "/fields/Microsoft.VSTS.Common.Priority", PRIORITY_TO_DEVOPS[spec.priority]),
+    ]
+    if has(REPRO_STEPS):
+        ops.append(
+            PatchOp(
+                "add", f"/fields/{REPRO_STEPS}", text_to_html(spec.repro_steps or spec.description)
+            )
+        )
+    ops.append(PatchOp("add", "/fields/System.AreaPath", spec.area_path))
+    if has(PRIORITY):
+        ops.append(PatchOp("add", f"/fields/{PRIORITY}", PRIORITY_TO_DEVOPS[spec.priority]))
+    ops.append(
         PatchOp(
             "add", "/fields/System.Tags", join_tags([ticket_tag(spec.ticket_number), *spec.tags])
-        ),
-    ]
+        )
+    )
     if spec.assigned_to:
         ops.append(PatchOp("add", "/fields/System.AssignedTo", spec.assigned_to))
     ops.append(
@@ -294,7 +373,13 @@ def _object_field(container: Mapping[str, Any], key: str, where: str) -> Mapping
 
 
 def parse_workitem_updated(payload: object) -> WorkItemUpdate:
-    """Turn a ``workitem.updated`` service-hook body (decoded JSON) into a ``WorkItemUpdate``."""
+    """Turn a ``workitem.updated`` service-hook body (decoded JSON) into a ``WorkItemUpdate``.
+
+    The state is the changed field's ``newValue`` when the revision changed it (Microsoft's
+    sample disagrees with its own ``revision.fields``), else ``revision.fields``. A payload
+    sent with "Resource details: Minimal" has neither: ``complete`` is False. A resource whose
+    ``workItemId`` is 0 is the *Test* button's sample (real events always carry the id).
+    """
     if not isinstance(payload, Mapping):
         raise MalformedHookPayload("payload", "is not a JSON object")
     event_type = payload.get("eventType")
@@ -303,13 +388,23 @@ def parse_workitem_updated(payload: object) -> WorkItemUpdate:
     if event_type != "workitem.updated":
         raise MalformedHookPayload("eventType", f"is {event_type!r}, not 'workitem.updated'")
     resource = _object_field(payload, "resource", "")
-    revision = _object_field(resource, "revision", "resource")
-    item_fields = _object_field(revision, "fields", "resource.revision")
     rev = _int_field(resource, "rev", "resource")
-    # Microsoft's own sample carries workItemId 0 and the real id in revision.id.
+    revision = resource.get("revision")
+    if revision is not None and not isinstance(revision, Mapping):
+        raise MalformedHookPayload("resource.revision", "is not an object")
+    item_fields: Mapping[str, Any] = {}
+    if revision is not None:
+        item_fields = _object_field(revision, "fields", "resource.revision")
     raw_id = resource.get("workItemId")
-    if (raw_id in (None, 0)) and isinstance(revision.get("id"), int):
-        raw_id = revision.get("id")
+    event_id = payload.get("id")
+    if raw_id == 0 and not isinstance(raw_id, bool):
+        sample_id = revision.get("id") if revision is not None else None
+        return WorkItemUpdate(
+            work_item_id=sample_id if isinstance(sample_id, int) else 0,
+            rev=rev, state=None, new_state=None, old_state=None, changed_by=None,
+            changed_fields=(), tags=(), test_sample=True,
+            event_id=event_id if isinstance(event_id, str) else None,
+        )  # fmt: skip
     if raw_id is None:
         raise MalformedHookPayload("resource.workItemId")
     if isinstance(raw_id, bool) or not isinstance(raw_id, int) or raw_id <= 0:
@@ -322,12 +417,11 @@ def parse_workitem_updated(payload: object) -> WorkItemUpdate:
     if isinstance(state_change, Mapping):
         old_state = state_change.get("oldValue")
         new_state = state_change.get("newValue")
-    state = item_fields.get("System.State")
+    state = new_state if isinstance(new_state, str) else item_fields.get("System.State")
     title = item_fields.get("System.Title")
     changed_by = _identity_name(resource.get("revisedBy")) or _identity_name(
         item_fields.get("System.ChangedBy")
     )
-    event_id = payload.get("id")
     return WorkItemUpdate(
         work_item_id=raw_id,
         rev=rev,
@@ -339,6 +433,7 @@ def parse_workitem_updated(payload: object) -> WorkItemUpdate:
         tags=split_tags(item_fields.get("System.Tags")),
         title=title if isinstance(title, str) else None,
         event_id=event_id if isinstance(event_id, str) else None,
+        complete=revision is not None,
     )
 
 
@@ -364,6 +459,63 @@ class _WiqlRef(msgspec.Struct):
 
 class _WiqlResult(msgspec.Struct):
     work_items: list[_WiqlRef] = msgspec.field(default_factory=list, name="workItems")
+
+
+class _WorkItemList(msgspec.Struct):
+    value: list[_WorkItemWire | None] = msgspec.field(default_factory=list)
+
+
+class _NamedRef(msgspec.Struct):
+    name: str
+
+
+class _FieldRef(msgspec.Struct):
+    reference_name: str = msgspec.field(name="referenceName")
+
+
+class _TypeWire(msgspec.Struct):
+    name: str
+    fields: list[_FieldRef] = msgspec.field(default_factory=list)
+    is_disabled: bool = msgspec.field(default=False, name="isDisabled")
+
+
+class _TypeList(msgspec.Struct):
+    value: list[_TypeWire]
+
+
+class _StateList(msgspec.Struct):
+    value: list[WorkItemState]
+
+
+class _CategoryWire(msgspec.Struct):
+    reference_name: str = msgspec.field(name="referenceName")
+    default_type: _NamedRef | None = msgspec.field(default=None, name="defaultWorkItemType")
+
+
+class _CategoryList(msgspec.Struct):
+    value: list[_CategoryWire]
+
+
+class _AreaNode(msgspec.Struct):
+    name: str
+    children: list[_AreaNode] = msgspec.field(default_factory=list)
+
+
+class _ProcessTemplate(msgspec.Struct):
+    template_name: str = msgspec.field(default="", name="templateName")
+
+
+class _Capabilities(msgspec.Struct):
+    process_template: _ProcessTemplate | None = msgspec.field(default=None, name="processTemplate")
+
+
+class _ProjectWire(msgspec.Struct):
+    name: str
+    capabilities: _Capabilities | None = None
+
+
+class _IdentityList(msgspec.Struct):
+    count: int = 0
 
 
 class _ErrorBody(msgspec.Struct):
@@ -397,6 +549,53 @@ def _to_work_item(wire: _WorkItemWire) -> WorkItem:
 # ---------------------------------------------------------------- client
 
 
+class RetryGate:
+    """The earliest moment Azure DevOps allows the next call, shared by every client of one
+    organisation and token in this process (the outbox worker's and the admin routes')."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next_allowed_at = 0.0
+        """``time.monotonic()`` moment."""
+
+    def hold_off(self, seconds: float) -> None:
+        with self.lock:
+            self.next_allowed_at = max(self.next_allowed_at, time.monotonic() + seconds)
+
+
+_GATES: dict[tuple[str, str], RetryGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def shared_gate(org_url: str, pat: str) -> RetryGate:
+    """The process-wide gate of one organisation and token."""
+    key = (org_url.rstrip("/").casefold(), pat)
+    with _GATES_LOCK:
+        return _GATES.setdefault(key, RetryGate())
+
+
+def forget_retry_after() -> None:
+    """Drop every pending Retry-After of this process (tests that reset the service)."""
+    with _GATES_LOCK:
+        _GATES.clear()
+
+
+def identities_url(org_url: str) -> str:
+    """Identities live on the organisation's VSSPS host in Azure DevOps Services."""
+    url = httpx.URL(org_url.rstrip("/"))
+    host = url.host
+    if host == "dev.azure.com":
+        host = "vssps.dev.azure.com"
+    elif host.endswith(".visualstudio.com") and ".vssps." not in host:
+        host = host.replace(".visualstudio.com", ".vssps.visualstudio.com")
+    return str(url.copy_with(host=host)).rstrip("/") + "/_apis/identities"
+
+
+def _area_paths(node: _AreaNode, parent: str = "") -> list[str]:
+    path = f"{parent}\\{node.name}" if parent else node.name
+    return [path, *(p for child in node.children for p in _area_paths(child, path))]
+
+
 class AzureDevOpsClient:
     """Work items in one Azure DevOps project. One instance per worker thread."""
 
@@ -408,8 +607,11 @@ class AzureDevOpsClient:
         *,
         timeout: float = 10,
         transport: httpx.BaseTransport | None = None,
+        gate: RetryGate | None = None,
     ) -> None:
-        self._base = f"{org_url.rstrip('/')}/{quote(project, safe='')}/_apis/wit"
+        self._org = org_url.rstrip("/")
+        self._project = project
+        self._base = f"{self._org}/{quote(project, safe='')}/_apis/wit"
         self._http = httpx.Client(
             auth=httpx.BasicAuth("", pat),
             headers={"Accept": "application/json", "X-TFS-FedAuthRedirect": "Suppress"},
@@ -417,8 +619,7 @@ class AzureDevOpsClient:
             transport=transport,
             follow_redirects=False,
         )
-        self._lock = threading.Lock()
-        self._next_allowed_at = 0.0
+        self._gate = gate if gate is not None else RetryGate()
         self.last_retry_after: float | None = None
         """The last ``Retry-After`` seen, on any answer (seconds)."""
 
@@ -427,8 +628,8 @@ class AzureDevOpsClient:
     @property
     def next_allowed_at(self) -> float:
         """``time.monotonic()`` moment before which the client sends nothing."""
-        with self._lock:
-            return self._next_allowed_at
+        with self._gate.lock:
+            return self._gate.next_allowed_at
 
     def delay_before_next_call(self) -> float:
         """Seconds left until Azure DevOps allows the next call (0 when free to go)."""
@@ -521,6 +722,88 @@ class AzureDevOpsClient:
         response = self._send("POST", f"{self._base}/wiql", json_body={"query": query})
         return sorted(ref.id for ref in self._decode(response, _WiqlResult).work_items)
 
+    def get_work_items(self, ids: Sequence[int]) -> list[WorkItem]:
+        """Many work items, ``BATCH_SIZE`` per ``workitemsbatch`` call; missing ones are left out."""
+        found: list[WorkItem] = []
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), BATCH_SIZE):
+            body = {
+                "ids": unique[start : start + BATCH_SIZE],
+                "fields": ["System.Id", "System.Rev", "System.State", "System.Title",
+                           "System.Tags", "System.WorkItemType", "System.AreaPath"],
+                "errorPolicy": "omit",
+            }  # fmt: skip
+            response = self._send("POST", f"{self._base}/workitemsbatch", json_body=body)
+            batch = self._decode(response, _WorkItemList)
+            found.extend(_to_work_item(w) for w in batch.value if w is not None)
+        return found
+
+    # -- the project
+
+    def describe_project(self, work_item_type: str | None = None) -> ProjectInfo:
+        """Process, types (with the handoff type's states), categories and area paths.
+
+        ``work_item_type`` overrides the type handoffs create; by default it is the Bug
+        category's default type, else the Requirement category's (Basic: Issue).
+        """
+        project = self._decode(
+            self._send(
+                "GET",
+                f"{self._org}/_apis/projects/{quote(self._project, safe='')}",
+                params={"includeCapabilities": "true"},
+            ),
+            _ProjectWire,
+        )
+        template = project.capabilities.process_template if project.capabilities else None
+        types = self._decode(self._send("GET", f"{self._base}/workitemtypes"), _TypeList).value
+        categories = {
+            c.reference_name: c.default_type.name
+            for c in self._decode(
+                self._send("GET", f"{self._base}/workitemtypecategories"), _CategoryList
+            ).value
+            if c.default_type is not None
+        }
+        chosen = (
+            work_item_type or categories.get(BUG_CATEGORY) or categories.get(REQUIREMENT_CATEGORY)
+        )
+        known = {t.name.casefold(): t for t in types if not t.is_disabled}
+        if not chosen or chosen.casefold() not in known:
+            raise DevOpsFinal(
+                404, f"work item type {chosen!r} does not exist in project {project.name}"
+            )
+        chosen = known[chosen.casefold()].name
+        infos = tuple(
+            WorkItemTypeInfo(
+                name=t.name,
+                fields=frozenset(f.reference_name for f in t.fields),
+                states=self.states_of(t.name) if t.name == chosen else (),
+            )
+            for t in known.values()
+        )
+        root = self._decode(
+            self._send("GET", f"{self._base}/classificationnodes/Areas", params={"$depth": "20"}),
+            _AreaNode,
+        )
+        return ProjectInfo(
+            project=project.name,
+            process=template.template_name if template else "",
+            types=infos,
+            categories=categories,
+            areas=tuple(_area_paths(root)),
+            work_item_type=chosen,
+        )
+
+    def states_of(self, work_item_type: str) -> tuple[WorkItemState, ...]:
+        """The type's states in board order, each with its category."""
+        url = f"{self._base}/workitemtypes/{quote(work_item_type, safe='')}/states"
+        return tuple(self._decode(self._send("GET", url), _StateList).value)
+
+    def identity_exists(self, name: str) -> bool:
+        """Whether the organisation knows a user by this e-mail or account name."""
+        params = {"searchFilter": "General", "filterValue": name, "queryMembership": "None"}
+        response = self._send("GET", identities_url(self._org), params=params)
+        return self._decode(response, _IdentityList).count > 0
+
     # -- transport
 
     def _send(
@@ -577,8 +860,7 @@ class AzureDevOpsClient:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if retry_after is not None:
             self.last_retry_after = retry_after
-            with self._lock:
-                self._next_allowed_at = max(self._next_allowed_at, time.monotonic() + retry_after)
+            self._gate.hold_off(retry_after)
         return retry_after
 
     @staticmethod

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -38,17 +39,32 @@ from litestar import Litestar, Request, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
 
+from tickets.adapters.devops_processes import PROCESSES, Process, ProcessType
+
 FaultMode = Literal["rate_limit", "error", "hang", "down", "slow_apply", "retry_after_ok"]
-CallKind = Literal["create", "update", "get", "wiql"]
+CallKind = Literal["create", "update", "get", "wiql", "batch", "meta"]
+ResourceDetails = Literal["all", "minimal"]
 
 _SERVICE_IDENTITY: Final = {
     "displayName": "Sedno Integration",
     "uniqueName": "sedno@standin.local",
     "id": str(uuid.uuid5(uuid.NAMESPACE_URL, "sedno@standin.local")),
 }
-_KNOWN_TYPES: Final = frozenset(
-    {"bug", "task", "user story", "product backlog item", "issue", "epic", "feature"}
+DEFAULT_AREAS: Final = (
+    "Ewidencja Środków Pieniężnych", "Handel", "Kadry", "Kadry Płace", "Kadry i Płace",
+    "Księgowość", "Magazyn", "Pulpit Pracownika", "Triva", "Workflow",
+)  # fmt: skip
+"""Area nodes under the project root (the demo's modules and the tests')."""
+DEFAULT_IDENTITIES: Final = (
+    "sedno@standin.local",
+    "anna.nowak@example.com",
+    "piotr@firma.pl",
+    "produkcja@sedno.localhost",
+    "produkcja@standin.local",
 )
+"""Users of the organisation; `System.AssignedTo` must name one of them."""
+TEST_SAMPLE_WORK_ITEM: Final = 5
+"""The work item of Microsoft's `workitem.updated` sample, which the *Test* button sends."""
 
 
 class Fault(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,6 +88,18 @@ class StandinConfig(msgspec.Struct, frozen=True, omit_defaults=True):
     hook_url: str | None = None
     hook_secret: str | None = None
     hook_auth: Literal["basic", "header"] | None = None
+    resource_details: ResourceDetails | None = None
+    """The subscription's "Resource details to send"."""
+    process: Literal["Agile", "Scrum", "CMMI", "Basic"] | None = None
+    """The project's process template (work items already there keep their type)."""
+
+
+class ResetRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A fresh organisation: its project's process, area nodes and users."""
+
+    process: Literal["Agile", "Scrum", "CMMI", "Basic"] = "Agile"
+    areas: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_AREAS))
+    identities: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_IDENTITIES))
 
 
 class StateChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +114,18 @@ class StateChange(msgspec.Struct, frozen=True, kw_only=True):
 
 class _WiqlBody(msgspec.Struct):
     query: str
+
+
+BATCH_LIMIT: Final = 200
+"""Work items one ``workitemsbatch`` call may name."""
+
+
+class _BatchBody(msgspec.Struct, forbid_unknown_fields=True):
+    ids: list[int]
+    fields: list[str] | None = None
+    expand: str | None = msgspec.field(default=None, name="$expand")
+    error_policy: Literal["fail", "omit"] | None = msgspec.field(default=None, name="errorPolicy")
+    as_of: str | None = msgspec.field(default=None, name="asOf")
 
 
 @dataclass
@@ -110,6 +150,10 @@ class _State:
     hook_url: str | None
     hook_secret: str | None
     hook_auth: Literal["basic", "header"] = "basic"
+    resource_details: ResourceDetails = "all"
+    process: Process = PROCESSES["Agile"]
+    areas: list[str] = field(default_factory=lambda: list(DEFAULT_AREAS))
+    identities: list[str] = field(default_factory=lambda: list(DEFAULT_IDENTITIES))
     project_id: str = ""
     base_url: str = "http://localhost"
     org: str = "standin"
@@ -226,22 +270,73 @@ class _Engine:
 
     # -- rules
 
-    def check_fields(self, fields: dict[str, Any]) -> None:
+    def area_paths(self) -> list[str]:
+        """Every area path of the project, the root first (``Project\\A\\B``)."""
+        paths = [self.s.project]
+        for rel in self.s.areas:
+            parts = [p for p in rel.split("\\") if p]
+            for depth in range(1, len(parts) + 1):
+                path = "\\".join([self.s.project, *parts[:depth]])
+                if path not in paths:
+                    paths.append(path)
+        return paths
+
+    def known_identity(self, value: object) -> dict[str, Any] | None:
+        name = value.get("uniqueName") if isinstance(value, dict) else value
+        if not isinstance(name, str):
+            return None
+        wanted = _identity(name)["uniqueName"].casefold()
+        for unique in self.s.identities:
+            if unique.casefold() == wanted:
+                return _identity(unique)
+        return None
+
+    def check_fields(self, item_type: ProcessType, fields: dict[str, Any], item_id: int) -> None:
+        for name in fields:
+            if name.startswith("System.") or name in item_type.fields:
+                continue
+            # The service knows the field in the organisation, but not on this type.
+            raise _ApiError(
+                400,
+                "WorkItemFieldInvalidException",
+                f"TF51535: Cannot find field {name} on work item type {item_type.name}.",
+            )
         title = fields.get("System.Title")
         if not isinstance(title, str) or not title.strip():
             raise _ApiError(
                 400, "RuleValidationException", "TF401320: Rule Error for field Title. Required."
             )
         area = fields.get("System.AreaPath")
-        if not isinstance(area, str) or not (
-            area.casefold() == self.s.project.casefold()
-            or area.casefold().startswith(self.s.project.casefold() + "\\")
-        ):
+        known = {a.casefold(): a for a in self.area_paths()}
+        if not isinstance(area, str) or area.casefold() not in known:
             raise _ApiError(
                 400,
                 "WorkItemFieldInvalidTreeNameException",
-                f"TF401347: Invalid tree name given for work item -1, field 'System.AreaPath': {area!r}",
+                f"TF401347: Invalid tree name given for work item {item_id}, field "
+                f"'System.AreaPath'.",
             )
+        fields["System.AreaPath"] = known[area.casefold()]
+        state = fields.get("System.State")
+        names = {n.casefold(): n for n, _ in item_type.states}
+        if not isinstance(state, str) or state.casefold() not in names:
+            raise _ApiError(
+                400,
+                "RuleValidationException",
+                "TF401320: Rule Error for field State. Error code: Required, HasValues, "
+                "LimitedToValues, AllowsOldValue, InvalidEmpty.",
+            )
+        fields["System.State"] = names[state.casefold()]
+        if "System.AssignedTo" in fields and fields["System.AssignedTo"] not in (None, ""):
+            who = self.known_identity(fields["System.AssignedTo"])
+            if who is None:
+                raise _ApiError(
+                    400,
+                    "WorkItemFieldInvalidException",
+                    f"TF401320: Rule Error for field Assigned To. Error code: HasValues, "
+                    f"LimitedToValues. The identity value {fields['System.AssignedTo']!r} is "
+                    "an unknown identity.",
+                )
+            fields["System.AssignedTo"] = who
         priority = fields.get("Microsoft.VSTS.Common.Priority")
         if priority is not None and (
             isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 4
@@ -251,6 +346,11 @@ class _Engine:
                 "RuleValidationException",
                 "TF401320: Rule Error for field Priority. Error code: LimitedToValues.",
             )
+
+    def item_type(self, item: _Item) -> ProcessType:
+        found = self.s.process.type_named(str(item.fields.get("System.WorkItemType", "")))
+        assert found is not None, "items are only created with a type of the process"
+        return found
 
     def apply_ops(
         self, item: _Item, ops: list[dict[str, Any]], *, creating: bool
@@ -283,8 +383,6 @@ class _Engine:
                     value = _merge_tags(fields.get(name), value)
                 elif name == "System.Tags":
                     value = _merge_tags("", value)
-                elif name == "System.AssignedTo" and isinstance(value, str):
-                    value = _identity(value)
                 fields[name] = value
             elif name and kind == "remove":
                 fields.pop(name, None)
@@ -295,16 +393,19 @@ class _Engine:
         return fields, relations, comments
 
     def create(self, work_item_type: str, ops: list[dict[str, Any]]) -> _Item:
-        if work_item_type.casefold() not in _KNOWN_TYPES:
+        item_type = self.s.process.type_named(work_item_type)
+        if item_type is None:
             raise _ApiError(
                 404,
                 "WorkItemTypeNotFoundException",
-                f"VS402323: Work item type {work_item_type} does not exist in project.",
+                f"VS402323: Work item type {work_item_type} does not exist in project "
+                f"{self.s.project} or you do not have permission to access it.",
             )
         draft = _Item(id=-1, fields={"System.Rev": 0})
         fields, relations, comments = self.apply_ops(draft, ops, creating=True)
         fields.setdefault("System.AreaPath", self.s.project)
-        self.check_fields(fields)
+        fields.setdefault("System.State", item_type.states[0][0])
+        self.check_fields(item_type, fields, -1)
         now = _now()
         item_id = self.s.next_id
         self.s.next_id += 1
@@ -314,8 +415,7 @@ class _Engine:
                 "System.Rev": 1,
                 "System.TeamProject": self.s.project,
                 "System.IterationPath": self.s.project,
-                "System.WorkItemType": work_item_type,
-                "System.State": fields.get("System.State", "New"),
+                "System.WorkItemType": item_type.name,
                 "System.Reason": "New",
                 "System.CreatedDate": now,
                 "System.CreatedBy": dict(_SERVICE_IDENTITY),
@@ -336,7 +436,7 @@ class _Engine:
         fields, relations, comments = self.apply_ops(item, ops, creating=False)
         if all(op.get("op") == "test" for op in ops):
             return False
-        self.check_fields(fields)
+        self.check_fields(self.item_type(item), fields, item.id)
         who = by or dict(_SERVICE_IDENTITY)
         state_moved = fields.get("System.State") != item.fields.get("System.State")
         if state_moved and fields.get("System.Reason") == item.fields.get("System.Reason"):
@@ -406,7 +506,11 @@ class _Engine:
     # -- service hooks
 
     def hook_payload(self, item: _Item, rev: int) -> dict[str, Any]:
-        """A ``workitem.updated`` event shaped like Microsoft's documented sample."""
+        """A ``workitem.updated`` event shaped like Microsoft's documented sample.
+
+        With "Resource details to send: Minimal" the resource keeps only its ids, revision and
+        links: no changed fields, no ``revision`` - the receiver has to read the item.
+        """
         after = item.snapshots[rev - 1]
         before = dict(item.snapshots[rev - 2]) if rev > 1 else {}
         before.pop("System.History", None)
@@ -419,7 +523,6 @@ class _Engine:
                 if name in after:
                     change["newValue"] = _identity_text(after[name])
                 changes[name] = change
-        api, html = self.urls(item.id)
         revised_by = item.revisers[rev - 1]
         title = after.get("System.Title")
         text = f"{after.get('System.WorkItemType')} #{item.id} ({title}) updated by {revised_by['displayName']}."
@@ -432,27 +535,7 @@ class _Engine:
             "publisherId": "tfs",
             "message": {"text": text, "html": text, "markdown": text},
             "detailedMessage": {"text": text, "html": text, "markdown": text},
-            "resource": {
-                "id": rev,
-                "workItemId": item.id,
-                "rev": rev,
-                "revisedBy": {**revised_by, "name": _identity_text(revised_by)},
-                "revisedDate": after.get("System.ChangedDate"),
-                "fields": changes,
-                "_links": {
-                    "self": {"href": f"{api}/updates/{rev}"},
-                    "parent": {"href": api},
-                    "workItemUpdates": {"href": f"{api}/updates"},
-                },
-                "url": f"{api}/updates/{rev}",
-                "revision": {
-                    "id": item.id,
-                    "rev": rev,
-                    "fields": {k: _identity_text(v) for k, v in after.items()},
-                    "url": f"{api}/revisions/{rev}",
-                    "_links": {"html": {"href": html}},
-                },
-            },
+            "resource": self._resource(item, rev, changes, revised_by),
             "resourceVersion": "1.0",
             "resourceContainers": {
                 "collection": {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, "collection"))},
@@ -460,6 +543,93 @@ class _Engine:
                 "project": {"id": self.s.project_id},
             },
             "createdDate": _now(),
+        }
+
+    def _resource(
+        self, item: _Item, rev: int, changes: dict[str, Any], revised_by: dict[str, Any]
+    ) -> dict[str, Any]:
+        api, html = self.urls(item.id)
+        after = item.snapshots[rev - 1]
+        resource: dict[str, Any] = {
+            "id": rev,
+            "workItemId": item.id,
+            "rev": rev,
+            "revisedBy": {**revised_by, "name": _identity_text(revised_by)},
+            "revisedDate": after.get("System.ChangedDate"),
+            "fields": changes,
+            "_links": {
+                "self": {"href": f"{api}/updates/{rev}"},
+                "parent": {"href": api},
+                "workItemUpdates": {"href": f"{api}/updates"},
+            },
+            "url": f"{api}/updates/{rev}",
+            "revision": {
+                "id": item.id,
+                "rev": rev,
+                "fields": {k: _identity_text(v) for k, v in after.items()},
+                "url": f"{api}/revisions/{rev}",
+                "_links": {"html": {"href": html}},
+            },
+        }
+        if self.s.resource_details == "minimal":
+            return {k: resource[k] for k in ("id", "workItemId", "rev", "url", "_links")}
+        return resource
+
+    def test_sample(self) -> dict[str, Any]:
+        """What the subscription's *Test* button posts: Microsoft's fixed sample event.
+
+        Its resource has ``workItemId`` 0 and describes work item 5 of the Fabrikam sample in
+        ``revision``; the changed fields say ``New`` → ``Approved`` while ``revision.fields``
+        still says ``New`` (the documented sample disagrees with itself).
+        """
+        base = "https://dev.azure.com/fabrikam/DefaultCollection/_apis/wit/workItems/5"
+        text = "Bug #5 (Some great new idea!) updated by Jamal Hartnett."
+        return {
+            "subscriptionId": "00000000-0000-0000-0000-000000000000",
+            "notificationId": 1,
+            "id": "27646e0e-b520-4d2b-9411-bba7524947cd",
+            "eventType": "workitem.updated",
+            "publisherId": "tfs",
+            "message": {"text": text, "html": text, "markdown": text},
+            "detailedMessage": {"text": text, "html": text, "markdown": text},
+            "resource": {
+                "id": 2,
+                "workItemId": 0,
+                "rev": 2,
+                "revisedBy": None,
+                "revisedDate": "2014-07-15T17:42:44.663Z",
+                "fields": {
+                    "System.Rev": {"oldValue": "1", "newValue": "2"},
+                    "System.State": {"oldValue": "New", "newValue": "Approved"},
+                    "System.Reason": {
+                        "oldValue": "New defect reported",
+                        "newValue": "Approved by the Product Owner",
+                    },
+                },
+                "_links": {"parent": {"href": base}},
+                "url": f"{base}/updates/2",
+                "revision": {
+                    "id": TEST_SAMPLE_WORK_ITEM,
+                    "rev": 2,
+                    "fields": {
+                        "System.AreaPath": "FabrikamCloud",
+                        "System.TeamProject": "FabrikamCloud",
+                        "System.WorkItemType": "Bug",
+                        "System.State": "New",
+                        "System.Reason": "New defect reported",
+                        "System.Title": "Some great new idea!",
+                        "System.Tags": "",
+                    },
+                    "url": f"{base}/revisions/2",
+                },
+            },
+            "resourceVersion": "1.0",
+            "resourceContainers": {
+                "collection": {"id": "c12d0eb8-e382-443b-9f9c-c52cba5014c2"},
+                "account": {"id": "f844ec47-a9db-4511-8281-8b63f4eaf94e"},
+                "project": {"id": "be9b3917-87e6-42a4-a549-2bc06a7a878f"},
+            },
+            "createdDate": "2014-10-27T15:37:24.873Z",
         }
 
     async def deliver(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -724,6 +894,216 @@ def create_standin_app(
 
         return await handle(request, "wiql", org, project, work)
 
+    def wit_url(path: str) -> str:
+        return f"{state.base_url}/{state.org}/{state.project_id}/_apis/wit/{path}"
+
+    def describe_type(t: ProcessType) -> dict[str, Any]:
+        return {
+            "name": t.name,
+            "referenceName": t.reference_name,
+            "description": "",
+            "isDisabled": False,
+            "fields": [
+                {"referenceName": f, "name": f.rpartition(".")[2]} for f in sorted(t.fields)
+            ],
+            "states": [{"name": n, "color": "b2b2b2", "category": c} for n, c in t.states],
+            "url": wit_url(f"workItemTypes/{quote(t.name)}"),
+        }
+
+    def find_type(name: str) -> ProcessType:
+        found = state.process.type_named(name)
+        if found is None:
+            raise _ApiError(
+                404,
+                "WorkItemTypeNotFoundException",
+                f"VS402323: Work item type {name} does not exist in project {state.project}.",
+            )
+        return found
+
+    @get("/{org:str}/_apis/projects/{project:str}")
+    async def project_route(
+        request: Request[Any, Any, Any], org: FromPath[str], project: FromPath[str]
+    ) -> Response[bytes]:
+        async def work() -> Response[bytes]:
+            body: dict[str, Any] = {
+                "id": state.project_id,
+                "name": state.project,
+                "state": "wellFormed",
+                "visibility": "private",
+                "url": f"{state.base_url}/{state.org}/_apis/projects/{state.project_id}",
+            }
+            if (request.query_params.get("includeCapabilities") or "").lower() == "true":
+                body["capabilities"] = {
+                    "processTemplate": {
+                        "templateName": state.process.name,
+                        "templateTypeId": state.process.type_id,
+                    },
+                    "versioncontrol": {"sourceControlType": "Git"},
+                }
+            return _json(200, body)
+
+        return await handle(request, "meta", org, project, work)
+
+    @get("/{org:str}/{project:str}/_apis/wit/workitemtypes")
+    async def types_route(
+        request: Request[Any, Any, Any], org: FromPath[str], project: FromPath[str]
+    ) -> Response[bytes]:
+        async def work() -> Response[bytes]:
+            value = [describe_type(t) for t in state.process.types]
+            return _json(200, {"count": len(value), "value": value})
+
+        return await handle(request, "meta", org, project, work)
+
+    @get("/{org:str}/{project:str}/_apis/wit/workitemtypes/{name:str}/states")
+    async def states_route(
+        request: Request[Any, Any, Any],
+        org: FromPath[str],
+        project: FromPath[str],
+        name: FromPath[str],
+    ) -> Response[bytes]:
+        async def work() -> Response[bytes]:
+            value = describe_type(find_type(name))["states"]
+            return _json(200, {"count": len(value), "value": value})
+
+        return await handle(request, "meta", org, project, work)
+
+    @get("/{org:str}/{project:str}/_apis/wit/workitemtypecategories")
+    async def categories_route(
+        request: Request[Any, Any, Any], org: FromPath[str], project: FromPath[str]
+    ) -> Response[bytes]:
+        async def work() -> Response[bytes]:
+            value = []
+            for ref, names in state.process.categories.items():
+                refs = [{"name": n, "url": wit_url(f"workItemTypes/{quote(n)}")} for n in names]
+                value.append(
+                    {
+                        "name": ref.removeprefix("Microsoft.").replace("Category", " Category"),
+                        "referenceName": ref,
+                        "defaultWorkItemType": refs[0],
+                        "workItemTypes": refs,
+                        "url": wit_url(f"workItemTypeCategories/{ref}"),
+                    }
+                )
+            return _json(200, {"count": len(value), "value": value})
+
+        return await handle(request, "meta", org, project, work)
+
+    @get("/{org:str}/{project:str}/_apis/wit/classificationnodes/{group:str}")
+    async def areas_route(
+        request: Request[Any, Any, Any],
+        org: FromPath[str],
+        project: FromPath[str],
+        group: FromPath[str],
+    ) -> Response[bytes]:
+        async def work() -> Response[bytes]:
+            if group.casefold() != "areas":
+                raise _ApiError(
+                    404,
+                    "WorkItemClassificationNodeDoesNotExistException",
+                    f"VS402485: The node {group} does not exist.",
+                )
+            raw_depth = request.query_params.get("$depth") or "0"
+            depth = int(raw_depth) if raw_depth.isdigit() else 0
+            return _json(200, area_tree(depth))
+
+        return await handle(request, "meta", org, project, work)
+
+    def area_tree(depth: int) -> dict[str, Any]:
+        ids = {path: 1000 + i for i, path in enumerate(engine.area_paths())}
+
+        def node(path: str, level: int) -> dict[str, Any]:
+            name = path.rpartition("\\")[2]
+            children = [p for p in ids if p.rpartition("\\")[0] == path]
+            rel = path.partition("\\")[2]
+            body: dict[str, Any] = {
+                "id": ids[path],
+                "identifier": str(uuid.uuid5(uuid.NAMESPACE_URL, f"area/{path}")),
+                "name": name,
+                "structureType": "area",
+                "hasChildren": bool(children),
+                "path": "\\" + "\\".join([state.project, "Area", *([rel] if rel else [])]),
+                "url": wit_url("classificationNodes/Areas" + (f"/{quote(rel)}" if rel else "")),
+            }
+            if children and level < depth:
+                body["children"] = [node(c, level + 1) for c in children]
+            return body
+
+        return node(state.project, 0)
+
+    @post("/{org:str}/{project:str}/_apis/wit/workitemsbatch")
+    async def batch_route(
+        request: Request[Any, Any, Any], org: FromPath[str], project: FromPath[str]
+    ) -> Response[bytes]:
+        async def work() -> Response[bytes]:
+            try:
+                body = msgspec.json.decode(await request.body(), type=_BatchBody)
+            except msgspec.DecodeError as exc:
+                raise _ApiError(400, "VssPropertyValidationException", str(exc)) from exc
+            if not body.ids or len(body.ids) > BATCH_LIMIT:
+                raise _ApiError(
+                    400,
+                    "VssPropertyValidationException",
+                    f"VS403474: The number of ids must be between 1 and {BATCH_LIMIT}.",
+                )
+            if body.fields and body.expand not in (None, "none"):
+                raise _ApiError(
+                    400,
+                    "ConflictingParametersException",
+                    "VS403437: The expand parameter can not be used with the fields parameter.",
+                )
+            value: list[dict[str, Any] | None] = []
+            for item_id in body.ids:
+                item = state.items.get(item_id)
+                if item is None:
+                    if body.error_policy != "omit":
+                        raise _ApiError(
+                            404,
+                            "WorkItemDoesNotExistException",
+                            f"TF401232: Work item {item_id} does not exist.",
+                        )
+                    value.append(None)
+                    continue
+                rendered = engine.render(item, relations=body.expand in ("relations", "all"))
+                if body.fields:
+                    wanted = set(body.fields)
+                    rendered["fields"] = {
+                        k: v for k, v in rendered["fields"].items() if k in wanted
+                    }
+                    rendered.pop("_links", None)
+                value.append(rendered)
+            return _json(200, {"count": len(value), "value": value})
+
+        return await handle(request, "batch", org, project, work)
+
+    @get("/{org:str}/_apis/identities")
+    async def identities_route(
+        request: Request[Any, Any, Any], org: FromPath[str]
+    ) -> Response[bytes]:
+        async def work() -> Response[bytes]:
+            wanted = (request.query_params.get("filterValue") or "").strip()
+            if request.query_params.get("searchFilter") != "General" or not wanted:
+                raise _ApiError(
+                    400, "ArgumentException", "searchFilter=General and filterValue are required"
+                )
+            who = engine.known_identity(wanted)
+            value = []
+            if who is not None:
+                value.append(
+                    {
+                        "id": who["id"],
+                        "descriptor": f"Microsoft.IdentityModel.Claims.ClaimsIdentity;{who['uniqueName']}",
+                        "providerDisplayName": who["displayName"],
+                        "isActive": True,
+                        "properties": {
+                            "Account": {"$type": "System.String", "$value": who["uniqueName"]},
+                            "Mail": {"$type": "System.String", "$value": who["uniqueName"]},
+                        },
+                    }
+                )
+            return _json(200, {"count": len(value), "value": value})
+
+        return await handle(request, "meta", org, state.project, work)
+
     # -- test and admin routes
 
     @post("/_standin/faults", status_code=200)
@@ -756,20 +1136,32 @@ def create_standin_app(
             state.hook_secret = config.hook_secret or None
         if config.hook_auth is not None:
             state.hook_auth = config.hook_auth
+        if config.resource_details is not None:
+            state.resource_details = config.resource_details
+        if config.process is not None:
+            state.process = PROCESSES[config.process]
         return _json(
             200,
             {"hook_url": state.hook_url, "hook_auth": state.hook_auth, "project": state.project},
         )
 
     @post("/_standin/reset", status_code=200)
-    async def reset() -> Response[bytes]:
+    async def reset(request: Request[Any, Any, Any]) -> Response[bytes]:
+        raw = await request.body()
+        try:
+            fresh = msgspec.json.decode(raw, type=ResetRequest) if raw.strip() else ResetRequest()
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            return _json(400, {"error": str(exc)})
+        state.process = PROCESSES[fresh.process]
+        state.areas, state.identities = list(fresh.areas), list(fresh.identities)
+        state.resource_details = "all"
         state.items.clear()
         state.faults.clear()
         state.hook_url, state.hook_secret, state.hook_auth = hook_url, hook_secret, "basic"
         state.hooks.clear()
         state.calls.clear()
         state.next_id = 1
-        return _json(200, {"reset": True})
+        return _json(200, {"reset": True, "process": state.process.name})
 
     @get("/_standin/workitems")
     async def list_items() -> Response[bytes]:
@@ -793,13 +1185,21 @@ def create_standin_app(
         if change.reason:
             ops.append({"op": "replace", "path": "/fields/System.Reason", "value": change.reason})
         by = _identity(change.changed_by or "Produkcja <produkcja@standin.local>")
-        engine.update(item, ops, by=by)
+        try:
+            engine.update(item, ops, by=by)
+        except _ApiError as exc:
+            return _error(exc.status, exc.type_key, exc.message)
         payload = engine.hook_payload(item, item.rev)
         payloads = [payload] * max(1, change.duplicate)
         if change.out_of_order and item.rev > 1:
             payloads.append(engine.hook_payload(item, item.rev - 1))
         deliveries = await engine.deliver(payloads)
         return _json(200, {"work_item": engine.render(item), "deliveries": deliveries})
+
+    @post("/_standin/hooks/test", status_code=200)
+    async def test_hook() -> Response[bytes]:
+        """The subscription's *Test* button: Microsoft's sample event, not a real change."""
+        return _json(200, {"deliveries": await engine.deliver([engine.test_sample()])})
 
     @get("/_standin/hooks")
     async def list_hooks() -> Response[bytes]:
@@ -815,6 +1215,14 @@ def create_standin_app(
             update_route,
             get_route,
             wiql_route,
+            project_route,
+            types_route,
+            states_route,
+            categories_route,
+            areas_route,
+            batch_route,
+            identities_route,
+            test_hook,
             add_faults,
             clear_faults,
             configure,
