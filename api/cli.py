@@ -428,6 +428,8 @@ def telephony_import_cdr(file: Path, fmt: str, tz: str) -> None:
     for line_no, error in summary.errors[:50]:
         click.echo(f"line {line_no}: {error}", err=True)
     click.echo(summary.describe())
+
+
 @devops.command(name="check")
 def devops_check() -> None:
     """Read-only: credentials, process, states, areas and users of the configured project."""
