@@ -126,17 +126,24 @@ def _attach_to_event(session: Session, call: CallRow) -> bool:
         return False
     start = call.started_at - ATTACH_WINDOW
     end = (call.ended_at or call.started_at) + ATTACH_WINDOW
-    taken = select(CallRow.ticket_id).where(CallRow.ticket_id.is_not(None))
     query = select(TicketRow).where(
         TicketRow.definition_code == "ZT",
         TicketRow.lead_consultant_id == call.user_id,
         TicketRow.reported_at >= start,
         TicketRow.reported_at <= end,
-        TicketRow.id.not_in(taken),
     )
     if call.client_id is not None:
         query = query.where(TicketRow.client_id == call.client_id)
-    ticket = session.scalar(query.order_by(TicketRow.reported_at).limit(1))
+    # The few events of that consultant in the window, the first not yet tied to a call (one
+    # indexed probe each: a NOT IN over every call would grow with the whole call log).
+    ticket = next(
+        (
+            t
+            for t in session.scalars(query.order_by(TicketRow.reported_at).limit(10))
+            if session.scalar(select(CallRow.id).where(CallRow.ticket_id == t.id).limit(1)) is None
+        ),
+        None,
+    )
     if ticket is None:
         return False
     call.ticket_id = ticket.id
