@@ -280,16 +280,13 @@ class BodyGuardMiddleware(ASGIMiddleware):
                 f"the request body is {int(length)} bytes, over the limit of {self.max_bytes}"
             )
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        if content_type.lower().startswith("multipart/form-data"):
-            head, receive = await _peek(receive, MULTIPART_HEAD_BYTES)
-            check_file_names(head)
-            await next_app(scope, receive, send)
-            return
-        json_body = is_json_type(content_type)
-        if not json_body:
+        if not is_json_type(content_type):
             if takes_json_body(scope.get("route_handler")) and _has_body(headers):
                 media = content_type.split(";", 1)[0].strip() or "none"
                 raise UnsupportedMediaType(f"send the body as application/json, not {media}")
+            if content_type.lower().startswith("multipart/form-data"):
+                head, receive = await _peek(receive, MULTIPART_HEAD_BYTES)
+                check_file_names(head)
             await next_app(scope, receive, send)
             return
         body = await _read_body(receive, self.max_bytes)
