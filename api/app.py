@@ -19,6 +19,7 @@ from api.bootstrap import Container, build_container, make_outbox_worker
 from api.deps import provide_actor, provide_container
 from api.errors import EXCEPTION_HANDLERS, document_problem_responses
 from api.middleware import (
+    AllowHeaderMiddleware,
     BodyGuardMiddleware,
     ClientAddressMiddleware,
     RequestIdMiddleware,
@@ -170,6 +171,7 @@ def create_app(
             RequestIdMiddleware(),
             ClientAddressMiddleware(settings.trusted_proxies),
             BodyGuardMiddleware(settings.request_max_bytes),
+            AllowHeaderMiddleware(),
             *_session_cookie_csrf(),
         ],
         on_startup=[on_startup, *_ui_startup()],

@@ -32,6 +32,7 @@ class MalformedBody(ClientException):
 
     status_code = 400
     slug = "malformed-body"
+    field = "body"
 
 
 class UnsupportedMediaType(ClientException):
@@ -150,7 +151,9 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[An
         429: "rate-limited",
     }.get(exc.status_code, "http-error")
     slug = getattr(exc, "slug", slug)
-    response = problem(exc.status_code, slug, exc.detail or slug, exc.detail or "")
+    field = getattr(exc, "field", None)
+    extra = {"field": field} if isinstance(field, str) else {}
+    response = problem(exc.status_code, slug, exc.detail or slug, exc.detail or "", **extra)
     if exc.headers:
         response.headers.update(exc.headers)
     if isinstance(exc, NotAuthorizedException):

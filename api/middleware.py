@@ -26,6 +26,7 @@ from api import metrics
 from api.deps import CSRF_VERIFIED, SAFE_METHODS, SESSION_COOKIE_OPT, TOKEN_COOKIE
 from api.errors import MalformedBody, RequestTooLarge, UnsupportedMediaType
 from tickets.adapters.outbox import request_id_var
+from tickets.domain.errors import ValidationFailed
 
 HEADER: Final = "x-request-id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -273,12 +274,19 @@ class BodyGuardMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send)
             return
         headers = dict(scope.get("headers", []))
+        length = headers.get(b"content-length", b"").strip()
+        if length.isdigit() and int(length) > self.max_bytes:
+            raise RequestTooLarge(
+                f"the request body is {int(length)} bytes, over the limit of {self.max_bytes}"
+            )
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        json_body = is_json_type(content_type)
-        if not json_body:
+        if not is_json_type(content_type):
             if takes_json_body(scope.get("route_handler")) and _has_body(headers):
                 media = content_type.split(";", 1)[0].strip() or "none"
                 raise UnsupportedMediaType(f"send the body as application/json, not {media}")
+            if content_type.lower().startswith("multipart/form-data"):
+                head, receive = await _peek(receive, MULTIPART_HEAD_BYTES)
+                check_file_names(head)
             await next_app(scope, receive, send)
             return
         body = await _read_body(receive, self.max_bytes)
@@ -333,6 +341,51 @@ def check_integer_parameters(scope: Scope) -> None:
             raise ValidationException(
                 detail=message, extra=[{"key": name, "message": message, "source": location}]
             )
+
+
+MAX_FILE_NAME: Final = 255
+"""Characters a file name may have (what file systems keep; longer ones are cut to 200)."""
+MULTIPART_HEAD_BYTES: Final = 64 * 1024
+_FILE_NAME: Final = re.compile(rb'filename\*?=(?:"((?:[^"\\]|\\.)*)"|([^;\r\n]*))', re.IGNORECASE)
+
+
+def check_file_names(head: bytes) -> None:
+    """A file name over `MAX_FILE_NAME` characters is refused naming its real length (the
+    multipart parser would refuse its header line as a bare "Request Entity Too Large")."""
+    disposition = b"\n".join(
+        line for line in head.split(b"\n") if line.lower().startswith(b"content-disposition:")
+    )
+    for match in _FILE_NAME.finditer(disposition):
+        raw = match.group(1) if match.group(1) is not None else match.group(2)
+        name = urllib.parse.unquote(raw.decode("utf-8", "replace").split("''", 1)[-1])
+        if len(name) > MAX_FILE_NAME:
+            raise ValidationFailed(
+                "filename", f"{len(name)} characters is over the limit of {MAX_FILE_NAME}"
+            )
+
+
+async def _peek(receive: Receive, size: int) -> tuple[bytes, Receive]:
+    """The first `size` bytes of the body (or all of it), and a receive that replays them."""
+    chunks: list[bytes] = []
+    more = True
+    while more and sum(map(len, chunks)) < size:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        more = bool(message.get("more_body", False))
+    head = b"".join(chunks)
+    sent = False
+
+    async def replay() -> ReceiveMessage:
+        nonlocal sent
+        if not sent:
+            sent = True
+            event: HTTPRequestEvent = {"type": "http.request", "body": head, "more_body": more}
+            return event
+        return await receive()
+
+    return head, replay
 
 
 def _has_body(headers: dict[bytes, bytes]) -> bool:
@@ -409,3 +462,42 @@ def _cookie_without_bearer(scope: Scope) -> bool:
     if headers.get(b"authorization", b"").lower().startswith(b"bearer "):
         return False
     return TOKEN_COOKIE.encode() + b"=" in headers.get(b"cookie", b"")
+
+
+# Allow ------------------------------------------------------------------------------------------
+
+
+class AllowHeaderMiddleware(ASGIMiddleware):
+    """`OPTIONS` names every method of the path. Litestar makes one `OPTIONS` handler per
+    route, so a path whose GET and POST live in separate handlers advertised only one."""
+
+    scopes = ("http",)  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        self._methods: dict[str, str] = {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        handler = scope.get("route_handler")
+        if scope.get("method") != "OPTIONS" or handler is None:
+            await next_app(scope, receive, send)
+            return
+        allow = self._allowed(scope["litestar_app"], getattr(handler, "paths", set()))
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and allow:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                headers.append((b"allow", allow.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await next_app(scope, receive, send_with_allow)
+
+    def _allowed(self, app: Any, paths: set[str]) -> str:
+        key = "|".join(sorted(paths))
+        if key not in self._methods:
+            methods: set[str] = set()
+            for route in app.routes:
+                if route.path in paths:
+                    methods.update(getattr(route, "methods", ()))
+            self._methods[key] = ", ".join(sorted(methods))
+        return self._methods[key]

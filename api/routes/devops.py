@@ -100,7 +100,7 @@ def secret_matches(request: Request[Any, Any, Any], secret: str) -> bool:
     status_code=200,
     sync_to_thread=True,
     security=[{"webhook_basic": []}, {"webhook_secret": []}],
-    opt={"json_body": True, "request_body": {"application/json": {"type": "object"}}},
+    opt={"request_body": {"application/json": {"type": "object"}}},
 )
 def devops_webhook(
     container: ContainerDep, request: Request[Any, Any, Any], body: RawBody

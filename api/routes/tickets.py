@@ -22,7 +22,7 @@ from api.deps import ActorDep, ContainerDep, require
 from tickets import services
 from tickets.adapters.orm import AttachmentRow
 from tickets.attachments import add_attachment
-from tickets.domain.errors import NotFound
+from tickets.domain.errors import NotFound, ValidationFailed
 from tickets.schemas import (
     CloseEventRequest,
     ManualTimeEntry,
@@ -230,7 +230,11 @@ class TicketController(Controller):
         ticket_id: FromPath[int],
         data: MultipartBody[UploadFile],
     ) -> TicketView:
-        content = data.file.read(container.settings.attachment_max_bytes + 1)
+        limit = container.settings.attachment_max_bytes
+        content = data.file.read(limit + 1)
+        if len(content) > limit:
+            data.file.seek(0, 2)  # the whole upload's size, not the bytes read to notice it
+            raise ValidationFailed("file", f"{data.file.tell()} bytes is over the limit of {limit}")
         with container.db.transaction() as s:
             services.get_ticket(s, ticket_id)
             row = add_attachment(

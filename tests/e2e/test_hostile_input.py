@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 
 from api import login_limits, metrics
-from api.middleware import client_address, json_depth_exceeds, parse_networks
 from tests.e2e.conftest import Api
 from tickets.auth import create_user
 
@@ -46,6 +45,8 @@ def test_deep_json_on_a_route_without_a_body_and_on_a_ui_page_is_refused(api: Ap
 
 
 def test_depth_scan_ignores_brackets_inside_strings() -> None:
+    from api.middleware import json_depth_exceeds
+
     assert not json_depth_exceeds(b'{"a": "' + b"[" * 500 + b'"}', 32)
     assert not json_depth_exceeds(b'["\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]', 32)
     assert json_depth_exceeds(_deep(33).encode(), 32)
@@ -71,6 +72,8 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(api: Api) -> None:
 
 
 def test_right_most_untrusted_forwarded_entry_is_the_client() -> None:
+    from api.middleware import client_address, parse_networks
+
     trusted = parse_networks(("10.0.0.0/8", "192.0.2.1"))
     # Nothing trusted: the peer, whatever the header says.
     assert client_address("127.0.0.1", ["203.0.113.9"], ()) == "127.0.0.1"
@@ -346,3 +349,77 @@ def test_the_public_form_refuses_unknown_fields_like_every_other_route(api: Api)
     assert (r.status_code, r.json()["field"]) == (400, "name")
     r = api.client.post("/api/tickets", json={"title": "x", "prioryty": "wysoki"}, headers=api.h())
     assert (r.status_code, r.json()["field"]) == (400, "prioryty")
+
+
+# 8. The OpenAPI document says what the server does (schemathesis: test_openapi_conformance) ----
+
+
+def test_openapi_security_is_per_route_as_enforced(api: Api) -> None:
+    spec = api.client.get("/schema/openapi.json").json()
+    paths = spec["paths"]
+    assert paths["/api/intake/form"]["post"]["security"] == []  # the public form is public
+    assert paths["/health"]["get"]["security"] == []
+    assert paths["/api/tickets"]["post"]["security"] == [{"bearer": []}]
+    webhook = paths["/api/devops/webhook"]["post"]["security"]
+    assert webhook == [{"webhook_basic": []}, {"webhook_secret": []}]
+    assert {"bearer", "webhook_basic", "webhook_secret"} <= set(
+        spec["components"]["securitySchemes"]
+    )
+    # What the server refuses is in the document: unknown fields, enums, limits, addresses.
+    schemas = spec["components"]["schemas"]
+    assert schemas["TicketCreate"]["additionalProperties"] is False
+    assert schemas["FormSubmission"]["additionalProperties"] is False
+    assert sorted(schemas["DropIn"]["properties"]["reason"]["enum"]) == [
+        "duplicate",
+        "not_ours",
+        "spam",
+    ]
+    email = schemas["TicketCreate"]["properties"]["contact_email"]["anyOf"][0]
+    assert email["format"] == "email"
+    client_id = schemas["TicketCreate"]["properties"]["client_id"]["anyOf"][0]
+    assert client_id["maximum"] == 2**31 - 1
+    mail = paths["/api/intake/mail"]["post"]
+    assert "message/rfc822" in mail["requestBody"]["content"]
+    assert {"200", "202"} <= set(mail["responses"])
+
+
+def test_allow_names_every_method_of_a_path(api: Api) -> None:
+    spec = api.client.get("/schema/openapi.json").json()
+    methods = {"get", "put", "post", "patch", "delete"}
+    for path in ("/api/tickets", "/api/tickets/{ticket_id}", "/api/clients/{client_id}"):
+        documented = {m.upper() for m in spec["paths"][path] if m in methods}
+        url = path.replace("{ticket_id}", "1").replace("{client_id}", "1")
+        allow = api.client.options(url).headers["allow"]
+        assert {m.strip() for m in allow.split(",")} - {"OPTIONS", "HEAD"} == documented, path
+    r = api.client.delete("/api/tickets", headers=api.h())
+    assert r.status_code == 405 and "GET" in r.headers["allow"] and "POST" in r.headers["allow"]
+
+
+# 10. Error texts name the field the user sent and its real size ------------------------------
+
+
+def test_error_texts_name_the_field_and_its_real_size(api: Api) -> None:
+    r = api.client.post(
+        "/api/search/similar", json={"text": "faktura", "exclude_ids": [2**70]}, headers=api.h()
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "exclude_ids[0]"
+    assert str(2**70) in r.json()["detail"] and "filters" not in r.json()["detail"]
+    r = api.client.get("/api/tickets?offset=75463708474348", headers=api.h())
+    assert (r.status_code, r.json()["field"]) == (400, "offset")
+    ticket = api.client.post("/api/tickets", json={"title": "Plik"}, headers=api.h()).json()
+    upload = f"/api/tickets/{ticket['id']}/attachments"
+    name = "a" * 5000 + ".txt"
+    r = api.client.post(upload, files={"file": (name, b"hello")}, headers=api.h())
+    assert (r.status_code, r.json()["field"]) == (422, "filename"), r.text
+    assert "5004 characters" in r.json()["detail"]
+    limit = api.container.settings.attachment_max_bytes
+    size = limit + 3 * 1024 * 1024
+    r = api.client.post(upload, files={"file": ("duzy.bin", b"x" * size)}, headers=api.h())
+    assert (r.status_code, r.json()["field"]) == (422, "file"), r.text
+    assert f"{size} bytes is over the limit of {limit}" in r.json()["detail"]
+    too_big = api.container.settings.request_max_bytes + 10
+    r = api.client.post(
+        upload, content=b"x" * too_big, headers={**api.h(), "Content-Type": "multipart/form-data"}
+    )
+    assert r.status_code == 413 and str(too_big) in r.json()["detail"]
