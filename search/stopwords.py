@@ -16,6 +16,7 @@ from tickets.adapters.outbox import enqueue
 STOP_WORD_KIND = "search_stop_word"
 SETTINGS_JOB = "search.settings"
 MAX_STOP_WORD_CHARS = 40
+MAX_STOP_WORDS = 2000
 
 
 def stop_words(session: Session) -> list[str]:

@@ -371,6 +371,42 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "callbacks.last": ("Ostatnio", "Last"),
     "callbacks.attempts": ("Próby", "Attempts"),
     "callbacks.done": ("Oddzwoniono", "Called back"),
+    # search stop words (admin)
+    "nav.stop_words": ("Słowa pomijane", "Stop words"),
+    "stopwords.title": ("Słowa pomijane w wyszukiwaniu", "Search stop words"),
+    "stopwords.intro": (
+        "Tych słów wyszukiwarka nie podświetla i nie bierze pod uwagę przy podobnych "
+        "zgłoszeniach; w cudzysłowie (fraza) nadal pasują.",
+        "Search never highlights these words and leaves them out of similar tickets; inside "
+        "a quoted phrase they still match.",
+    ),
+    "stopwords.default": ("Lista domyślna (polska)", "The default (Polish) list"),
+    "stopwords.edited": ("Lista zmieniona przez administratora", "Edited by an administrator"),
+    "stopwords.count": ("Liczba słów", "Words"),
+    "stopwords.field": ("Słowa", "Words"),
+    "stopwords.hint": (
+        "Jedno słowo w wierszu albo po przecinku. Pusta lista przywraca domyślną.",
+        "One word a line, or separated by commas. An empty list restores the default.",
+    ),
+    "stopwords.save": ("Zapisz listę", "Save the list"),
+    "stopwords.restore": ("Przywróć listę domyślną", "Restore the default list"),
+    "stopwords.saved.list": (
+        "Zapisano listę; wyszukiwarka stosuje ją po przeliczeniu indeksu.",
+        "List saved; search applies it once the index has been updated.",
+    ),
+    "stopwords.saved.default": ("Przywrócono listę domyślną.", "The default list is back."),
+    "stopwords.forbidden": (
+        "Listę słów pomijanych może zmieniać tylko administrator.",
+        "Only an administrator may change the stop words.",
+    ),
+    "stopwords.too_many": (
+        "Pole „Słowa”: najwyżej {n} słów.",
+        "Field “words”: at most {n} words.",
+    ),
+    "stopwords.too_long": (
+        "Pole „Słowa”: słowo „{word}” jest dłuższe niż {n} znaków.",
+        "Field “words”: the word “{word}” is longer than {n} characters.",
+    ),
 }
 
 

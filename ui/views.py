@@ -16,6 +16,7 @@ from ui import (
     call_pages,
     queue_pages,
     search_pages,
+    stopword_pages,
     telephony_pages,
     ticket_pages,
 )
@@ -75,6 +76,7 @@ PAGES: list[Any] = [
     *PLANNER_PAGES,
     *telephony_pages.PAGES,
     admin_pages.devops_page,
+    *stopword_pages.PAGES,
 ]
 
 # Pages other capabilities add to the console, mounted when they are installed.

@@ -19,7 +19,12 @@ from api.search_log import search_log
 from search.collapse import collapse
 from search.numbers import find_ticket_by_number, parse_number_query
 from search.ports import SearchRequest, SearchResponse, SearchUnavailable, SimilarRequest
-from search.stopwords import MAX_STOP_WORD_CHARS, replace_stop_words, stop_words
+from search.stopwords import (
+    MAX_STOP_WORD_CHARS,
+    MAX_STOP_WORDS,
+    replace_stop_words,
+    stop_words,
+)
 from tickets.domain.errors import ValidationFailed
 from tickets.schemas import Actor
 
@@ -270,7 +275,7 @@ class StopWords(msgspec.Struct, kw_only=True):
 class StopWordsIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     words: Annotated[
         list[Annotated[str, Meta(min_length=1, max_length=MAX_STOP_WORD_CHARS)]],
-        Meta(max_length=2000),
+        Meta(max_length=MAX_STOP_WORDS),
     ]
     """An empty list restores the default Polish list."""
 
