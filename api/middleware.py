@@ -258,6 +258,13 @@ def _json_numbers(value: Any, path: str) -> Any:
     return value
 
 
+def _body_limit(handler: object, default: int) -> int:
+    """The route's own body limit (the mail pipe takes more than JSON routes), else `default`."""
+    resolve = getattr(handler, "resolve_request_max_body_size", None)
+    own = resolve() if callable(resolve) else None
+    return own if isinstance(own, int) and own > 0 else default
+
+
 class BodyGuardMiddleware(ASGIMiddleware):
     """JSON routes take JSON only (415 otherwise: a `text/plain` post is a CORS-simple request
     any page can send); a JSON body, on any route, nests at most `max_depth` deep (400)."""
@@ -275,9 +282,10 @@ class BodyGuardMiddleware(ASGIMiddleware):
             return
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length", b"").strip()
-        if length.isdigit() and int(length) > self.max_bytes:
+        max_bytes = _body_limit(scope.get("route_handler"), self.max_bytes)
+        if length.isdigit() and int(length) > max_bytes:
             raise RequestTooLarge(
-                f"the request body is {int(length)} bytes, over the limit of {self.max_bytes}"
+                f"the request body is {int(length)} bytes, over the limit of {max_bytes}"
             )
         content_type = headers.get(b"content-type", b"").decode("latin-1")
         if not is_json_type(content_type):
