@@ -27,7 +27,12 @@
     const response = await fetch(url, {
       method,
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        // The API takes the session cookie only with the page's CSRF token.
+        "X-CSRFToken": (document.querySelector('input[name="_csrf_token"]') || {}).value || "",
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (response.ok) return response.json();
