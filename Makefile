@@ -22,12 +22,14 @@ run: $(STAMP)
 	$(BIN)/sedno serve --host $(HOST) --port $(PORT) --demo-devops
 
 ## make test: install what the tests need (system packages too, as root), lint and type-check,
-## then run the suite
+## then run the suite: two processes, one test file each at a time; the cluster tests (which
+## start and kill whole process groups) after them, alone
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/cluster
+	$(BIN)/python -m pytest tests/cluster
 
 system-deps:
 	bash .ci/system-deps.sh
