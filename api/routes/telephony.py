@@ -15,7 +15,6 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.exceptions import ValidationException
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -34,7 +33,7 @@ POLL_S = 1.0
 """How often a stream looks for events recorded by other replicas."""
 
 
-class StatusList(msgspec.Struct):
+class StatusList(msgspec.Struct, forbid_unknown_fields=True):
     items: list[statuses.StatusEntry]
 
 
@@ -224,14 +223,9 @@ class TelephonyController(Controller):
         with container.db.transaction() as s:
             return CalledBack(callbacks.mark_called_back(s, call_id, actor.user_id, utcnow()))
 
-    @get(
-        "/telephony/stream",
-        responses={
-            200: ResponseSpec(
-                data_container=str, media_type="text/event-stream", description="Screen pops"
-            )
-        },
-    )
+    # The console's own stream (an EventSource with the session cookie), not an API for
+    # other clients: kept out of the OpenAPI document.
+    @get("/telephony/stream", include_in_schema=False)
     async def stream(
         self, container: ContainerDep, actor: ActorDep, request: Request[Any, Any, Any]
     ) -> ServerSentEvent:
