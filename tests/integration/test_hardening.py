@@ -153,9 +153,11 @@ def test_oversized_json_body_is_413_problem(
     assert r.json()["type"].endswith("too-large")
 
 
-def test_oversized_mail_pipe_is_413_problem(
+def test_mail_over_the_json_body_cap_is_taken_in_by_the_pipe(
     replicas: tuple[TestClient[Any], TestClient[Any]],
 ) -> None:
+    # The mail pipe has its own, larger limit (issue 13: a big mail is stored, its oversized
+    # attachments left out), so the JSON routes' cap does not refuse it.
     one, _ = replicas
     raw = b"From: a@b.pl\r\nSubject: duzy\r\n\r\n" + b"x" * (LIMIT + 10)
     r = one.post(
@@ -163,8 +165,7 @@ def test_oversized_mail_pipe_is_413_problem(
         content=raw,
         headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "message/rfc822"},
     )
-    assert r.status_code == 413
-    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 202, r.text
 
 
 def test_oversized_public_form_is_413(replicas: tuple[TestClient[Any], TestClient[Any]]) -> None:
