@@ -76,13 +76,13 @@ _raw_words = _raw_words_analyzer().analyze
 _folded_words = analyzer().analyze
 
 
-class _TypoKeyCache(dict[str, tuple[str, ...]]):
+class _TypoKeyCache(dict[str, str]):
     """The `typo_key`s of one chunk's folded words (`Fakturą,` → `f|faktura`), computed once."""
 
-    def __missing__(self, chunk: str) -> tuple[str, ...]:
+    def __missing__(self, chunk: str) -> str:
         if len(self) >= STEM_CACHE_SIZE:
             self.clear()
-        keys = self[chunk] = tuple(typo_key(w) for w in _folded_words(chunk))
+        keys = self[chunk] = " ".join(typo_key(w) for w in _folded_words(chunk))
         return keys
 
 
@@ -125,9 +125,9 @@ class StemCache(dict[str, str]):
         return " ".join(map(self.__getitem__, text.split()))
 
     def typo_keys_of(self, text: str) -> str:
-        """The distinct `typo_key`s of the words of `text`, space-separated."""
-        keys = self._typo_keys
-        return " ".join(dict.fromkeys(k for chunk in text.split() for k in keys[chunk]))
+        """The `typo_key`s of the words of `text`, space-separated (a chunk looked up from C,
+        as `stems_of`; repeats cost tantivy nothing in a field without frequencies)."""
+        return " ".join(map(self._typo_keys.__getitem__, text.split()))
 
     def spellings_of(self, text: str) -> str:
         """The words of `text` that have diacritics, lowercase, space-separated."""
