@@ -442,7 +442,7 @@ def devops_check() -> None:
         raise click.ClickException("Azure DevOps is not configured (SEDNO_DEVOPS_URL, _PROJECT)")
     db = Database(settings.database.url)
     try:
-        with make_client(settings.devops) as client:
+        with make_client(settings.devops, db=db) as client:
             lines = check_devops(
                 db,
                 client,

@@ -53,6 +53,10 @@ class DevOpsSettings(msgspec.Struct, frozen=True):
     project: str
     pat: str
     webhook_secret: str = ""
+    ticket_tag: bool = True
+    """Tag every work item `sedno[ZS/2026/17]` (`SEDNO_DEVOPS_TICKET_TAG`): each is a new tag, so
+    the account needs the project permission "Create tag definition". Off: no per-ticket tag;
+    a create that timed out is found again by the `[ZS/2026/17]` its title starts with."""
 
 
 class Settings(msgspec.Struct, frozen=True):
@@ -146,6 +150,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             project=project,
             pat=get("DEVOPS_PAT") or "",
             webhook_secret=get("DEVOPS_WEBHOOK_SECRET") or "",
+            ticket_tag=_flag(get("DEVOPS_TICKET_TAG"), True),
         )
     mail_from = get("MAIL_FROM") or "Sedno <pomoc@sedno.localhost>"
     domain = mail_from.rsplit("@", 1)[-1].strip(">").strip() or "sedno.localhost"

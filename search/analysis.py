@@ -255,6 +255,27 @@ def edit_distance(a: str, b: str) -> int:
     return prev[lb]
 
 
+TYPO_MARK = "|"
+"""Never inside a token (tokens are letters and digits): see `typo_key`."""
+
+
+def typo_key(word: str) -> str:
+    """A folded word as the embedded engine's typo field holds it: first letter, mark, word.
+
+    Meilisearch counts a wrong first letter as two typos (milli's `compute_derivations`: a
+    5-8 letter word takes only derivations with its first letter; a 9+ letter one takes other
+    first letters at distance 1 only). The edit distance between two keys is exactly
+    `typo_count` of their words, so tantivy's typo automaton applies the same rule.
+    """
+    return f"{word[:1]}{TYPO_MARK}{word}"
+
+
+def typo_count(query_word: str, token: str) -> int:
+    """Typos between a query word and a token, as Meilisearch counts them (a wrong first
+    letter counts as two)."""
+    return edit_distance(query_word, token) + (query_word[:1] != token[:1])
+
+
 def _too_many_missing_letters(a: str, b: str, budget: int) -> bool:
     """A cheap lower bound of the edit distance says `a` and `b` are more than `budget` apart.
 
@@ -277,7 +298,7 @@ def matches_with_typos(query_word: str, token: str, *, allow_typos: bool = True)
         return False
     if _too_many_missing_letters(query_word, token, budget):
         return False
-    return edit_distance(query_word, token) <= budget
+    return typo_count(query_word, token) <= budget
 
 
 def matches_prefix(query_word: str, token: str, *, allow_typos: bool = True) -> bool:
@@ -294,7 +315,7 @@ def matches_prefix(query_word: str, token: str, *, allow_typos: bool = True) -> 
     if len(set(query_word) - set(token[: len(query_word) + budget])) > budget:
         return False
     return any(
-        edit_distance(query_word, token[:n]) <= budget
+        typo_count(query_word, token[:n]) <= budget
         for n in range(max(1, len(query_word) - budget), len(query_word) + budget + 1)
         if n <= len(token)
     )

@@ -14,11 +14,11 @@ from functools import lru_cache
 from search.analysis import (
     QueryUnit,
     Token,
-    edit_distance,
     matches_prefix,
     stem_word,
     tokenize,
     typo_budget,
+    typo_count,
 )
 from search.documents import TicketDocument
 from search.ports import SearchHit
@@ -89,7 +89,7 @@ class QueryMatcher:
                 letters = set(token)
             if len(word_letters - letters) > budget or len(letters - word_letters) > budget:
                 continue
-            if edit_distance(word, token) <= budget:
+            if typo_count(word, token) <= budget:
                 return True
         return False
 

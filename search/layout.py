@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 import tantivy
 
-from search.analysis import MAX_TOKEN_CHARS, stemmed_words
+from search.analysis import MAX_TOKEN_CHARS, stemmed_words, typo_key
 from search.documents import TicketDocument
 from search.ports import FILTER_FIELDS, SearchUnavailable
 
@@ -30,6 +30,9 @@ ANALYZER = "sedno_fold"
 """Tantivy's own folding analyzer, registered on every open (tantivy does not persist it)."""
 ALL_FIELD = "all"
 """Every searchable field in one: one typo/prefix automaton per word instead of one per field."""
+TYPO_FIELD = "typo"
+"""Every distinct word of the searchable fields as `typo_key` (`f|faktura`): the typo automaton
+runs here, so a wrong first letter costs two typos, as in Meilisearch."""
 STEM_TITLE_FIELD = "stem_title"
 STEM_BODY_FIELD = "stem_body"
 STEM_ALL_FIELD = "stem_all"
@@ -70,6 +73,17 @@ def _raw_words_analyzer() -> tantivy.TextAnalyzer:
 
 
 _raw_words = _raw_words_analyzer().analyze
+_folded_words = analyzer().analyze
+
+
+class _TypoKeyCache(dict[str, str]):
+    """The `typo_key`s of one chunk's folded words (`Fakturą,` → `f|faktura`), computed once."""
+
+    def __missing__(self, chunk: str) -> str:
+        if len(self) >= STEM_CACHE_SIZE:
+            self.clear()
+        keys = self[chunk] = " ".join(typo_key(w) for w in _folded_words(chunk))
+        return keys
 
 
 class _SpellingCache(dict[str, str]):
@@ -98,6 +112,7 @@ class StemCache(dict[str, str]):
         super().__init__()
         self.max_size = max_size
         self._spellings = _SpellingCache()
+        self._typo_keys = _TypoKeyCache()
 
     def __missing__(self, chunk: str) -> str:
         if len(self) >= self.max_size:
@@ -108,6 +123,11 @@ class StemCache(dict[str, str]):
     def stems_of(self, text: str) -> str:
         """Lemmas of every word of `text`, space-separated (for a whitespace-tokenized field)."""
         return " ".join(map(self.__getitem__, text.split()))
+
+    def typo_keys_of(self, text: str) -> str:
+        """The `typo_key`s of the words of `text`, space-separated (a chunk looked up from C,
+        as `stems_of`; repeats cost tantivy nothing in a field without frequencies)."""
+        return " ".join(map(self._typo_keys.__getitem__, text.split()))
 
     def spellings_of(self, text: str) -> str:
         """The words of `text` that have diacritics, lowercase, space-separated."""
@@ -126,6 +146,7 @@ def schema() -> tantivy.Schema:
     for name in (STEM_TITLE_FIELD, STEM_BODY_FIELD):
         sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     sb.add_text_field(STEM_ALL_FIELD, tokenizer_name="whitespace", index_option="basic")
+    sb.add_text_field(TYPO_FIELD, tokenizer_name="whitespace", index_option="basic")
     sb.add_text_field(SPELLING_FIELD, tokenizer_name="whitespace", index_option="basic")
     for name in FILTER_FIELDS:
         sb.add_text_field(f"f_{name}", tokenizer_name="raw", fast=True)
@@ -161,6 +182,7 @@ def to_tantivy(
     # per source field, for fewer calls into tantivy.
     if texts:
         add(ALL_FIELD, "\n".join(texts))
+        add(TYPO_FIELD, stems.typo_keys_of("\n".join(texts)))
     title_stems = stems.stems_of(doc.title + " " + keywords)
     body_stems = stems.stems_of(doc.description + " " + doc.solution)
     add(STEM_TITLE_FIELD, title_stems)

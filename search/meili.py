@@ -20,7 +20,9 @@ Where Meilisearch differs from the embedded engine, this module makes up for it:
 * settings (synonyms, stop words) are read back from the server every `SETTINGS_TTL_S`, so
   replicas that did not apply them expand and highlight them too; a missing or
   auto-created index is created and configured before the first write;
-* verified and reused tickets get the embedded engine's score bonus, not only a tie-break;
+* verified, then reused tickets win only what every ranking rule leaves tied, as in the
+  embedded engine (`_rankingScore` ignores custom ranking rules, so the merge of the queries
+  applies the same two tie-breakers);
 * every error answer is `SearchUnavailable` (bad key, missing index, payload too large,
   `too_many_search_requests`): pages show no suggestions instead of failing.
 """
@@ -57,6 +59,7 @@ from search.ports import (
     FilterValue,
     IndexSettings,
     SearchHit,
+    SearchRejected,
     SearchRequest,
     SearchResponse,
     SearchUnavailable,
@@ -88,7 +91,7 @@ _RANKING_RULES: Final = [
     "verified:desc",
     "reuse_count:desc",
 ]
-"""Meilisearch's default cascade; verified and reused tickets also get a score bonus."""
+"""Meilisearch's default cascade; verified, then reused tickets break the last ties."""
 MAX_QUERY_WORDS: Final = 10
 """Meilisearch reads the first 10 words of a query."""
 MAX_TOTAL_HITS: Final = 10_100
@@ -99,13 +102,12 @@ SETTINGS_TTL_S: Final = 30.0
 MAX_PAYLOAD_BYTES: Final = 20_000_000
 """One document batch at most; the server refuses more than 100 MB (`payload_too_large`)."""
 EXTRA_FETCHED: Final = 30
-"""Hits fetched beyond the page so the verified/reuse bonus can lift some onto it."""
-VERIFIED_BONUS: Final = 0.04
-REUSE_BONUS: Final = 0.04
-"""The embedded engine's bonuses (search/embedded.py): up to 4 % each, reuse log-scaled."""
+"""Hits fetched beyond the page so that stem and synonym hits can be merged onto it."""
 STEM_SHARE: Final = 0.5
 """Stem-only hits rank after every direct hit of the same round."""
 MAX_SYNONYM_VARIANTS: Final = 4
+_REFUSED_DOCUMENT_CODES: Final = ("invalid_document", "missing_document_id", "payload_too_large")
+"""Task error codes of documents Meilisearch will refuse however often they are sent."""
 _STRUCTURAL: Final = (
     "filterableAttributes", "searchableAttributes", "sortableAttributes", "pagination", "faceting",
 )  # fmt: skip
@@ -220,15 +222,6 @@ def settings_from_server(body: dict[str, Any]) -> IndexSettings:
         synonyms={str(k): list(v) for k, v in (body.get("synonyms") or {}).items()},
         stop_words=list(body.get("stopWords") or []),
         typo_tolerance=bool(typo.get("enabled", True)),
-    )
-
-
-def _bonus(hit: dict[str, Any]) -> float:
-    reuse = max(0, int(hit.get("reuse_count") or 0))
-    return (
-        1.0
-        + VERIFIED_BONUS * (1 if hit.get("verified") else 0)
-        + REUSE_BONUS * min(1.0, math.log1p(reuse) / math.log1p(100))
     )
 
 
@@ -388,16 +381,35 @@ class MeiliSearchEngine:
         if not latest:
             return self._done()
         self._ensure_index()
-        tasks = [
-            self._task(
-                self._request(
-                    "POST", f"{self._path}/documents", body=batch, params={"primaryKey": "id"}
-                )
+        refused: list[int] = []
+        tasks: list[TaskInfo] = []
+        for batch in _batches([to_meili_document(d) for d in latest.values()], refused):
+            tasks.extend(self._send(batch, refused))
+        if refused:
+            for task in tasks:  # what was accepted goes in before the refusal is reported
+                self._wait_one(task.uid, 600)
+            raise SearchRejected(
+                f"Meilisearch refused tickets {refused} as too large (payload limit)", refused
             )
-            for batch in _batches([to_meili_document(d) for d in latest.values()])
-        ]
         self._batches[tasks[-1].uid] = [t.uid for t in tasks[:-1]]
         return tasks[-1]
+
+    def _send(self, batch: list[dict[str, Any]], refused: list[int]) -> list[TaskInfo]:
+        """One batch; on 413 (a server or proxy with a lower limit) its halves, down to one
+        document, which is then refused for good instead of being retried for ever."""
+        try:
+            answer = self._request(
+                "POST", f"{self._path}/documents", body=batch, params={"primaryKey": "id"}
+            )
+        except MeiliError as exc:
+            if exc.status != 413:
+                raise
+            if len(batch) == 1:
+                refused.append(int(batch[0]["id"]))
+                return []
+            half = len(batch) // 2
+            return self._send(batch[:half], refused) + self._send(batch[half:], refused)
+        return [self._task(answer)]
 
     def delete(self, ids: Sequence[int]) -> TaskInfo:
         if not ids:
@@ -427,6 +439,9 @@ class MeiliSearchEngine:
                 return
             if status in ("failed", "canceled"):
                 error = answer.get("error") or {}
+                code = str(error.get("code", ""))
+                if code.startswith(_REFUSED_DOCUMENT_CODES):
+                    raise SearchRejected(f"task {uid} {status}: {code}: {error.get('message')}")
                 raise MeiliError(
                     int(error.get("status", 500) if isinstance(error.get("status"), int) else 500),
                     str(error.get("code", status)),
@@ -525,7 +540,7 @@ class MeiliSearchEngine:
                  "attributesToRetrieve": _RETRIEVE,
                  "facets": [_facet_attr(f) for f in req.facets]}  # fmt: skip
         [result] = self._multi([query])
-        ranked = _ranked([(h, _bonus(h)) for h in result.get("hits", [])])
+        ranked = _ranked([(h, 1.0) for h in result.get("hits", [])])
         return ranked, int(result.get("estimatedTotalHits", 0)), _facets(result, req.facets)
 
     def _variants(self, units: Sequence[QueryUnit]) -> list[_Variant]:
@@ -564,7 +579,7 @@ class MeiliSearchEngine:
             best: dict[int, tuple[dict[str, Any], float]] = {}
             for variant, result in zip(variants, results, strict=True):
                 for h in result.get("hits", []):
-                    score = float(h.get("_rankingScore", 0.0)) * variant.share * _bonus(h)
+                    score = float(h.get("_rankingScore", 0.0)) * variant.share
                     if h["id"] not in best or best[h["id"]][1] < score:
                         best[h["id"]] = (h, score)
             for h, score in _ranked(list(best.values())):
@@ -740,7 +755,17 @@ def _ms(started: float) -> float:
 
 
 def _ranked(scored: list[tuple[dict[str, Any], float]]) -> list[tuple[dict[str, Any], float]]:
-    return sorted(scored, key=lambda hs: (-hs[1], int(hs[0]["id"])))
+    """Best score first; ties to verified, then more reused tickets (the embedded engine's
+    last rules, and this index's `verified:desc`, `reuse_count:desc`)."""
+    return sorted(
+        scored,
+        key=lambda hs: (
+            -hs[1],
+            not hs[0].get("verified"),
+            -int(hs[0].get("reuse_count") or 0),
+            int(hs[0]["id"]),
+        ),
+    )
 
 
 def _facets(result: dict[str, Any], names: Iterable[str]) -> dict[str, dict[str, int]]:
@@ -754,14 +779,16 @@ def _facets(result: dict[str, Any], names: Iterable[str]) -> dict[str, dict[str,
     }
 
 
-def _batches(docs: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    """Documents in batches below `MAX_PAYLOAD_BYTES` of JSON each."""
+def _batches(docs: list[dict[str, Any]], refused: list[int]) -> Iterable[list[dict[str, Any]]]:
+    """Documents in batches below `MAX_PAYLOAD_BYTES` of JSON each; the id of a document
+    larger than that alone goes to `refused`."""
     batch: list[dict[str, Any]] = []
     size = 2
     for doc in docs:
         n = len(msgspec.json.encode(doc)) + 1
         if n + 2 > MAX_PAYLOAD_BYTES:
-            raise ValueError(f"ticket {doc['id']} is too large to index ({n} bytes)")
+            refused.append(int(doc["id"]))
+            continue
         if batch and size + n > MAX_PAYLOAD_BYTES:
             yield batch
             batch, size = [], 2

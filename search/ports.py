@@ -44,6 +44,14 @@ class SearchUnavailable(Exception):
     """The search engine does not answer (down, locked by another writer, misconfigured)."""
 
 
+class SearchRejected(Exception):
+    """The engine refused documents for good (too large, invalid): retrying cannot help."""
+
+    def __init__(self, reason: str, ids: Sequence[int] = ()) -> None:
+        super().__init__(reason)
+        self.ids = list(ids)
+
+
 class IndexSettings(msgspec.Struct, kw_only=True):
     """Index configuration; field order in `searchable_attributes` is their weight order."""
 

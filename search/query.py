@@ -19,6 +19,7 @@ from search.analysis import (
     normalize_synonyms,
     parse_query,
     typo_budget,
+    typo_key,
     words,
 )
 from search.layout import (
@@ -27,6 +28,7 @@ from search.layout import (
     STEM_BODY_FIELD,
     STEM_TITLE_FIELD,
     TEXT_FIELD,
+    TYPO_FIELD,
 )
 from search.ports import FILTER_FIELDS, SEARCHABLE_FIELDS, FilterValue, IndexSettings, filter_values
 
@@ -133,7 +135,7 @@ class QueryBuilder:
             field = self._top_field
             options: list[Clause] = [(Occur.Should, Q.term_query(self._schema, field, word))]
             if budget or prefix:
-                fuzzy = Q.fuzzy_term_query(self._schema, field, word, budget, True, prefix)
+                fuzzy = self._near(field, word, budget, prefix=prefix)
                 options.append((Occur.Should, Q.boost_query(fuzzy, 0.5)))
             if lemma_sets[i]:
                 lemma = Q.term_set_query(self._schema, STEM_TITLE_FIELD, list(lemma_sets[i]))
@@ -220,7 +222,7 @@ class QueryBuilder:
             for field, fw in self._field_weights.items()
         ]
         if budget or prefix:
-            near = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, prefix)
+            near = self._near(ALL_FIELD, word, budget, prefix=prefix)
             clauses.append((Occur.Should, Q.const_score_query(near, TYPO_BOOST * self._low_weight)))
         clauses.extend(self._stem_clauses(lemmas))
         return Q.boolean_query(clauses)
@@ -233,10 +235,26 @@ class QueryBuilder:
             exact = Q.term_query(self._schema, field, word)
             clauses.append((Occur.Should, Q.boost_query(exact, fw)))
             if budget or prefix:
-                near = Q.fuzzy_term_query(self._schema, field, word, budget, True, prefix)
+                near = self._near(field, word, budget, prefix=prefix)
                 clauses.append((Occur.Should, Q.const_score_query(near, TYPO_BOOST * fw)))
         clauses.extend(self._stem_clauses(lemmas))
         return Q.boolean_query(clauses)
+
+    def _near(self, field: str, word: str, budget: int, *, prefix: bool) -> Any:
+        """The typo/prefix automaton of `word` in `field`, typos counted as Meilisearch does.
+
+        With typos the automaton runs on the typo field's keys (`layout.TYPO_FIELD`), where a
+        wrong first letter costs one more; in one field of several that field must also hold
+        the word within the plain distance (a rare other word elsewhere may then let a wrong
+        first letter through; the combined field, the default, is exact).
+        """
+        if not budget:
+            return Q.fuzzy_term_query(self._schema, field, word, 0, True, prefix)
+        keyed = Q.fuzzy_term_query(self._schema, TYPO_FIELD, typo_key(word), budget, True, prefix)
+        if field == ALL_FIELD:
+            return keyed
+        plain = Q.fuzzy_term_query(self._schema, field, word, budget, True, prefix)
+        return Q.boolean_query([(Occur.Must, plain), (Occur.Must, keyed)])
 
     def _stem_clauses(self, lemmas: Lemmas) -> list[Clause]:
         if not lemmas:
@@ -252,7 +270,7 @@ class QueryBuilder:
         # A typo or prefix automaton also accepts the exact word, so it covers the exact
         # clauses; a prefix with typos covers the typo clause too.
         if budget or prefix:
-            direct = Q.fuzzy_term_query(self._schema, ALL_FIELD, word, budget, True, prefix)
+            direct = self._near(ALL_FIELD, word, budget, prefix=prefix)
         else:
             direct = Q.term_query(self._schema, ALL_FIELD, word)
         return Q.boolean_query([(Occur.Should, direct), *self._stem_clauses(lemmas)])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 
-from search.analysis import QueryUnit, edit_distance, lemmas, typo_budget
+from search.analysis import QueryUnit, lemmas, typo_budget, typo_count
 from search.documents import TicketDocument
 from search.highlight import cached_tokens
 
@@ -134,7 +134,7 @@ def _typos(
         and len(word_letters - letters) <= budget
         and len(letters - word_letters) <= budget
     ):
-        d = edit_distance(word, token)
+        d = typo_count(word, token)
         if d <= budget:
             return d
     if prefix and n > len(word) - budget:
@@ -142,7 +142,7 @@ def _typos(
         if len(word_letters - frozenset(head)) > budget:
             return None
         best = min(
-            edit_distance(word, token[:k])
+            typo_count(word, token[:k])
             for k in range(max(1, len(word) - budget), min(n, len(word) + budget) + 1)
         )
         if best <= budget:

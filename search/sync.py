@@ -18,10 +18,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from search.documents import TicketDocument
-from search.ports import IndexSettings, SearchEngine, SearchUnavailable
+from search.ports import IndexSettings, SearchEngine, SearchRejected, SearchUnavailable
 from search.stopwords import stop_words
 from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import Coalesced, OutboxJob, OutboxJobRow, RetryLater, enqueue
+from tickets.adapters.outbox import (
+    Coalesced,
+    OutboxJob,
+    OutboxJobRow,
+    PermanentFailure,
+    RetryLater,
+    enqueue,
+)
 from tickets.knowledge import is_knowledge, knowledge_ids
 from tickets.services import INDEX_JOB
 
@@ -105,6 +112,8 @@ def register_outbox_handlers(
     def index_batch(jobs: Sequence[OutboxJob]) -> None:
         try:
             sync_tickets(container, _ids_of(jobs))
+        except SearchRejected as exc:  # the rest of the batch is indexed; these never will be
+            raise PermanentFailure(f"search engine refused tickets {exc.ids}: {exc}") from exc
         except SearchUnavailable as exc:
             raise RetryLater(f"search engine unavailable: {exc}") from exc
 

@@ -38,11 +38,13 @@ from tickets.adapters.azure_devops import (
     join_tags,
     shared_gate,
     text_to_html,
+    title_mark,
 )
 from tickets.adapters.db import Database, utcnow
 from tickets.adapters.devops_orm import DevOpsConfigRow, DevOpsHandoffRow, DevOpsModuleRow
 from tickets.adapters.orm import ClientRow, TicketRow, UserRow
 from tickets.adapters.outbox import OutboxJob, OutboxJobRow, PermanentFailure, RetryLater, enqueue
+from tickets.devops_pause import StoredRetryGate
 from tickets.domain.errors import Conflict, InvalidTransition, ValidationFailed
 from tickets.notifications import notify_user
 from tickets.schemas import Actor
@@ -432,7 +434,7 @@ def work_item_spec(session: Session, ticket: TicketRow, public_url: str) -> Work
     return WorkItemSpec(
         ticket_number=ticket.number,
         ticket_url=f"{public_url.rstrip('/')}/tickets/{ticket.id}",
-        title=f"[{ticket.number}] {ticket.title}"[:255],
+        title=f"{title_mark(ticket.number)} {ticket.title}"[:255],
         description=f"{header}\n\n{ticket.description}",
         repro_steps=steps or ticket.title,
         area_path=module.area_path,
@@ -612,7 +614,7 @@ class Handlers:
     @property
     def client(self) -> AzureDevOpsClient:
         if self._client is None:
-            self._client = make_client(self.devops, timeout_s=self.timeout_s)
+            self._client = make_client(self.devops, db=self.db, timeout_s=self.timeout_s)
         return self._client
 
     def project(self) -> ProjectInfo:
@@ -638,7 +640,10 @@ class Handlers:
         try:
             target = self.project().handoff_type
             spec = msgspec.structs.replace(
-                spec, work_item_type=target.name, type_fields=target.fields
+                spec,
+                work_item_type=target.name,
+                type_fields=target.fields,
+                tag_with_ticket=self.devops.ticket_tag,
             )
             try:
                 item = _devops_call(self.client.create_or_adopt, spec)
@@ -755,14 +760,18 @@ class Handlers:
                 schedule_reconciliation(s, RECONCILE_EVERY_S, besides=job.id)
 
 
-def make_client(devops: DevOpsSettings, *, timeout_s: float = 10.0) -> AzureDevOpsClient:
-    """A client sharing this process's Retry-After with every other client of the project."""
+def make_client(
+    devops: DevOpsSettings, *, db: Database | None = None, timeout_s: float = 10.0
+) -> AzureDevOpsClient:
+    """A client sharing Retry-After with every other client of the organisation: in this
+    process, and through `db` (when given) with every other process."""
+    gate = shared_gate(devops.url, devops.pat)
     return AzureDevOpsClient(
         devops.url,
         devops.project,
         devops.pat,
         timeout=timeout_s,
-        gate=shared_gate(devops.url, devops.pat),
+        gate=StoredRetryGate(db, devops.url, gate) if db is not None else gate,
     )
 
 
@@ -783,7 +792,7 @@ def read_project(container: Container, work_item_type: str | None = None) -> Pro
         with container.db.read() as s:
             work_item_type = get_mapping(s).work_item_type
     timeout_s = float(container.extras.get("devops_timeout_s", 10.0))
-    with make_client(container.settings.devops, timeout_s=timeout_s) as client:
+    with make_client(container.settings.devops, db=container.db, timeout_s=timeout_s) as client:
         try:
             info = client.describe_project(work_item_type)
         except DevOpsRetryable as exc:
@@ -801,7 +810,7 @@ def identity_checker(container: Container) -> Callable[[str], bool]:
     devops = container.settings.devops
 
     def exists(name: str) -> bool:
-        with make_client(devops) as client:
+        with make_client(devops, db=container.db) as client:
             try:
                 return client.identity_exists(name)
             except DevOpsRetryable as exc:
@@ -831,7 +840,7 @@ def reconcile_handoffs(container: Container) -> ReconcileReport:
     if container.settings.devops is None:
         raise HandoffDisabled()
     timeout_s = float(container.extras.get("devops_timeout_s", 10.0))
-    with make_client(container.settings.devops, timeout_s=timeout_s) as client:
+    with make_client(container.settings.devops, db=container.db, timeout_s=timeout_s) as client:
         return reconcile_handoffs_with(container.db, client)
 
 

@@ -87,6 +87,11 @@ def test_basic_has_no_bug_type(standin: ServedStandin) -> None:
         client.create_work_item(_spec(work_item_type="Bug"))
     assert error.value.status == 404
     assert "WorkItemTypeNotFoundException" in error.value.message
+    # As the service words it (404 from the WIT exception map; seen in the field):
+    assert (
+        "VS402323: Work item type Bug does not exist in project Sedno or you do not have "
+        "permission to access it." in error.value.message
+    )
 
 
 def test_an_area_path_that_does_not_exist_is_refused(standin: ServedStandin) -> None:
@@ -94,6 +99,11 @@ def test_an_area_path_that_does_not_exist_is_refused(standin: ServedStandin) -> 
         client.create_work_item(_spec(area_path="Sedno\\Nie Istnieje"))
     assert error.value.status == 400
     assert "WorkItemFieldInvalidTreeNameException" in error.value.message
+    # A create names the draft work item -1, as the service does.
+    assert (
+        "TF401347: Invalid tree name given for work item -1, field 'System.AreaPath'."
+        in error.value.message
+    )
     assert standin.items() == []
 
 

@@ -11,11 +11,19 @@ import pytest
 
 from search.documents import TicketDocument
 from search.meili import MAX_TOTAL_HITS, MeiliSearchEngine
-from search.ports import IndexSettings, SearchRequest, SearchUnavailable, SimilarRequest
+from search.ports import (
+    IndexSettings,
+    SearchRejected,
+    SearchRequest,
+    SearchUnavailable,
+    SimilarRequest,
+)
 from tests.integration.test_search_contract import (  # the contract's test, on this engine
     CORPUS,
     SYNONYMS,
+    test_a_wrong_first_letter_counts_as_two_typos,  # noqa: F401
     test_similar_finds_tickets_about_the_same_problem,  # noqa: F401
+    test_verified_and_reused_only_break_ties,  # noqa: F401
 )
 from tests.meili_standin import MeiliStandin
 
@@ -176,7 +184,11 @@ def test_filter_values_are_exact_with_case_spaces_quotes_and_backslashes(
     server: MeiliStandin,
 ) -> None:
     eng = _engine(server)
-    odd = ["C:\\Program Files\\enova", 'Moduł "Handel"', "handel", "Handel "]
+    # Meilisearch's filter parser unescapes only \" and ends a string at the first unescaped
+    # quote (filter-parser value.rs `quoted_by`): a value ending in a backslash, or holding
+    # one before a quote, cannot be written as a filter string at all, hence hex tokens.
+    odd = ["C:\\Program Files\\enova", 'Moduł "Handel"', "handel", "Handel ", "C:\\enova\\",
+           'a\\"b']  # fmt: skip
     docs = [_doc(60 + i, "Ścieżka", module=m) for i, m in enumerate(odd)]
     eng.wait(eng.configure(IndexSettings()))
     eng.wait(eng.upsert(docs))
@@ -215,16 +227,32 @@ def test_large_batches_are_split_below_the_payload_limit(
     assert len(adds) > 1 and max(len(r.content) for r in adds) <= 60_000
 
 
-def test_verified_and_reused_are_boosted_like_the_embedded_engine(
-    engine: MeiliSearchEngine,
+def test_a_413_halves_the_batch_and_refuses_only_the_oversized_ticket(
+    server: MeiliStandin,
 ) -> None:
-    engine.wait(engine.upsert([
-        _doc(40, "Zamknięcie miesiąca", "Procedura zamknięcia."),
-        _doc(41, "Zamknięcie miesiąca", "Procedura zamknięcia.", verified=True),
-        _doc(42, "Zamknięcie miesiąca", "Procedura zamknięcia.", reuse_count=50),
-    ]))  # fmt: skip
-    scores = {h.id: h.score for h in engine.search(SearchRequest(q="zamknięcie miesiąca")).hits}
-    assert scores[41] > scores[40] and scores[42] > scores[40]
+    server.payload_limit = 50_000  # a server (or proxy) with a limit below ours
+    eng = _engine(server)
+    text = " ".join(["opis problemu z wydrukiem"] * 80)  # about 2 KB of JSON a ticket
+    docs = [_doc(i, f"Zgłoszenie {i}", text) for i in range(1, 61)]
+    docs.append(_doc(99, "Ogromny zrzut logu", " ".join(["stacktrace linia"] * 6000)))
+    with pytest.raises(SearchRejected) as refused:
+        eng.upsert(docs)
+    assert refused.value.ids == [99] and not isinstance(refused.value, SearchUnavailable)
+    assert eng.count() == 60, "every other ticket is indexed"
+    adds = [r for r in server.requests if r.url.path.endswith("/documents") and r.method == "POST"]
+    assert len(adds) < 30, "halving, not one request per ticket nor for ever"
+
+
+def test_a_ticket_over_our_own_batch_limit_is_refused_not_retried(
+    server: MeiliStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("search.meili.MAX_PAYLOAD_BYTES", 10_000)
+    eng = _engine(server)
+    docs = [_doc(1, "Krótki"), _doc(2, "Długi", "x " * 20_000), _doc(3, "Też krótki")]
+    with pytest.raises(SearchRejected) as refused:
+        eng.upsert(docs)
+    assert refused.value.ids == [2]
+    assert eng.count() == 2
 
 
 def test_every_request_is_one_meilisearch_accepts(

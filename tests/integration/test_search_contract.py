@@ -91,6 +91,18 @@ def test_short_words_get_no_typos(engine: SearchEngine) -> None:
     assert ids(engine, "pot") == []  # "pit" is 1 edit away but words of ≤ 4 letters must be exact
 
 
+def test_a_wrong_first_letter_counts_as_two_typos(engine: SearchEngine) -> None:
+    # Meilisearch's rule (milli compute_derivations): 5-8 letters allow one typo, never on the
+    # first letter; 9+ letters allow two, and a wrong first letter spends both.
+    assert ids(engine, "porekta") == []  # korekta: the one typo is the first letter
+    assert 3 in ids(engine, "kprekta")  # the same one typo, second letter
+    assert 7 in ids(engine, "trukowanie")  # drukowanie: 10 letters, first letter = two typos
+    assert ids(engine, "trukowanje") == []  # and one more is three
+    hit = engine.search(SearchRequest(q="trukowanie")).hits[0]
+    assert hit.title_highlighted.startswith("<mark>Drukowanie</mark>")
+    assert engine.search(SearchRequest(q="porekta", facets=["module"])).total == 0
+
+
 def test_folding_ignores_diacritics_including_l_stroke(engine: SearchEngine) -> None:
     assert ids(engine, "lacze")[:1] == [1]
     assert ids(engine, "laczenie")[:1] == [1]
@@ -195,6 +207,19 @@ def test_verified_and_reused_preferred_among_equals(engine: SearchEngine) -> Non
     found = ids(engine, "zamknięcie miesiąca")
     assert found.index(41) < found.index(40)
     assert found.index(42) < found.index(40)
+
+
+def test_verified_and_reused_only_break_ties(engine: SearchEngine) -> None:
+    # Both engines: the ranking rules first, verified and reuse only among what they tie.
+    extra = [
+        _doc(43, "Zamknięcie miesiąca", "Procedura."),
+        _doc(44, "Procedura", "Zamknięcie miesiąca.", verified=True, reuse_count=100),
+    ]
+    engine.wait(engine.upsert(extra))
+    found = ids(engine, "zamknięcie miesiąca")
+    assert found.index(43) < found.index(44), "a title match beats a verified description match"
+    placeholder = ids(engine, "", limit=50)
+    assert placeholder.index(44) < placeholder.index(43), "with no words, verified first"
 
 
 def test_highlight_marks_typo_and_prefix_matches(engine: SearchEngine) -> None:

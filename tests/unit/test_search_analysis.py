@@ -20,6 +20,8 @@ from search.analysis import (
     stemmed_text,
     tokenize,
     typo_budget,
+    typo_count,
+    typo_key,
     words,
 )
 from search.bench import morphology_pairs, score_morphology
@@ -110,13 +112,18 @@ def test_synonyms_group_multiword_keys() -> None:
     assert units[1].alternatives == (("ksef",),)
 
 
+def _meili_typos(query_word: str, token: str) -> int:
+    """Meilisearch's count: the edit distance, and a wrong first letter costs one more."""
+    return edit_distance(query_word, token) + (query_word[:1] != token[:1])
+
+
 def _prefix_within_budget(query_word: str, token: str) -> bool:
     """The plain definition: the token starts with the word, give or take the word's typos."""
     if token.startswith(query_word):
         return True
     budget = typo_budget(query_word)
     return len(token) >= len(query_word) and any(
-        edit_distance(query_word, token[:n]) <= budget
+        _meili_typos(query_word, token[:n]) <= budget
         for n in range(max(1, len(query_word) - budget), len(query_word) + budget + 1)
         if n <= len(token)
     )
@@ -127,8 +134,25 @@ def test_quick_typo_rejects_never_change_the_answer() -> None:
     for _ in range(3000):
         a = "".join(rnd.choices("abcde", k=rnd.randint(1, 10)))
         b = "".join(rnd.choices("abcde", k=rnd.randint(1, 12)))
-        assert matches_with_typos(a, b) == (edit_distance(a, b) <= typo_budget(a))
+        assert matches_with_typos(a, b) == (a == b or _meili_typos(a, b) <= typo_budget(a))
         assert matches_prefix(a, b) == _prefix_within_budget(a, b)
+
+
+def test_the_typo_keys_distance_is_meilisearchs_typo_count() -> None:
+    # The embedded engine runs tantivy's plain typo automaton on `typo_key`s: the distance
+    # between two keys must be Meilisearch's count for every pair of words, and a prefix of
+    # a key past its mark must be the key of the word's prefix.
+    rnd = random.Random(7)
+    for _ in range(3000):
+        a = "".join(rnd.choices("abc", k=rnd.randint(1, 8)))
+        b = "".join(rnd.choices("abc", k=rnd.randint(1, 9)))
+        assert edit_distance(typo_key(a), typo_key(b)) == typo_count(a, b) == _meili_typos(a, b)
+        for n in range(1, len(b) + 1):
+            assert typo_key(b)[: n + 2] == typo_key(b[:n])
+    assert not matches_with_typos("korekta", "porekta"), "5-8 letters: never the first letter"
+    assert matches_with_typos("drukowanie", "trukowanie"), "9+: the first letter spends both"
+    assert not matches_with_typos("drukowanie", "trukowanje")
+    assert not matches_prefix("korek", "porekta")
 
 
 def test_tokenize_drops_overlong_tokens_and_keeps_offsets() -> None:

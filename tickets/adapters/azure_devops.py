@@ -124,6 +124,9 @@ class WorkItemSpec(msgspec.Struct, frozen=True, kw_only=True):
 
     ticket_number: str
     """e.g. ``ZS/2026/17``; becomes the lookup tag ``sedno[ZS/2026/17]``."""
+    tag_with_ticket: bool = True
+    """Add the lookup tag (a new tag definition per ticket); off: found by the title's
+    ``[ZS/2026/17]`` instead."""
     ticket_url: str
     """The ticket's page in Sedno; linked from the work item as a Hyperlink relation."""
     title: str
@@ -243,6 +246,11 @@ def ticket_tag(ticket_number: str) -> str:
     return f"sedno[{ticket_number.strip()}]"
 
 
+def title_mark(ticket_number: str) -> str:
+    """How a work item's title starts (``[ZS/2026/17] …``): the lookup without the tag."""
+    return f"[{ticket_number.strip()}]"
+
+
 def join_tags(tags: Sequence[str]) -> str:
     """Azure DevOps keeps tags as one string separated by ``"; "``."""
     seen: list[str] = []
@@ -300,11 +308,10 @@ def build_create_patch(spec: WorkItemSpec) -> list[PatchOp]:
     ops.append(PatchOp("add", "/fields/System.AreaPath", spec.area_path))
     if has(PRIORITY):
         ops.append(PatchOp("add", f"/fields/{PRIORITY}", PRIORITY_TO_DEVOPS[spec.priority]))
-    ops.append(
-        PatchOp(
-            "add", "/fields/System.Tags", join_tags([ticket_tag(spec.ticket_number), *spec.tags])
-        )
-    )
+    lookup = [ticket_tag(spec.ticket_number)] if spec.tag_with_ticket else []
+    tags = join_tags([*lookup, *spec.tags])
+    if tags:
+        ops.append(PatchOp("add", "/fields/System.Tags", tags))
     if spec.assigned_to:
         ops.append(PatchOp("add", "/fields/System.AssignedTo", spec.assigned_to))
     ops.append(
@@ -558,6 +565,11 @@ class RetryGate:
         self.next_allowed_at = 0.0
         """``time.monotonic()`` moment."""
 
+    def allowed_at(self) -> float:
+        """``time.monotonic()`` moment before which nothing may be sent."""
+        with self.lock:
+            return self.next_allowed_at
+
     def hold_off(self, seconds: float) -> None:
         with self.lock:
             self.next_allowed_at = max(self.next_allowed_at, time.monotonic() + seconds)
@@ -628,8 +640,7 @@ class AzureDevOpsClient:
     @property
     def next_allowed_at(self) -> float:
         """``time.monotonic()`` moment before which the client sends nothing."""
-        with self._gate.lock:
-            return self._gate.next_allowed_at
+        return self._gate.allowed_at()
 
     def delay_before_next_call(self) -> float:
         """Seconds left until Azure DevOps allows the next call (0 when free to go)."""
@@ -663,7 +674,10 @@ class AzureDevOpsClient:
 
     def create_or_adopt(self, spec: WorkItemSpec) -> WorkItem:
         """Create unless a work item with the ticket's tag already exists (safe to repeat)."""
-        found = self.find_by_tag(ticket_tag(spec.ticket_number))
+        if spec.tag_with_ticket:
+            found = self.find_by_tag(ticket_tag(spec.ticket_number))
+        else:
+            found = self.find_by_title_prefix(title_mark(spec.ticket_number))
         if found:
             return self.get_work_item(min(found))
         return self.create_work_item(spec)
@@ -721,6 +735,18 @@ class AzureDevOpsClient:
         )
         response = self._send("POST", f"{self._base}/wiql", json_body={"query": query})
         return sorted(ref.id for ref in self._decode(response, _WiqlResult).work_items)
+
+    def find_by_title_prefix(self, prefix: str) -> list[int]:
+        """Ids of the project's work items whose title starts with ``prefix``, ascending (WIQL
+        ``CONTAINS`` finds candidates, the titles decide)."""
+        query = (
+            "SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project "
+            f"AND [System.Title] CONTAINS {wiql_literal(prefix)} ORDER BY [System.Id]"
+        )
+        response = self._send("POST", f"{self._base}/wiql", json_body={"query": query})
+        ids = [ref.id for ref in self._decode(response, _WiqlResult).work_items]
+        items = self.get_work_items(ids) if ids else []
+        return sorted(i.id for i in items if (i.title or "").startswith(prefix))
 
     def get_work_items(self, ids: Sequence[int]) -> list[WorkItem]:
         """Many work items, ``BATCH_SIZE`` per ``workitemsbatch`` call; missing ones are left out."""

@@ -164,6 +164,7 @@ def import_all_models() -> None:
     for name in MODEL_MODULES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
+    import tickets.devops_pause
     import tickets.planner.orm
     import tickets.telephony.orm  # noqa: F401
 

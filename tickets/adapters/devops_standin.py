@@ -494,6 +494,9 @@ class _Engine:
             ]
             found = bool(needle) and any(needle in t for t in tags)
             return found != bool(m.group(1))
+        m = re.fullmatch(r"(?i)\[System\.Title\]\s+CONTAINS\s+(\x00\d+\x00)", clause)
+        if m:  # Azure DevOps matches words of the title; a substring is a superset of that
+            return lit(m.group(1)).casefold() in str(item.fields.get("System.Title", "")).casefold()
         m = re.fullmatch(r"(?i)\[System\.State\]\s*(=|<>)\s*(\x00\d+\x00)", clause)
         if m:
             same = str(item.fields.get("System.State", "")).casefold() == lit(m.group(2)).casefold()
