@@ -95,7 +95,7 @@ CLIENTS = [
         "Zakład Mięsny Żuraw",
         0,
         True,
-        "Zakaz kontaktu: spór o płatności — kontakt tylko przez dział sprzedaży.",
+        "Zaległe płatności — nie kontaktować się bez zgody działu sprzedaży",
         "biuro@zuraw.example.pl",
         "5252248481",
         [("EN-100202", "enova365", ["Kadry Płace", "Pulpit Pracownika"])],
