@@ -56,6 +56,19 @@ def _svg(chart: Any) -> str:
     return ET.tostring(root, encoding="unicode", default_namespace=None)
 
 
+def integer_ticks(top: int, most: int = 6) -> list[int]:
+    """Whole-number axis ticks from 0 to at least `top` in steps of 1, 2, 5, 10, 20, 50…,
+    at most `most` steps: counts of tickets have no 0.2."""
+    top = max(1, top)
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            steps = -(-top // step)
+            if steps <= most:
+                return [i * step for i in range(steps + 1)]
+        magnitude *= 10
+
+
 def render_week_chart(report: WeekReport) -> str:
     """The week's resolved tickets and how many of them have keywords, KB links, verification."""
     chart = pygal.HorizontalBar(title=f"Tydzień {report.week}", **_chart_config())
@@ -67,7 +80,9 @@ def render_week_chart(report: WeekReport) -> str:
     ]
     chart.x_labels = [label for label, _ in reversed(bars)]
     chart.add("zgłoszenia", [value for _, value in reversed(bars)])
-    chart.range = (0, max(1, report.resolved))
+    ticks = integer_ticks(report.resolved)
+    chart.range = (0, ticks[-1])
+    chart.y_labels = ticks
     return _svg(chart)
 
 
@@ -77,6 +92,9 @@ def render_modules_chart(report: WeekReport, top: int = 8) -> str:
     rows = report.by_module[:top]
     chart.x_labels = [m.module or NO_MODULE for m in rows]
     chart.add("rozwiązane", [m.resolved for m in rows])
+    ticks = integer_ticks(max((m.resolved for m in rows), default=1))
+    chart.range = (0, ticks[-1])
+    chart.y_labels = ticks
     return _svg(chart)
 
 

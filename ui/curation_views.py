@@ -13,6 +13,7 @@ from api.deps import ActorDep, ContainerDep, require
 from api.search_log import search_log
 from tickets import curation
 from tickets.curation_chart import render_modules_chart, render_week_chart, share
+from ui.curator_pages import curation_week_nav
 from ui.web import page
 
 
@@ -42,6 +43,7 @@ def curation_week_page(
         report=report,
         share=share,
         previous=curation.previous_week(week),
+        nav=curation_week_nav(week),
         week_chart=svg_data_uri(render_week_chart(report)),
         modules_chart=svg_data_uri(render_modules_chart(report)),
     )

@@ -82,8 +82,9 @@ PAGES: list[Any] = [
 # Pages other capabilities add to the console, mounted when they are installed.
 if importlib.util.find_spec("ui.curation_views") is not None:
     from ui.curation_views import curation_week_page
+    from ui.curator_pages import PAGES as CURATOR_PAGES
 
-    PAGES.append(curation_week_page)
+    PAGES.extend([curation_week_page, *CURATOR_PAGES])
 
 ROUTES: list[Any] = [
     Router(
