@@ -69,6 +69,7 @@ class TitleVectors:
             " (id INTEGER PRIMARY KEY, title_key TEXT NOT NULL, vector BLOB NOT NULL)"
         )
         self._lock = threading.Lock()
+        self._closed = False
 
     def keys(self, ids: Sequence[int]) -> dict[int, str]:
         """The title keys stored for `ids`."""
@@ -81,6 +82,8 @@ class TitleVectors:
     def _select(self, column: str, ids: Sequence[int]) -> list[tuple[int, Any]]:
         rows: list[tuple[int, Any]] = []
         with self._lock:
+            if self._closed:
+                return rows
             for start in range(0, len(ids), 500):
                 chunk = [int(i) for i in ids[start : start + 500]]
                 marks = ",".join("?" * len(chunk))
@@ -90,7 +93,10 @@ class TitleVectors:
         return rows
 
     def put(self, rows: Sequence[tuple[int, str, npt.NDArray[np.float32]]]) -> None:
+        """Store vectors; after `close` (the engine shut down mid-batch) nothing is written."""
         with self._lock:
+            if self._closed:
+                return
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO title_vector (id, title_key, vector) VALUES (?, ?, ?)",
@@ -100,6 +106,8 @@ class TitleVectors:
 
     def delete(self, ids: Sequence[int]) -> None:
         with self._lock:
+            if self._closed:
+                return
             self._db.executemany("DELETE FROM title_vector WHERE id = ?", [(int(i),) for i in ids])
 
     def delete_all(self) -> None:
@@ -112,6 +120,7 @@ class TitleVectors:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
 
 
@@ -125,6 +134,7 @@ class DenseSimilar:
         self._pending: queue.Queue[list[TicketDocument] | None] = queue.Queue()
         self._idle = threading.Event()
         self._idle.set()
+        self._closing = threading.Event()
         self._worker = threading.Thread(target=self._embed_pending, daemon=True)
         self._worker.start()
         self._query_vector = lru_cache(maxsize=256)(self._embed_one)
@@ -178,6 +188,8 @@ class DenseSimilar:
             if stored.get(d.id) != title_key(d.title)
         ]
         for start in range(0, len(todo), BATCH):
+            if self._closing.is_set():
+                return
             chunk = todo[start : start + BATCH]
             encoded = self._encoder.encode([t for _, _, t in chunk])
             self.vectors.put([(i, k, v) for (i, k, _), v in zip(chunk, encoded, strict=True)])
@@ -220,7 +232,9 @@ class DenseSimilar:
         self.engine.ping()
 
     def close(self) -> None:
+        self._closing.set()
         self._pending.put(None)
+        self._worker.join(timeout=10)  # at most one batch in flight
         self.engine.close()
         self.vectors.close()
 

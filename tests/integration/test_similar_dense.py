@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from search import SimilarRequest, TicketDocument, open_engine
-from search.dense import DenseSimilar, TitleVectors, looks_polish, title_key
+from search.dense import BATCH, DenseSimilar, TitleVectors, looks_polish, title_key
 from search.embedding import load_encoder, model_dir
 
 pytestmark = pytest.mark.skipif(model_dir() is None, reason="the optional model is not installed")
@@ -129,5 +129,17 @@ def test_vectors_survive_a_restart(tmp_path: Path) -> None:
     try:
         assert again.keys([7, 8]) == {7: "k"}
         assert again.vectors([7])[7].shape == (384,)
+    finally:
+        again.close()
+
+
+def test_closing_while_titles_are_being_embedded_is_quiet(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    many = [TicketDocument(id=i, number=f"ZS/2025/{i}", title=f"Title {i}") for i in range(300)]
+    engine.upsert(many)
+    engine.close()  # mid-batch: the worker stops, nothing is written to the closed file
+    again = TitleVectors(tmp_path / "search" / "tickets-vectors.sqlite")
+    try:
+        assert again.count() <= BATCH  # at most the batch in flight
     finally:
         again.close()
