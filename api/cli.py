@@ -251,11 +251,17 @@ def search() -> None:
 
 @search.command(name="eval")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def search_eval(directory: Path) -> None:
+@click.option(
+    "--embeddings/--no-embeddings",
+    default=True,
+    show_default=True,
+    help="re-rank by title embeddings when the optional model is installed",
+)
+def search_eval(directory: Path, embeddings: bool) -> None:
     """Similar-tickets quality on a BEIR-style folder; last line `ndcg@10 recall@10 mrr`."""
     from search.evaluation import run_eval
 
-    run_eval(directory)
+    run_eval(directory, embeddings=embeddings)
 
 
 @search.command(name="bench")

@@ -24,6 +24,9 @@ class SearchSettings(msgspec.Struct, frozen=True):
     """Meilisearch base URL; None means the embedded engine in the data dir."""
     key: str | None = None
     """Meilisearch API key."""
+    embeddings: bool = True
+    """Re-rank similar tickets by title embeddings when the optional model is installed
+    (`make embeddings`); `SEDNO_SIMILAR_EMBEDDINGS=0` keeps the ranking lexical."""
 
 
 class ImapSettings(msgspec.Struct, frozen=True):
@@ -157,7 +160,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         data_dir=data_dir,
         database=DatabaseSettings(url=db_url),
-        search=SearchSettings(url=get("SEARCH_URL"), key=get("SEARCH_KEY")),
+        search=SearchSettings(
+            url=get("SEARCH_URL"),
+            key=get("SEARCH_KEY"),
+            embeddings=(get("SIMILAR_EMBEDDINGS") or "1") != "0",
+        ),
         admin_token=get("ADMIN_TOKEN"),
         imap=imap,
         smtp=smtp,

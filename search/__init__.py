@@ -31,13 +31,34 @@ __all__ = [
 
 
 def open_engine(
-    data_dir: Path, url: str | None, key: str | None, index_name: str = "tickets"
+    data_dir: Path,
+    url: str | None,
+    key: str | None,
+    index_name: str = "tickets",
+    *,
+    embeddings: bool = False,
 ) -> SearchEngine:
-    """Meilisearch when `url` is set, else the embedded engine under `data_dir/search/`."""
+    """Meilisearch when `url` is set, else the embedded engine under `data_dir/search/`.
+
+    With `embeddings` and the model package installed, similar tickets are also re-ranked by
+    title embeddings kept in `data_dir/search/<index>-vectors.sqlite` (`search.dense`).
+    """
+    engine: SearchEngine
     if url:
         from search.meili import MeiliSearchEngine
 
-        return MeiliSearchEngine(url, key, index_name)
-    from search.embedded import EmbeddedSearchEngine
+        engine = MeiliSearchEngine(url, key, index_name)
+    else:
+        from search.embedded import EmbeddedSearchEngine
 
-    return EmbeddedSearchEngine(Path(data_dir) / "search" / index_name)
+        engine = EmbeddedSearchEngine(Path(data_dir) / "search" / index_name)
+    if embeddings:
+        from search.embedding import load_encoder
+
+        encoder = load_encoder()
+        if encoder is not None:
+            from search.dense import DenseSimilar, TitleVectors
+
+            vectors = TitleVectors(Path(data_dir) / "search" / f"{index_name}-vectors.sqlite")
+            return DenseSimilar(engine, vectors, encoder)
+    return engine

@@ -19,9 +19,11 @@ import msgspec
 import numpy as np
 
 from search.analysis import words
+from search.dense import DenseSimilar, TitleVectors
 from search.documents import TicketDocument
 from search.embedded import EmbeddedSearchEngine
-from search.ports import SimilarRequest
+from search.embedding import load_encoder
+from search.ports import SearchEngine, SimilarRequest
 
 K = 10
 
@@ -44,6 +46,8 @@ class EvalReport(msgspec.Struct, frozen=True):
     seconds: float
     sedno_half_a: Metrics | None = None
     sedno_half_b: Metrics | None = None
+    embeddings: bool = False
+    """Whether Sedno's ranking included the title-embedding rerank (`search.dense`)."""
 
 
 def half_of(query_id: str) -> str:
@@ -146,14 +150,22 @@ def evaluate_beir(
     *,
     max_queries: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    embeddings: bool = False,
 ) -> EvalReport:
-    """Import the corpus into a throwaway embedded index, rank every query both ways, score."""
+    """Import the corpus into a throwaway embedded index, rank every query both ways, score.
+
+    With `embeddings` (and the model installed) the index is opened as Sedno opens it with
+    embeddings on, and every title is embedded before the first query.
+    """
     started = time.perf_counter()
     corpus, queries, qrels = _load(Path(dir))
     if max_queries is not None:
         queries = queries[:max_queries]
     ext_ids = [d._id for d in corpus]
-    engine = EmbeddedSearchEngine(Path(work_dir) / "search" / "beir-eval")
+    engine: SearchEngine = EmbeddedSearchEngine(Path(work_dir) / "search" / "beir-eval")
+    dense = _dense(engine, Path(work_dir)) if embeddings else None
+    if dense is not None:
+        engine = dense
     try:
         engine.delete_all()
         docs = [
@@ -164,6 +176,8 @@ def evaluate_beir(
         ]
         for start in range(0, len(docs), 5000):
             engine.upsert(docs[start : start + 5000])
+        if dense is not None:
+            dense.wait_for_vectors()
         bm25 = PlainBM25([(d._id, f"{d.title} {d.text}") for d in corpus])
         int_id = {e: i + 1 for i, e in enumerate(ext_ids)}
         baseline: dict[str, list[str]] = {}
@@ -191,6 +205,16 @@ def evaluate_beir(
         seconds=round(time.perf_counter() - started, 1),
         sedno_half_a=_metrics({q: r for q, r in sedno.items() if half_of(q) == "A"}, qrels),
         sedno_half_b=_metrics({q: r for q, r in sedno.items() if half_of(q) == "B"}, qrels),
+        embeddings=dense is not None,
+    )
+
+
+def _dense(engine: SearchEngine, work_dir: Path) -> DenseSimilar | None:
+    encoder = load_encoder()
+    if encoder is None:
+        return None
+    return DenseSimilar(
+        engine, TitleVectors(work_dir / "search" / "beir-eval-vectors.sqlite"), encoder
     )
 
 
@@ -199,7 +223,8 @@ def format_report(report: EvalReport) -> str:
     b, s = report.baseline, report.sedno
     lift = (s.ndcg_at_10 / b.ndcg_at_10 - 1) * 100 if b.ndcg_at_10 else 0.0
     rows = [
-        f"{report.queries} queries, {report.documents} documents, {report.seconds} s",
+        f"{report.queries} queries, {report.documents} documents, {report.seconds} s, "
+        f"title embeddings {'on' if report.embeddings else 'off'}",
         f"{'ranking':<14}{'nDCG@10':>9}{'R@10':>9}{'MRR':>9}",
         f"{'BM25 baseline':<14}{b.ndcg_at_10:>9.4f}{b.recall_at_10:>9.4f}{b.mrr:>9.4f}",
         f"{'Sedno similar':<14}{s.ndcg_at_10:>9.4f}{s.recall_at_10:>9.4f}{s.mrr:>9.4f}",
@@ -216,10 +241,10 @@ def format_report(report: EvalReport) -> str:
     return "\n".join(rows)
 
 
-def run_eval(directory: Path) -> str:
+def run_eval(directory: Path, *, embeddings: bool = True) -> str:
     """`sedno search eval DIR`: evaluate in a throwaway data dir, print and return the table."""
     with tempfile.TemporaryDirectory(prefix="sedno-eval-") as tmp:
-        text = format_report(evaluate_beir(directory, Path(tmp)))
+        text = format_report(evaluate_beir(directory, Path(tmp), embeddings=embeddings))
     print(text)
     return text
 
@@ -227,4 +252,4 @@ def run_eval(directory: Path) -> str:
 if __name__ == "__main__":
     import sys
 
-    run_eval(Path(sys.argv[1]))
+    run_eval(Path(sys.argv[1]), embeddings="--no-embeddings" not in sys.argv)
