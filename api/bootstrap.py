@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxWorker
-from tickets.attachments import BlobStore
-from tickets.auth import ensure_bootstrap_admin
-from tickets.definitions import seed_defaults
+from tickets.accounts.auth import ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.definitions import seed_defaults
+from tickets.core.outbox import OutboxWorker
 from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
 from tickets.planner.settings import PlannerSettings, load_planner_settings
@@ -113,9 +113,9 @@ def _registrars() -> list[Callable[[Container, dict[str, Any], dict[str, Any]], 
 OUTBOX_MODULES = (
     "search.sync",
     "intake.handlers",
-    "tickets.handoff",
-    "tickets.notifications",
-    "tickets.curation",
+    "tickets.handoff.service",
+    "tickets.notifications.service",
+    "tickets.curation.service",
 )
 
 

@@ -184,7 +184,7 @@ def import_group() -> None:
 def import_tickets_cmd(file: Path) -> None:
     """Import tickets from JSON lines; idempotent on external_id."""
     from api.bootstrap import build_container
-    from tickets.importer import import_file
+    from tickets.core.importer import import_file
 
     container = build_container(load_settings())
     summary = import_file(container.db, file, progress=True)
@@ -221,7 +221,7 @@ def user_add(
 ) -> None:
     """Add a user and print their API token (shown once)."""
     from api.bootstrap import build_container
-    from tickets.auth import create_user
+    from tickets.accounts.auth import create_user
 
     container = build_container(load_settings())
     with container.db.transaction() as s:
@@ -235,11 +235,11 @@ def user_add(
 def demo() -> None:
     """Load the demo data (partners, clients, a few hundred resolved tickets)."""
     from api.bootstrap import build_container
-    from tickets.demo import load_demo
+    from tools.demo import load_demo
 
     container = build_container(load_settings())
     click.echo(load_demo(container))
-    from tickets.telephony.demo import load_telephony_demo
+    from tools.telephony_demo import load_telephony_demo
 
     click.echo(load_telephony_demo(container.db))
 
@@ -266,7 +266,7 @@ def search_eval(directory: Path) -> None:
 )
 def search_bench(docs: int, queries: int, relevance_docs: int) -> None:
     """Indexing speed, latency in-process and over HTTP beside SQLite FTS5, relevance top-10."""
-    from search.benchcli import run_bench_main
+    from tools.search_benchcli import run_bench_main
 
     run_bench_main(docs, queries, relevance_docs)
 
@@ -336,7 +336,7 @@ def curation() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text")
 def curation_report(week: str | None, fmt: str) -> None:
     """The weekly knowledge-base curation report."""
-    from tickets.curation import main as curation_main
+    from tickets.curation.service import main as curation_main
 
     curation_main(week, fmt)
 
@@ -348,8 +348,8 @@ def search_check() -> None:
 
     from search.meili import MeiliSearchEngine
     from search.meili_check import check_meili
-    from tickets.adapters.db import Database
-    from tickets.adapters.orm import TicketRow
+    from tickets.core.db import Database
+    from tickets.core.orm import TicketRow
 
     settings = load_settings()
     if not settings.search.url:
@@ -388,7 +388,7 @@ def devops() -> None:
 @click.option("--hook-secret", default=None)
 def devops_standin(host: str, port: int, hook_url: str, hook_secret: str | None) -> None:
     """A local stand-in for Azure DevOps (documented REST API 7.1 subset)."""
-    from tickets.adapters.devops_standin import run_standin
+    from tools.devops_standin import run_standin
 
     settings = load_settings()
     secret = hook_secret or (settings.devops.webhook_secret if settings.devops else None)
@@ -433,9 +433,10 @@ def telephony_import_cdr(file: Path, fmt: str, tz: str) -> None:
 @devops.command(name="check")
 def devops_check() -> None:
     """Read-only: credentials, process, states, areas and users of the configured project."""
-    from tickets.adapters.db import Database
-    from tickets.devops_check import check_devops, render
-    from tickets.handoff import make_client
+    from tickets.handoff.check import check_devops, render
+
+    from tickets.core.db import Database
+    from tickets.handoff.service import make_client
 
     settings = load_settings()
     if settings.devops is None:

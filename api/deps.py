@@ -10,8 +10,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.params import SkipValidation
 
 from api.bootstrap import Container
-from tickets.auth import authenticate_token_cached, has_role
-from tickets.schemas import Actor
+from tickets.accounts.auth import authenticate_token_cached, has_role
+from tickets.core.schemas import Actor
 
 TOKEN_COOKIE = "sedno_token"
 SESSION_COOKIE_OPT = "session_cookie"

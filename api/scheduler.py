@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from api.bootstrap import Container, module_exists, planner_settings
-from tickets.adapters.db import utcnow
+from tickets.core.db import utcnow
 from tickets.planner.schedules import run_schedules
 
 log = logging.getLogger("sedno.scheduler")
@@ -21,11 +21,11 @@ def scheduled_jobs() -> list[Callable[[Container, dt.datetime | None], object]]:
     from search.sync import repopulate_if_empty
 
     jobs: list[Callable[[Container, dt.datetime | None], object]] = [repopulate_if_empty]
-    if module_exists("tickets.curation"):
-        from tickets.curation import run_scheduled
+    if module_exists("tickets.curation.service"):
+        from tickets.curation.service import run_scheduled
 
         jobs.append(run_scheduled)
-    if module_exists("intake.purge") and module_exists("tickets.curation"):
+    if module_exists("intake.purge") and module_exists("tickets.curation.service"):
         from intake.purge import run_scheduled_purge
 
         jobs.append(run_scheduled_purge)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import msgspec
 
-from tickets.adapters.db import Database, utcnow
+from tickets.core.db import Database, utcnow
 
 log = logging.getLogger("sedno.search")
 
@@ -100,7 +100,7 @@ def search_log(container: object) -> SearchLogBuffer | None:
     buffer = extras.get("search_log")
     if buffer is None:
         try:
-            from tickets.curation import log_search_queries
+            from tickets.curation.service import log_search_queries
         except ImportError:
             return None
 

@@ -23,9 +23,9 @@ from api.settings import Settings
 from intake.orm import AckLogRow, IntakeCallRow
 from intake.settings import IntakeSettings
 from intake.suppression import blocked_reason
-from tickets.adapters.db import utcnow
-from tickets.adapters.orm import TicketMessageRow, TicketRow
-from tickets.adapters.outbox import enqueue
+from tickets.core.db import utcnow
+from tickets.core.orm import TicketMessageRow, TicketRow
+from tickets.core.outbox import enqueue
 
 SEND_MAIL_JOB: Final = "mail.send"
 LOOP_HEADER: Final = "X-Sedno-Loop"

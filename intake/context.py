@@ -17,7 +17,7 @@ from intake.orm import SpamModelRow
 from intake.settings import IntakeSettings
 from intake.spam import SpamModel, load_stored_model, prior_model
 from intake.spamd import SpamdClient
-from tickets.attachments import BlobStore
+from tickets.core.attachments import BlobStore
 
 SPAM_MODEL_NAME: Final = "default"
 MODEL_RECHECK_S: Final = 2.0

@@ -25,7 +25,7 @@ from api.settings import Settings
 from intake.ack import call_id_from_token, ticket_id_from_token
 from intake.orm import IntakeCallRow
 from intake.parse import ParsedMail
-from tickets.adapters.orm import ContactRow, TicketMessageRow, TicketRow
+from tickets.core.orm import ContactRow, TicketMessageRow, TicketRow
 from tickets.domain.numbering import number_in_subject
 
 

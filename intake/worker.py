@@ -46,8 +46,8 @@ from intake.lease import LeaseLost, hold, release, try_acquire
 from intake.orm import MailboxStateRow
 from intake.receipts import IngestResult
 from intake.settings import IntakeSettings, load_intake_settings
-from tickets.adapters.db import Database, utcnow
-from tickets.attachments import BlobStore
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database, utcnow
 
 log = logging.getLogger("sedno.intake.worker")
 

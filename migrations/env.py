@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from tickets.adapters.db import Base, import_all_models
+from tickets.core.db import Base, import_all_models
 
 import_all_models()
 target_metadata = Base.metadata

@@ -16,14 +16,14 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tickets.curation.orm import KeywordRow
 
 from search.analysis import folded_text, words
-from tickets.adapters.curation_orm import KeywordRow
-from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import enqueue
+from tickets.core.orm import TicketRow
+from tickets.core.outbox import enqueue
+from tickets.core.schemas import Actor, TicketPatch
+from tickets.core.services import get_ticket, update_ticket
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
-from tickets.schemas import Actor, TicketPatch
-from tickets.services import get_ticket, update_ticket
 
 SETTINGS_JOB = "search.settings"
 Word = Annotated[str, Meta(min_length=1, max_length=100)]

@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from search.documents import TicketDocument
 from search.ports import IndexSettings, SearchEngine, SearchUnavailable
 from search.stopwords import stop_words
-from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import Coalesced, OutboxJob, OutboxJobRow, RetryLater, enqueue
-from tickets.knowledge import is_knowledge, knowledge_ids
-from tickets.services import INDEX_JOB
+from tickets.core.knowledge import is_knowledge, knowledge_ids
+from tickets.core.orm import TicketRow
+from tickets.core.outbox import Coalesced, OutboxJob, OutboxJobRow, RetryLater, enqueue
+from tickets.core.services import INDEX_JOB
 
 if TYPE_CHECKING:
     from api.bootstrap import Container
@@ -59,7 +59,7 @@ def ticket_document(row: TicketRow) -> TicketDocument:
 def index_settings(container: Container) -> IndexSettings:
     """Settings with the keyword dictionary's synonyms, when curation provides them."""
     try:
-        from tickets.keywords import synonym_map
+        from search.keywords import synonym_map
     except ImportError:
         with container.db.read() as s:
             return IndexSettings(stop_words=stop_words(s))
@@ -68,7 +68,7 @@ def index_settings(container: Container) -> IndexSettings:
 
 
 def sync_tickets(container: Container, ticket_ids: Iterable[int]) -> tuple[int, int]:
-    """Upsert the knowledge tickets (`tickets.knowledge`), delete the rest; returns (upserted,
+    """Upsert the knowledge tickets (`tickets.core.knowledge`), delete the rest; returns (upserted,
     deleted)."""
     ids = sorted(set(ticket_ids))
     engine: SearchEngine = container.search

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.services.postgres import create_database, drop_database, postgres_server
-from tickets.adapters.db import Database
-from tickets.definitions import seed_defaults
+from tickets.core.db import Database
+from tickets.core.definitions import seed_defaults
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

@@ -1,4 +1,4 @@
-"""The scaled-out layout of `compose.yaml`, from local processes: `python -m api.cluster`.
+"""The scaled-out layout of `compose.yaml`, from local processes: `python -m tools.cluster`.
 
 A throwaway PostgreSQL (initdb/pg_ctl under a temp dir), `sedno migrate` once, two API
 replicas (`sedno serve --no-workers`) on loopback ports, two outbox workers and, when a mailbox

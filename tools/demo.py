@@ -8,10 +8,11 @@ import random
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tickets import auth, directory
-from tickets.adapters.orm import ClientRow, TicketRow, UserRow
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
+from tickets.accounts import auth
+from tickets.core.orm import ClientRow, TicketRow, UserRow
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
+from tickets.directory import service as directory
 
 # (module, title, description, solution, keywords, kb article id)
 PROBLEMS: list[tuple[str, str, str, str, list[str], str | None]] = [
@@ -194,7 +195,7 @@ CLIENTS = [
 def _demo_modules(s: Session) -> None:
     """The module dictionary (DevOps area paths, second line) for the demo's stand-in project."""
     try:
-        from tickets.handoff import ModuleEntry, put_modules
+        from tickets.handoff.service import ModuleEntry, put_modules
     except ImportError:
         return
     second, _ = auth.create_user(

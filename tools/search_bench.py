@@ -202,7 +202,9 @@ class FTS5Baseline:
         self._db.close()
 
 
-MORPHOLOGY_PAIRS = Path(__file__).parent / "data" / "morphology-pairs.txt"
+MORPHOLOGY_PAIRS = (
+    Path(__file__).resolve().parent.parent / "search" / "data" / "morphology-pairs.txt"
+)
 
 
 class MorphologyScore(msgspec.Struct, frozen=True):

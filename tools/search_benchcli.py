@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from search.bench import (
+from search.embedded import EmbeddedSearchEngine
+from tools.search_bench import (
     bench_queries,
     bench_tickets,
     format_bench,
@@ -21,7 +22,6 @@ from search.bench import (
     measure_latency,
     run_bench,
 )
-from search.embedded import EmbeddedSearchEngine
 
 TOKEN = "bench-admin-token"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import ClientRow, ContactRow, UserRow
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import ClientRow, ContactRow, UserRow
 from tickets.telephony import statuses
 
 DEMO_PHONES = (

@@ -8,11 +8,11 @@ from typing import Any
 from litestar import Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
+from tickets.curation.chart import render_modules_chart, render_week_chart, share
 
 from api.deps import ActorDep, ContainerDep, require
 from api.search_log import search_log
-from tickets import curation
-from tickets.curation_chart import render_modules_chart, render_week_chart, share
+from tickets.curation import service as curation
 from ui.web import page
 
 

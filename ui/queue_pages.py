@@ -15,9 +15,9 @@ from api.bootstrap import Container
 from api.deps import ActorDep, ContainerDep
 from api.routes.search import SearchResult, similar_suggestions
 from search.ports import SimilarRequest
+from tickets.core.schemas import Priority, TicketCreate
+from tickets.core.services import get_ticket
 from tickets.domain.errors import NotFound
-from tickets.schemas import Priority, TicketCreate
-from tickets.services import get_ticket
 from ui.call_pages import PRIORITIES, task_definitions
 from ui.web import page
 

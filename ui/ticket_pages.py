@@ -17,12 +17,12 @@ from api.bootstrap import Container
 from api.deps import ActorDep, ContainerDep, require
 from api.routes.search import SearchResult, similar_suggestions
 from search.ports import SimilarRequest
-from tickets import services
+from tickets.core import services
+from tickets.core.schemas import Actor, TicketPatch, TicketView
 from tickets.domain.errors import ValidationFailed
-from tickets.schemas import Actor, TicketPatch, TicketView
 from ui.web import language, mail_html, page
 
-HANDOFF_AVAILABLE = importlib.util.find_spec("tickets.handoff") is not None
+HANDOFF_AVAILABLE = importlib.util.find_spec("tickets.handoff.service") is not None
 
 
 class TransitionForm(msgspec.Struct, kw_only=True):
@@ -100,7 +100,7 @@ def ticket_page(
     actor: ActorDep,
     ticket_id: FromPath[int],
 ) -> Template:
-    from tickets.views import ticket_view
+    from tickets.core.views import ticket_view
 
     with container.db.read() as s:
         view = ticket_view(s, ticket_id, lang=language(request))
@@ -205,7 +205,7 @@ def ticket_verify(
 def ticket_handoff(
     container: ContainerDep, actor: ActorDep, ticket_id: FromPath[int]
 ) -> Response[Any]:
-    from tickets.handoff import HandoffDisabled, request_handoff
+    from tickets.handoff.service import HandoffDisabled, request_handoff
 
     if container.settings.devops is None:
         raise HandoffDisabled()

@@ -29,9 +29,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.bootstrap import Container
 from api.deps import TOKEN_COOKIE, bearer_token, container_of
-from tickets.auth import authenticate_token, has_role
+from tickets.accounts.auth import authenticate_token, has_role
+from tickets.core.schemas import Actor
 from tickets.domain.errors import DomainError
-from tickets.schemas import Actor
 from ui import i18n
 
 UI_DIR: Final = Path(__file__).resolve().parent
@@ -290,7 +290,7 @@ UI_EXCEPTION_HANDLERS: Final[dict[type[Exception] | int, Any]] = {
 
 # Modules the UI calls whose first import is slow (intake loads its classifier's libraries);
 # importing them at start keeps the first visit of the queue from waiting on it.
-WARM_UP_MODULES: Final = ("intake.service", "tickets.handoff")
+WARM_UP_MODULES: Final = ("intake.service", "tickets.handoff.service")
 
 
 def warm_up() -> threading.Thread:

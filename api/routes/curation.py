@@ -17,13 +17,13 @@ from litestar.openapi.spec import (
 )
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
+from tickets.curation.chart import report_csv
 
 from api.deps import ActorDep, ContainerDep, require
 from api.search_log import search_log
-from tickets import curation
-from tickets.curation_chart import report_csv
-from tickets.schemas import TicketView
-from tickets.views import ticket_view
+from tickets.core.schemas import TicketView
+from tickets.core.views import ticket_view
+from tickets.curation import service as curation
 
 Format = Literal["json", "csv"]
 CSV = "text/csv"

@@ -13,23 +13,23 @@ from litestar.params import FromPath, JSONBody, RawBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-from api.deps import ActorDep, ContainerDep, require
-from api.errors import problem
-from tickets import handoff
-from tickets.adapters.azure_devops import (
+from tickets.handoff.azure_devops import (
     MalformedHookPayload,
     ProjectInfo,
     parse_workitem_updated,
 )
-from tickets.handoff import (
+
+from api.deps import ActorDep, ContainerDep, require
+from api.errors import problem
+from tickets.core.services import get_ticket
+from tickets.handoff import service as handoff
+from tickets.handoff.service import (
     DevOpsUnreachable,
     HandoffDisabled,
     ModuleEntry,
     ReconcileReport,
     StateMapping,
 )
-from tickets.services import get_ticket
 
 TRANSIENT_DB_ERRORS = (OperationalError, PoolTimeout)
 """Failures of the database that pass (connection lost or refused, locked, pool exhausted):

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text
 
 from api.deps import ContainerDep, provide_actor, require
 from api.metrics import database_metrics, process_metrics
-from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import pending_stats
+from tickets.core.orm import TicketRow
+from tickets.core.outbox import pending_stats
 
 INDEX_LAG_LIMIT_S = 120.0
 

@@ -21,7 +21,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from api.deps import ActorDep, ContainerDep, provide_actor, require
 from api.errors import problem
 from api.routes.devops import secret_matches
-from tickets.adapters.db import utcnow
+from tickets.core.db import utcnow
 from tickets.domain.errors import Conflict, ValidationFailed
 from tickets.telephony import callbacks, feed, routing, statuses
 from tickets.telephony.calls import CallEventIn, apply_call_event

@@ -27,9 +27,9 @@ from intake.service import IntakeContext, ingest_mail, store_spam_model
 from intake.spam import train_model
 from intake.worker import MOVE_BATCH, IntakeWorker
 from tests.services.dovecot import DovecotUnavailable, dovecot_server
-from tickets.adapters.db import Database
-from tickets.attachments import BlobStore
-from tickets.definitions import seed_defaults
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.definitions import seed_defaults
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "spamassassin-dev"
 

@@ -24,9 +24,9 @@ from schemathesis.generation import GenerationMode
 from api.app import create_app
 from api.bootstrap import Container
 from api.settings import load_settings
-from tickets.adapters.db import Database
-from tickets.attachments import BlobStore
-from tickets.auth import ensure_bootstrap_admin
+from tickets.accounts.auth import ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
 
 ADMIN = "schemathesis-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}

@@ -13,7 +13,7 @@ from intake.service import IntakeContext
 from tests.services.dovecot import Dovecot, DovecotUnavailable, dovecot_server
 from tests.services.smtp import SmtpServer, smtp_server
 from tests.services.spamd import Spamd, SpamdUnavailable, spamd_server
-from tickets.adapters.db import Database
+from tickets.core.db import Database
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from intake.imap import SharedMailbox
 from intake.worker import IntakeWorker
 from tests.integration.conftest import intake_env, make_mail
 from tests.services.dovecot import Dovecot
-from tickets.adapters.db import Database
+from tickets.core.db import Database
 
 REPO = Path(__file__).resolve().parents[2]
 

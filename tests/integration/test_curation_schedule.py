@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from api.bootstrap import Container, make_outbox_worker
 from api.settings import load_settings
-from tickets.adapters.db import Database
-from tickets.adapters.orm import UserRow
-from tickets.adapters.outbox import OutboxJobRow, enqueue
-from tickets.attachments import BlobStore
-from tickets.auth import create_user
-from tickets.curation import DIGEST_JOB, CurationSettings, due_period, run_scheduled
+from tickets.accounts.auth import create_user
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.orm import UserRow
+from tickets.core.outbox import OutboxJobRow, enqueue
+from tickets.curation.service import DIGEST_JOB, CurationSettings, due_period, run_scheduled
 
 MONDAY_0705_WARSAW = dt.datetime(2026, 3, 9, 6, 5, tzinfo=dt.UTC)
 

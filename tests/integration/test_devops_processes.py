@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from tickets.handoff.azure_devops import (
+    AzureDevOpsClient,
+    DevOpsFinal,
+    WorkItemSpec,
+    parse_workitem_updated,
+)
 
 from tests.integration.test_devops_contract import (
     STANDIN_PAT,
     ServedStandin,
     standin_fixture,  # noqa: F401 - the module's stand-in
 )
-from tickets.adapters.azure_devops import (
-    AzureDevOpsClient,
-    DevOpsFinal,
-    WorkItemSpec,
-    parse_workitem_updated,
-)
-from tickets.handoff import DEFAULT_MAPPING, outbound_state
+from tickets.handoff.service import DEFAULT_MAPPING, outbound_state
 
 PROCESSES = {
     # process: (handoff type, states of that type with categories)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import uvicorn
 from sqlalchemy import func, select
+from tickets.handoff.azure_devops import forget_retry_after, ticket_tag
 
 from api.app import create_app
 from api.bootstrap import Container
@@ -20,15 +21,15 @@ from api.settings import load_settings
 from intake.mailer import make_send_mail_handler
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin, _free_port
 from tests.services.smtp import SmtpServer, smtp_server
-from tickets import handoff, notifications
-from tickets.adapters.azure_devops import forget_retry_after, ticket_tag
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketHistoryRow, TicketRow
-from tickets.adapters.outbox import OutboxJobRow, OutboxWorker, retry_now
-from tickets.attachments import BlobStore
-from tickets.auth import create_user
-from tickets.schemas import Actor, TicketCreate
-from tickets.services import create_ticket, transition_ticket
+from tickets.accounts.auth import create_user
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.orm import TicketHistoryRow, TicketRow
+from tickets.core.outbox import OutboxJobRow, OutboxWorker, retry_now
+from tickets.core.schemas import Actor, TicketCreate
+from tickets.core.services import create_ticket, transition_ticket
+from tickets.handoff import service as handoff
+from tickets.notifications import service as notifications
 
 SECRET = "hook-secret-for-tests"
 PUBLIC_URL = "http://sedno.test"

@@ -19,10 +19,10 @@ from api.bootstrap import Container
 from api.logs import JsonFormatter
 from api.middleware import RequestIdLogFilter
 from api.settings import load_settings
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxJob, OutboxJobRow, OutboxWorker
-from tickets.attachments import BlobStore
-from tickets.auth import ensure_bootstrap_admin
+from tickets.accounts.auth import ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.outbox import OutboxJob, OutboxJobRow, OutboxWorker
 
 ADMIN = "observability-admin-token"
 H = {"Authorization": f"Bearer {ADMIN}"}

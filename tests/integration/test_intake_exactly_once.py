@@ -24,7 +24,7 @@ from tests.integration.mailbox_helpers import (
     worker_env,
 )
 from tests.services.dovecot import Dovecot
-from tickets.adapters.db import Database
+from tickets.core.db import Database
 
 MAILS = 500
 KILLS = 6

@@ -20,9 +20,9 @@ from intake.worker import IntakeWorker
 from tests.integration.conftest import make_mail, make_settings
 from tests.services.dovecot import Dovecot
 from tests.services.smtp import SmtpServer
-from tickets.adapters.db import Database
-from tickets.adapters.orm import ClientRow, ContactRow, TicketMessageRow
-from tickets.adapters.outbox import OutboxWorker
+from tickets.core.db import Database
+from tickets.core.orm import ClientRow, ContactRow, TicketMessageRow
+from tickets.core.outbox import OutboxWorker
 
 
 def _open(mailbox: ImapSettings) -> MailBoxUnencrypted:

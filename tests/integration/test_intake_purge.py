@@ -14,9 +14,9 @@ from intake.purge import run_scheduled_purge
 from intake.service import IntakeContext, drop_call, ingest_mail, purge_dropped_calls
 from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import AttachmentRow
-from tickets.schemas import SYSTEM
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import AttachmentRow
+from tickets.core.schemas import SYSTEM
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 PDF = b"%PDF-1.4 the same invoice in two mails"

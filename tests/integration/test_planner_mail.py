@@ -20,12 +20,12 @@ from tests.integration.planner_helpers import (
     add_task,
 )
 from tests.services.smtp import Received, SmtpServer, smtp_server
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketHistoryRow
-from tickets.attachments import BlobStore
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.orm import TicketHistoryRow
+from tickets.core.schemas import SYSTEM
 from tickets.planner import appointments
 from tickets.planner.schemas import AppointmentCreate, AppointmentPatch
-from tickets.schemas import SYSTEM
 
 MONDAY = dt.date(2026, 12, 7)
 

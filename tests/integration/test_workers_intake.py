@@ -22,7 +22,7 @@ from tests.integration.mailbox_helpers import (
     worker_env,
 )
 from tests.services.dovecot import Dovecot
-from tickets.adapters.db import Database
+from tickets.core.db import Database
 
 MAILS = 150
 LEASE_S = 3

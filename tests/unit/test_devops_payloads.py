@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-
-from tickets.adapters.azure_devops import (
+from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsFinal,
     DevOpsRetryable,

@@ -14,10 +14,10 @@ from typing import Any, Literal
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import ApiTokenRow, UserRow
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import ApiTokenRow, UserRow
+from tickets.core.schemas import Actor
 from tickets.domain.errors import Conflict, PermissionDenied, ValidationFailed
-from tickets.schemas import Actor
 
 Role = Literal["consultant", "curator", "admin"]
 ROLES: tuple[str, ...] = ("consultant", "curator", "admin")

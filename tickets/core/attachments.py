@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import AttachmentRow
+from tickets.core.orm import AttachmentRow
 from tickets.domain.errors import ValidationFailed
 
 # Magic numbers of the types a support desk sees; anything else is served as octet-stream.

@@ -169,12 +169,12 @@ def import_all_models() -> None:
 
 
 MODEL_MODULES = (
-    "tickets.adapters.orm",
-    "tickets.adapters.outbox",
+    "tickets.core.orm",
+    "tickets.core.outbox",
     "intake.orm",
-    "tickets.adapters.devops_orm",
+    "tickets.handoff.orm",
     "search.orm",
-    "tickets.adapters.curation_orm",
+    "tickets.curation.orm",
     "intake.lease",
     "api.login_limits",
 )

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import DefinitionRow, DictionaryEntryRow
+from tickets.core.orm import DefinitionRow, DictionaryEntryRow
 from tickets.domain.definitions import Definition, StateDef
 from tickets.domain.errors import NotFound
 

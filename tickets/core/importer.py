@@ -16,14 +16,14 @@ from msgspec import Meta
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from tickets import definitions as defs
-from tickets.adapters import sequence
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketHistoryRow, TicketRow
-from tickets.adapters.outbox import enqueue
+from tickets.core import definitions as defs
+from tickets.core import sequence
+from tickets.core.db import Database
+from tickets.core.orm import TicketHistoryRow, TicketRow
+from tickets.core.outbox import enqueue
+from tickets.core.services import INDEX_JOB, utcnow
 from tickets.domain.definitions import Definition
 from tickets.domain.numbering import parse_number
-from tickets.services import INDEX_JOB, utcnow
 
 BATCH = 1000
 

@@ -15,7 +15,7 @@ from typing import Final
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from tickets.adapters.orm import TicketRow
+from tickets.core.orm import TicketRow
 
 ANSWER_RESOLUTIONS: Final = ("resolved", "rejected")
 _BLANK: Final = " \t\r\n"

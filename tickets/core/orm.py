@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from tickets.adapters.db import Base, utcnow
+from tickets.core.db import Base, utcnow
 from tickets.telephony.numbers import to_e164
 
 

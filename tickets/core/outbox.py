@@ -27,7 +27,7 @@ import msgspec
 from sqlalchemy import Integer, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from tickets.adapters.db import Base, Database, utcnow
+from tickets.core.db import Base, Database, utcnow
 
 log = logging.getLogger("sedno.outbox")
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import TicketCounterRow
+from tickets.core.orm import TicketCounterRow
 
 _table = cast(Table, TicketCounterRow.__table__)
 

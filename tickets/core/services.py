@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tickets import definitions as defs
-from tickets.adapters import sequence
-from tickets.adapters.orm import (
+from tickets.core import definitions as defs
+from tickets.core import sequence
+from tickets.core.knowledge import knowledge_ids
+from tickets.core.orm import (
     ClientRow,
     ContactRow,
     LicenceRow,
@@ -22,18 +23,17 @@ from tickets.adapters.orm import (
     TimeEntryRow,
     UserRow,
 )
-from tickets.adapters.outbox import enqueue
-from tickets.domain.definitions import Definition, StateChanged, transition
-from tickets.domain.errors import Conflict, NotFound, ValidationFailed
-from tickets.domain.numbering import parse_number
-from tickets.knowledge import knowledge_ids
-from tickets.schemas import (
+from tickets.core.outbox import enqueue
+from tickets.core.schemas import (
     Actor,
     CloseEventRequest,
     PhoneEventCreate,
     TicketCreate,
     TicketPatch,
 )
+from tickets.domain.definitions import Definition, StateChanged, transition
+from tickets.domain.errors import Conflict, NotFound, ValidationFailed
+from tickets.domain.numbering import parse_number
 
 INDEX_JOB = "search.index"
 NOTIFY_JOB = "mail.notify_state"
@@ -390,7 +390,7 @@ def close_event(
     Closed on the call with a solution, the event is `resolved` knowledge. Turned into a task,
     it answered nothing: what the consultant wrote is the hand-over note (on the event's
     history and in the task's notes), not a solution, and the task becomes knowledge when it
-    is solved (`tickets.knowledge`).
+    is solved (`tickets.core.knowledge`).
     """
     event = get_ticket(session, event_id, for_update=True)
     definition = defs.get_definition(session, event.definition_code)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from tickets import definitions as defs
-from tickets.adapters.orm import (
+from tickets.core import definitions as defs
+from tickets.core.orm import (
     AttachmentRow,
     ClientRow,
     PartnerRow,
@@ -15,9 +15,7 @@ from tickets.adapters.orm import (
     TicketRow,
     TimeEntryRow,
 )
-from tickets.directory import warnings_for
-from tickets.domain.numbering import parse_number
-from tickets.schemas import (
+from tickets.core.schemas import (
     AttachmentView,
     HistoryEntry,
     MessageView,
@@ -26,7 +24,9 @@ from tickets.schemas import (
     TicketView,
     TimeEntryView,
 )
-from tickets.services import get_ticket, time_total_s
+from tickets.core.services import get_ticket, time_total_s
+from tickets.directory.service import warnings_for
+from tickets.domain.numbering import parse_number
 
 
 def ticket_warnings(session: Session, ticket: TicketRow) -> list[str]:

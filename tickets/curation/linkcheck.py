@@ -22,9 +22,9 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.curation_orm import KbLinkRow
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import TicketRow
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import TicketRow
+from tickets.curation.orm import KbLinkRow
 
 USER_AGENT = "Sedno-linkcheck/1.0 (+knowledge-base curation)"
 

@@ -2,7 +2,7 @@
 
 Weeks are ISO weeks in the support desk's time zone (Europe/Warsaw by default), so a ticket
 closed on Sunday 23:30 local time counts in that week. "Resolved" means knowledge completed in
-the week and not rejected (`tickets.knowledge`: with a solution; a phone event turned into a
+the week and not rejected (`tickets.core.knowledge`: with a solution; a phone event turned into a
 task or a cancelled ticket is not). The queue also lists tickets closed as an answer but
 still without a solution, for the curator to write it.
 """
@@ -24,16 +24,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from search.analysis import folded_text, stems
-from tickets.adapters.curation_orm import KeywordRow, ScheduledRunRow, SearchQueryRow
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import ReuseRow, TicketHistoryRow, TicketRow, UserRow
-from tickets.adapters.outbox import OutboxJob, enqueue
+from search.keywords import canonical_keywords
+from tickets.core.db import Database, utcnow
+from tickets.core.knowledge import closed_as_answer, is_knowledge
+from tickets.core.orm import ReuseRow, TicketHistoryRow, TicketRow, UserRow
+from tickets.core.outbox import OutboxJob, enqueue
+from tickets.core.schemas import Actor, Text, TicketPatch, UrlList, Words
+from tickets.core.services import get_ticket, record, update_ticket
+from tickets.curation.linkcheck import broken_links, load_linkcheck_settings, run_link_check
+from tickets.curation.orm import KeywordRow, ScheduledRunRow, SearchQueryRow
 from tickets.domain.errors import ValidationFailed
-from tickets.keywords import canonical_keywords
-from tickets.knowledge import closed_as_answer, is_knowledge
-from tickets.linkcheck import broken_links, load_linkcheck_settings, run_link_check
-from tickets.schemas import Actor, Text, TicketPatch, UrlList, Words
-from tickets.services import get_ticket, record, update_ticket
 
 if TYPE_CHECKING:
     from api.bootstrap import Container
@@ -586,7 +586,7 @@ def digest_recipients(session: Session) -> list[UserRow]:
 
 def enqueue_digest(session: Session, container: Container, week: str) -> int:
     """Queue the week's digest to every curator once per week; returns mails queued."""
-    from tickets.curation_chart import digest_html, report_text
+    from tickets.curation.chart import digest_html, report_text
 
     if not claim_run(session, DIGEST_JOB, week):
         return 0
@@ -647,7 +647,7 @@ def main(week: str | None = None, fmt: str = "text") -> None:
     """`sedno curation report [--week YYYY-Www]`: print the report (text, json, csv or html)."""
     from api.bootstrap import build_container
     from api.settings import load_settings
-    from tickets.curation_chart import report_csv, report_html, report_text
+    from tickets.curation.chart import report_csv, report_html, report_text
 
     container = build_container(load_settings())
     try:

@@ -9,10 +9,10 @@ from msgspec import UNSET, Meta, UnsetType
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import ClientRow, ContactRow, LicenceRow, PartnerRow, UserRow
+from tickets.core.orm import ClientRow, ContactRow, LicenceRow, PartnerRow, UserRow
+from tickets.core.schemas import EmailAddress, check_addresses
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.text import fold
-from tickets.schemas import EmailAddress, check_addresses
 
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 Email = EmailAddress

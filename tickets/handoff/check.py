@@ -12,7 +12,10 @@ from typing import Literal
 import msgspec
 from sqlalchemy import select
 
-from tickets.adapters.azure_devops import (
+from tickets.core.db import Database
+from tickets.core.orm import UserRow
+from tickets.handoff.service import StateMapping, get_mapping, outbound_state
+from tickets.handoff.azure_devops import (
     PRIORITY,
     REPRO_STEPS,
     AzureDevOpsClient,
@@ -20,10 +23,7 @@ from tickets.adapters.azure_devops import (
     DevOpsRetryable,
     ProjectInfo,
 )
-from tickets.adapters.db import Database
-from tickets.adapters.devops_orm import DevOpsModuleRow
-from tickets.adapters.orm import UserRow
-from tickets.handoff import StateMapping, get_mapping, outbound_state
+from tickets.handoff.orm import DevOpsModuleRow
 
 Level = Literal["ok", "warn", "fail"]
 

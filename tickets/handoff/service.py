@@ -22,8 +22,20 @@ from msgspec import Meta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets import definitions as defs
-from tickets.adapters.azure_devops import (
+from tickets.core import definitions as defs
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import ClientRow, TicketRow, UserRow
+from tickets.core.outbox import OutboxJob, OutboxJobRow, PermanentFailure, RetryLater, enqueue
+from tickets.core.schemas import Actor
+from tickets.core.services import (
+    DEVOPS_ACTOR,
+    DEVOPS_EXPORT_JOB,
+    apply_transition,
+    get_ticket,
+    record,
+)
+from tickets.domain.errors import Conflict, InvalidTransition, ValidationFailed
+from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsFinal,
     DevOpsRetryable,
@@ -39,14 +51,8 @@ from tickets.adapters.azure_devops import (
     shared_gate,
     text_to_html,
 )
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.devops_orm import DevOpsConfigRow, DevOpsHandoffRow, DevOpsModuleRow
-from tickets.adapters.orm import ClientRow, TicketRow, UserRow
-from tickets.adapters.outbox import OutboxJob, OutboxJobRow, PermanentFailure, RetryLater, enqueue
-from tickets.domain.errors import Conflict, InvalidTransition, ValidationFailed
-from tickets.notifications import notify_user
-from tickets.schemas import Actor
-from tickets.services import DEVOPS_ACTOR, DEVOPS_EXPORT_JOB, apply_transition, get_ticket, record
+from tickets.handoff.orm import DevOpsConfigRow, DevOpsHandoffRow, DevOpsModuleRow
+from tickets.notifications.service import notify_user
 
 if TYPE_CHECKING:
     from api.bootstrap import Container

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
-from tickets import definitions as defs
-from tickets.adapters.orm import (
+from tickets.core import definitions as defs
+from tickets.core.orm import (
     ClientRow,
     ContactRow,
     PartnerRow,
@@ -25,9 +25,9 @@ from tickets.adapters.orm import (
     TicketRow,
     UserRow,
 )
-from tickets.adapters.outbox import OutboxJob, enqueue
-from tickets.schemas import SYSTEM
-from tickets.services import NOTIFY_JOB, record
+from tickets.core.outbox import OutboxJob, enqueue
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import NOTIFY_JOB, record
 
 if TYPE_CHECKING:
     from api.bootstrap import Container
