@@ -115,7 +115,7 @@ OUTBOX_MODULES = (
     "intake.handlers",
     "tickets.handoff.service",
     "tickets.notifications.service",
-    "tickets.curation.service",
+    "tickets.curation.schedule",
 )
 
 

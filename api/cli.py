@@ -335,10 +335,31 @@ def curation() -> None:
 @click.option("--week", default=None, help="ISO week, e.g. 2026-W47; default: the last full week.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text")
 def curation_report(week: str | None, fmt: str) -> None:
-    """The weekly knowledge-base curation report."""
-    from tickets.curation.service import main as curation_main
+    """The weekly knowledge-base curation report (text, json, csv or html)."""
+    import msgspec
 
-    curation_main(week, fmt)
+    from api.bootstrap import build_container
+    from tickets.curation.chart import report_csv, report_html, report_text
+    from tickets.curation.service import build_report
+    from tickets.curation.weeks import last_full_week
+
+    container = build_container(load_settings())
+    try:
+        week = week or last_full_week()
+        with container.db.read() as s:
+            report = build_report(s, week)
+    finally:
+        container.close()
+    link = f"{container.settings.public_url}/curation/week?week={week}"
+    if fmt == "json":
+        out = msgspec.json.format(msgspec.json.encode(report)).decode()
+    elif fmt == "csv":
+        out = report_csv(report)
+    elif fmt == "html":
+        out = report_html(report)
+    else:
+        out = report_text(report, link)
+    print(out)
 
 
 @search.command(name="check")
@@ -433,9 +454,8 @@ def telephony_import_cdr(file: Path, fmt: str, tz: str) -> None:
 @devops.command(name="check")
 def devops_check() -> None:
     """Read-only: credentials, process, states, areas and users of the configured project."""
-    from tickets.handoff.check import check_devops, render
-
     from tickets.core.db import Database
+    from tickets.handoff.check import check_devops, render
     from tickets.handoff.service import make_client
 
     settings = load_settings()

@@ -21,11 +21,11 @@ def scheduled_jobs() -> list[Callable[[Container, dt.datetime | None], object]]:
     from search.sync import repopulate_if_empty
 
     jobs: list[Callable[[Container, dt.datetime | None], object]] = [repopulate_if_empty]
-    if module_exists("tickets.curation.service"):
-        from tickets.curation.service import run_scheduled
+    if module_exists("tickets.curation.schedule"):
+        from tickets.curation.schedule import run_scheduled
 
         jobs.append(run_scheduled)
-    if module_exists("intake.purge") and module_exists("tickets.curation.service"):
+    if module_exists("intake.purge") and module_exists("tickets.curation.schedule"):
         from intake.purge import run_scheduled_purge
 
         jobs.append(run_scheduled_purge)

@@ -100,7 +100,7 @@ def search_log(container: object) -> SearchLogBuffer | None:
     buffer = extras.get("search_log")
     if buffer is None:
         try:
-            from tickets.curation.service import log_search_queries
+            from tickets.curation.search_log import log_search_queries
         except ImportError:
             return None
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Final
 import msgspec
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
-from tickets.curation.orm import ScheduledRunRow
 
 from intake.orm import IntakeCallRow, IntakeReceiptRow, QuarantineRow
 from intake.receipts import PURGED
@@ -26,6 +25,7 @@ from intake.settings import IntakeSettings
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database, utcnow
 from tickets.core.orm import AttachmentRow
+from tickets.curation.orm import ScheduledRunRow
 
 if TYPE_CHECKING:
     from api.bootstrap import Container
@@ -116,7 +116,7 @@ def run_scheduled_purge(container: Container, now: dt.datetime | None = None) ->
     Returns the day it ran for, or None. A run that fails is not retried that day; the next
     day's run catches up (it purges by age, not by day)."""
     from intake.handlers import intake_settings
-    from tickets.curation.service import claim_run
+    from tickets.curation.schedule import claim_run
 
     now = now or utcnow()
     settings = intake_settings(container)

@@ -16,13 +16,13 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tickets.curation.orm import KeywordRow
 
 from search.analysis import folded_text, words
 from tickets.core.orm import TicketRow
 from tickets.core.outbox import enqueue
 from tickets.core.schemas import Actor, TicketPatch
 from tickets.core.services import get_ticket, update_ticket
+from tickets.curation.orm import KeywordRow
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 
 SETTINGS_JOB = "search.settings"

@@ -38,6 +38,7 @@ import msgspec
 from litestar import Litestar, Request, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
+
 from tickets.handoff.processes import PROCESSES, Process, ProcessType
 
 FaultMode = Literal["rate_limit", "error", "hang", "down", "slow_apply", "retry_after_ok"]

@@ -8,11 +8,12 @@ from typing import Any
 from litestar import Request, get
 from litestar.params import FromQuery
 from litestar.response import Template
-from tickets.curation.chart import render_modules_chart, render_week_chart, share
 
 from api.deps import ActorDep, ContainerDep, require
 from api.search_log import search_log
 from tickets.curation import service as curation
+from tickets.curation import weeks as curation_weeks
+from tickets.curation.chart import render_modules_chart, render_week_chart, share
 from ui.web import page
 
 
@@ -29,7 +30,7 @@ def curation_week_page(
     week: FromQuery[str | None] = None,
 ) -> Template:
     require(actor, "curator")
-    week = week or curation.last_full_week()
+    week = week or curation_weeks.last_full_week()
     buffer = search_log(container)
     if buffer is not None:
         buffer.flush(everything=True)
@@ -41,7 +42,7 @@ def curation_week_page(
         actor=actor,
         report=report,
         share=share,
-        previous=curation.previous_week(week),
+        previous=curation_weeks.previous_week(week),
         week_chart=svg_data_uri(render_week_chart(report)),
         modules_chart=svg_data_uri(render_modules_chart(report)),
     )

@@ -13,16 +13,16 @@ from litestar.params import FromPath, JSONBody, RawBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from tickets.handoff.azure_devops import (
-    MalformedHookPayload,
-    ProjectInfo,
-    parse_workitem_updated,
-)
 
 from api.deps import ActorDep, ContainerDep, require
 from api.errors import problem
 from tickets.core.services import get_ticket
 from tickets.handoff import service as handoff
+from tickets.handoff.azure_devops import (
+    MalformedHookPayload,
+    ProjectInfo,
+    parse_workitem_updated,
+)
 from tickets.handoff.service import (
     DevOpsUnreachable,
     HandoffDisabled,

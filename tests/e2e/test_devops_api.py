@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from tickets.handoff.azure_devops import WorkItem, forget_retry_after
 
 from api.app import create_app
 from api.bootstrap import Container
@@ -21,6 +20,7 @@ from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.orm import TicketRow
 from tickets.core.outbox import OutboxWorker
+from tickets.handoff.azure_devops import WorkItem, forget_retry_after
 from tickets.handoff.service import link_work_item, register_outbox_handlers
 
 SECRET = "s3cret-hook"

@@ -15,7 +15,8 @@ from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.orm import UserRow
 from tickets.core.outbox import OutboxJobRow, enqueue
-from tickets.curation.service import DIGEST_JOB, CurationSettings, due_period, run_scheduled
+from tickets.curation.schedule import DIGEST_JOB, due_period, run_scheduled
+from tickets.curation.weeks import CurationSettings
 
 MONDAY_0705_WARSAW = dt.datetime(2026, 3, 9, 6, 5, tzinfo=dt.UTC)
 

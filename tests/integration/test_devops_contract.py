@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+
 from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsFinal,
@@ -35,7 +36,6 @@ from tickets.handoff.azure_devops import (
     parse_workitem_updated,
     ticket_tag,
 )
-
 from tools.devops_standin import create_standin_app
 
 STANDIN_PAT = "standin-pat"

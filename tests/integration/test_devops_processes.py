@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tickets.handoff.azure_devops import (
-    AzureDevOpsClient,
-    DevOpsFinal,
-    WorkItemSpec,
-    parse_workitem_updated,
-)
 
 from tests.integration.test_devops_contract import (
     STANDIN_PAT,
     ServedStandin,
     standin_fixture,  # noqa: F401 - the module's stand-in
+)
+from tickets.handoff.azure_devops import (
+    AzureDevOpsClient,
+    DevOpsFinal,
+    WorkItemSpec,
+    parse_workitem_updated,
 )
 from tickets.handoff.service import DEFAULT_MAPPING, outbound_state
 

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import uvicorn
 from sqlalchemy import func, select
-from tickets.handoff.azure_devops import forget_retry_after, ticket_tag
 
 from api.app import create_app
 from api.bootstrap import Container
@@ -29,6 +28,7 @@ from tickets.core.outbox import OutboxJobRow, OutboxWorker, retry_now
 from tickets.core.schemas import Actor, TicketCreate
 from tickets.core.services import create_ticket, transition_ticket
 from tickets.handoff import service as handoff
+from tickets.handoff.azure_devops import forget_retry_after, ticket_tag
 from tickets.notifications import service as notifications
 
 SECRET = "hook-secret-for-tests"

@@ -6,10 +6,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from tickets.handoff.azure_devops import ticket_tag
 
 from tests.integration.test_handoff import Env, env, standin
 from tickets.handoff import service as handoff
+from tickets.handoff.azure_devops import ticket_tag
 
 __all__ = ["env", "standin"]
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+
 from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsFinal,

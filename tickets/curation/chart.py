@@ -15,7 +15,7 @@ import pygal
 from jinja2 import Environment, select_autoescape
 from pygal.style import Style
 
-from tickets.curation.service import TicketBrief, WeekReport
+from tickets.curation.shapes import TicketBrief, WeekReport
 
 NO_MODULE = "(bez modułu)"
 _STYLE = Style(

@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from tickets.core.db import Database
 from tickets.core.orm import UserRow
-from tickets.handoff.service import StateMapping, get_mapping, outbound_state
 from tickets.handoff.azure_devops import (
     PRIORITY,
     REPRO_STEPS,
@@ -24,6 +23,7 @@ from tickets.handoff.azure_devops import (
     ProjectInfo,
 )
 from tickets.handoff.orm import DevOpsModuleRow
+from tickets.handoff.service import StateMapping, get_mapping, outbound_state
 
 Level = Literal["ok", "warn", "fail"]
 
