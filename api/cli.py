@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -12,7 +11,7 @@ from typing import cast
 
 import click
 
-from api.settings import load_settings
+from tickets.core.settings import load_settings
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -26,6 +25,25 @@ def _setup_logging(verbose: bool = False) -> None:
 def main(verbose: bool) -> None:
     """Sedno: a support desk built around knowledge."""
     _setup_logging(verbose)
+
+
+@main.group()
+def config() -> None:
+    """The effective settings."""
+
+
+@config.command(name="show")
+def config_show() -> None:
+    """Print every setting (environment and `.env` alike) as JSON, secrets as `***`."""
+    import json
+
+    from api.bootstrap import load_configuration, redacted
+
+    try:
+        configuration = load_configuration()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(redacted(configuration), indent=2, ensure_ascii=False, default=str))
 
 
 @main.command()
@@ -43,7 +61,7 @@ def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None
     import uvicorn
 
     from api.app import create_app
-    from api.settings import DevOpsSettings
+    from tickets.core.settings import DevOpsSettings
 
     settings = load_settings()
     standin = None
@@ -109,12 +127,14 @@ def worker(kind: str) -> None:
             delay = min(delay * 2, 30.0)
     threads: list[threading.Thread] = []
     if kind in ("outbox", "all"):
+        from api.bootstrap import scheduled_jobs
         from api.scheduler import run_scheduler
 
-        threads.append(threading.Thread(target=run_scheduler, args=(container, stop)))
+        jobs = scheduled_jobs()
+        threads.append(threading.Thread(target=run_scheduler, args=(container, stop, jobs)))
         outbox = make_outbox_worker(container)
         # How long a claimed job stays with a worker that died before another may redo it.
-        outbox.lease_s = float(os.environ.get("SEDNO_OUTBOX_LEASE_S") or outbox.lease_s)
+        outbox.lease_s = settings.outbox_lease_s
         threads.append(
             threading.Thread(target=outbox.run_forever, args=(stop, settings.outbox_poll_s))
         )
@@ -124,7 +144,9 @@ def worker(kind: str) -> None:
         from intake.worker import run_intake_worker
 
         threads.append(
-            threading.Thread(target=run_intake_worker, args=(settings, container.db, stop))
+            threading.Thread(
+                target=run_intake_worker, args=(settings, container.db, stop, container.intake)
+            )
         )
     for t in threads:
         t.start()
@@ -445,7 +467,7 @@ def telephony_import_cdr(file: Path, fmt: str, tz: str) -> None:
         raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--timezone") from exc
     settings = load_settings()
     container = build_container(settings)
-    summary = import_cdr_file(container.db, file, cast(CdrFormat, fmt), settings.telephony, zone)
+    summary = import_cdr_file(container.db, file, cast(CdrFormat, fmt), container.telephony, zone)
     for line_no, error in summary.errors[:50]:
         click.echo(f"line {line_no}: {error}", err=True)
     click.echo(summary.describe())

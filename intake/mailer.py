@@ -30,13 +30,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 from typing import Any, Final
 
-from api.settings import Settings, SmtpSettings
 from intake.suppression import NOT_SENT, blocked_reason
 from tickets.core.db import Database, utcnow
 from tickets.core.orm import TicketRow
 from tickets.core.outbox import OutboxJob, PermanentFailure, RetryLater
 from tickets.core.schemas import SYSTEM
 from tickets.core.services import record
+from tickets.core.settings import Settings, SmtpSettings
 
 log = logging.getLogger("sedno.mail")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -21,7 +20,6 @@ from tickets.domain.errors import NotFound
 from ui.call_pages import PRIORITIES, task_definitions
 from ui.web import page
 
-INTAKE_AVAILABLE = importlib.util.find_spec("intake.service") is not None
 STATUSES = ("pending", "accepted", "dropped")
 SOURCES = ("mail", "form", "phone")
 DROP_REASONS = ("spam", "not_ours", "duplicate")
@@ -67,8 +65,6 @@ def queue_page(
     dropped: FromQuery[int | None] = None,
     restored: FromQuery[int | None] = None,
 ) -> Template:
-    if not INTAKE_AVAILABLE:
-        return page(request, "queue.html", actor=actor, unavailable=True, status=status)
     from intake.service import get_call, list_calls
 
     status = status if status in STATUSES else "pending"
@@ -117,9 +113,7 @@ def queue_page(
 
 
 def _context(container: Container) -> Any:
-    from intake.service import IntakeContext
-
-    return IntakeContext(container.settings, blobs=container.blobs)
+    return container.intake_ctx
 
 
 @post("/queue/{call_id:int}/accept", sync_to_thread=True, status_code=303)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -21,8 +20,6 @@ from tickets.core import services
 from tickets.core.schemas import Actor, TicketPatch, TicketView
 from tickets.domain.errors import ValidationFailed
 from ui.web import language, mail_html, page
-
-HANDOFF_AVAILABLE = importlib.util.find_spec("tickets.handoff.service") is not None
 
 
 class TransitionForm(msgspec.Struct, kw_only=True):
@@ -112,7 +109,7 @@ def ticket_page(
         ticket=view,
         timeline=timeline(view),
         running_since=running_since,
-        handoff_enabled=HANDOFF_AVAILABLE and container.settings.devops is not None,
+        handoff_enabled=container.settings.devops is not None,
         similar=_similar(container, view) if view.state != "completed" else None,
         reused=_reused(view),
         mail_html={m.id: mail_html(m.body_html) for m in view.messages},

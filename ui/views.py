@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from litestar import Router
@@ -20,6 +19,7 @@ from ui import (
     telephony_pages,
     ticket_pages,
 )
+from ui.curation_views import curation_week_page
 from ui.planner_pages import PAGES as PLANNER_PAGES
 from ui.web import (
     STATIC_DIR,
@@ -79,11 +79,7 @@ PAGES: list[Any] = [
     *stopword_pages.PAGES,
 ]
 
-# Pages other capabilities add to the console, mounted when they are installed.
-if importlib.util.find_spec("ui.curation_views") is not None:
-    from ui.curation_views import curation_week_page
-
-    PAGES.append(curation_week_page)
+PAGES.append(curation_week_page)
 
 ROUTES: list[Any] = [
     Router(

@@ -96,7 +96,7 @@ def metrics(request: Request[Any, Any, Any], container: ContainerDep) -> str:
     lines.append("# TYPE sedno_tickets gauge")
     for state, count in by_state:
         lines.append(f'sedno_tickets{{state="{state}"}} {count}')
-    for extra in container.extras.get("metrics", []):
+    for extra in container.metrics:
         lines.extend(extra())
     lines.append(f"sedno_scrape_timestamp_seconds {time.time():.3f}")
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from api.bootstrap import TABLE_MODULES
 from tests.services.postgres import create_database, drop_database, postgres_server
 from tickets.core.db import Database
 from tickets.core.definitions import seed_defaults
@@ -49,6 +50,7 @@ def _run(db: Database, writers: int, total: int) -> float:
 
 
 def _fresh(db: Database) -> Database:
+    assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as s:
         seed_defaults(s)

@@ -17,6 +17,7 @@ from pathlib import Path
 import msgspec
 from sqlalchemy import func, select
 
+from api.bootstrap import TABLE_MODULES
 from tests.integration.planner_helpers import SETTINGS, add_client, add_operator, add_task
 from tests.services.postgres import create_database, drop_database, postgres_server
 from tickets.core.db import Database
@@ -88,6 +89,7 @@ def _schedule_job(db: Database, count: int) -> tuple[float, int]:
 
 
 def _fresh(db: Database) -> Database:
+    assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as s:
         seed_defaults(s)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from api.bootstrap import TABLE_MODULES
 from tests.services.postgres import create_database, drop_database, postgres_server
 from tickets.accounts.auth import create_user
 from tickets.core.db import Database
@@ -38,6 +39,7 @@ def _phone(n: int) -> str:
 
 
 def _fill(db: Database, contacts: int) -> None:
+    assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as s:
         seed_defaults(s)

@@ -11,11 +11,11 @@ from litestar.testing import TestClient
 
 from api.app import create_app
 from api.bootstrap import Container
-from api.settings import load_settings
 from tests.e2e.conftest import ADMIN, Api
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
+from tickets.core.settings import load_settings
 from tickets.telephony.statuses import seed_statuses
 
 SECRET = "pbx-shared-secret"

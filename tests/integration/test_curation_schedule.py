@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from api.bootstrap import Container, make_outbox_worker
-from api.settings import load_settings
 from tickets.accounts.auth import create_user
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.orm import UserRow
 from tickets.core.outbox import OutboxJobRow, enqueue
+from tickets.core.settings import load_settings
 from tickets.curation.schedule import DIGEST_JOB, due_period, run_scheduled
 from tickets.curation.weeks import CurationSettings
 
@@ -28,7 +28,7 @@ def _worker_container(db: Database, tmp_path: Path, name: str) -> Container:
          "SEDNO_MAIL_FROM": "Sedno <pomoc@sedno.test>"}
     )  # fmt: skip
     container = Container(settings=settings, db=Database(db.url), blobs=BlobStore(tmp_path / name))
-    container.extras["curation_settings"] = CurationSettings(day=0, hour=7)
+    container.curation = CurationSettings(day=0, hour=7)
     return container
 
 

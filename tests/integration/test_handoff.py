@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.bootstrap import Container
-from api.settings import load_settings
 from intake.mailer import make_send_mail_handler
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin, _free_port
 from tests.services.smtp import SmtpServer, smtp_server
@@ -27,6 +26,7 @@ from tickets.core.orm import TicketHistoryRow, TicketRow
 from tickets.core.outbox import OutboxJobRow, OutboxWorker, retry_now
 from tickets.core.schemas import Actor, TicketCreate
 from tickets.core.services import create_ticket, transition_ticket
+from tickets.core.settings import load_settings
 from tickets.handoff import service as handoff
 from tickets.handoff.azure_devops import forget_retry_after, ticket_tag
 from tickets.notifications import service as notifications
@@ -203,7 +203,7 @@ def env(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Env]:
         container = Container(
             settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs")
         )
-        container.extras["devops_timeout_s"] = 0.5
+        container.devops_timeout_s = 0.5
         single: dict[str, Any] = {"mail.send": make_send_mail_handler(settings)}
         batch: dict[str, Any] = {}
         handoff.register_outbox_handlers(container, single, batch)

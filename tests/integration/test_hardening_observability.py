@@ -18,11 +18,11 @@ from api.app import create_app
 from api.bootstrap import Container
 from api.logs import JsonFormatter
 from api.middleware import RequestIdLogFilter
-from api.settings import load_settings
 from tickets.accounts.auth import ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.outbox import OutboxJob, OutboxJobRow, OutboxWorker
+from tickets.core.settings import load_settings
 
 ADMIN = "observability-admin-token"
 H = {"Authorization": f"Bearer {ADMIN}"}

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.settings import ImapSettings
 from intake.imap import PROCESSED_FOLDER
 from intake.orm import IntakeCallRow, IntakeReceiptRow
 from tests.integration.mailbox_helpers import (
@@ -25,6 +24,7 @@ from tests.integration.mailbox_helpers import (
 )
 from tests.services.dovecot import Dovecot
 from tickets.core.db import Database
+from tickets.core.settings import ImapSettings
 
 MAILS = 500
 KILLS = 6

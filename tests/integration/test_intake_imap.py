@@ -10,7 +10,6 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 
-from api.settings import ImapSettings, Settings
 from intake.ack import SEND_MAIL_JOB
 from intake.imap import PROCESSED_FOLDER, QUARANTINE_FOLDER, SharedMailbox, append_message
 from intake.mailer import make_send_mail_handler
@@ -23,6 +22,7 @@ from tests.services.smtp import SmtpServer
 from tickets.core.db import Database
 from tickets.core.orm import ClientRow, ContactRow, TicketMessageRow
 from tickets.core.outbox import OutboxWorker
+from tickets.core.settings import ImapSettings, Settings
 
 
 def _open(mailbox: ImapSettings) -> MailBoxUnencrypted:

@@ -113,7 +113,7 @@ def test_scheduled_purge_runs_once_a_day_across_workers(db: Database, ctx: Intak
             settings=ctx.settings,
             db=Database(db.url),
             blobs=ctx.blobs,
-            extras={"intake_settings": settings},
+            intake=settings,
         )
         for _ in range(2)
     ]

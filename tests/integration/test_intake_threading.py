@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from api.settings import Settings
 from intake.ack import SEND_MAIL_JOB, new_message_id
 from intake.orm import IntakeCallRow
 from intake.service import IntakeContext, accept_call, ingest_mail
@@ -19,6 +18,7 @@ from tickets.core.orm import TicketHistoryRow, TicketMessageRow, TicketRow
 from tickets.core.outbox import OutboxJobRow
 from tickets.core.schemas import SYSTEM
 from tickets.core.services import transition_ticket
+from tickets.core.settings import Settings
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.settings import ImapSettings, Settings
 from intake.ack import SEND_MAIL_JOB
 from intake.imap import append_message
 from intake.mailer import make_send_mail_handler
@@ -28,6 +27,7 @@ from tickets.core.orm import TicketHistoryRow, TicketMessageRow, TicketRow
 from tickets.core.outbox import OutboxWorker, enqueue
 from tickets.core.schemas import SYSTEM, Actor
 from tickets.core.services import transition_ticket
+from tickets.core.settings import ImapSettings, Settings
 from tickets.directory.service import ClientIn, ContactIn, LicenceIn, create_client, create_contact
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from api.bootstrap import Container
-from api.settings import load_settings
 from search.ports import SearchRequest, SimilarRequest
 from search.sync import reindex_all, sync_tickets
 from tickets.core.attachments import BlobStore
@@ -22,6 +21,7 @@ from tickets.core.services import (
     register_phone_event,
     transition_ticket,
 )
+from tickets.core.settings import load_settings
 from tickets.domain.errors import ValidationFailed
 
 PROBLEM = "Wydruk faktury bez logo po aktualizacji"

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import select
 
 from api.bootstrap import Container, make_outbox_worker
-from api.settings import load_settings
 from tests.integration.planner_helpers import (
     SETTINGS,
     add_client,
@@ -24,6 +23,7 @@ from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.orm import TicketHistoryRow
 from tickets.core.schemas import SYSTEM
+from tickets.core.settings import load_settings
 from tickets.planner import appointments
 from tickets.planner.schemas import AppointmentCreate, AppointmentPatch
 

@@ -146,35 +146,11 @@ class Database:
                 session.rollback()
 
     def create_all(self) -> None:
-        """Create tables directly (tests); production uses `sedno migrate`."""
-        import_all_models()
+        """Create the tables of every ORM module imported (the composition root imports them
+        all: `api.bootstrap.TABLE_MODULES`) directly, for tests; production uses `sedno migrate`."""
         Base.metadata.create_all(self.write_engine)
 
     def dispose(self) -> None:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
-
-
-def import_all_models() -> None:
-    """Import every module that declares tables, so the metadata is complete."""
-    import importlib
-    import importlib.util
-
-    for name in MODEL_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
-    import tickets.planner.orm
-    import tickets.telephony.orm  # noqa: F401
-
-
-MODEL_MODULES = (
-    "tickets.core.orm",
-    "tickets.core.outbox",
-    "intake.orm",
-    "tickets.handoff.orm",
-    "search.orm",
-    "tickets.curation.orm",
-    "intake.lease",
-    "api.login_limits",
-)

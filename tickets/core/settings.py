@@ -1,13 +1,17 @@
-"""Typed settings, read once at the composition root from the environment and `.env`."""
+"""Typed settings of the process, and the one reader of the environment and `.env`.
+
+Each capability owns its settings Struct and a `load_*_settings(env)` taking the mapping
+`environment()` returns; the composition root (`api/bootstrap.py` `load_configuration`) calls
+them all once with the same mapping, so `.env` and the environment count alike everywhere.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
-
-from tickets.telephony.settings import TelephonySettings, load_telephony_settings
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -87,7 +91,39 @@ class Settings(msgspec.Struct, frozen=True):
     spam_drop_threshold: float = 0.9
     sender_max_per_hour: int = 20
     ack_max_per_sender_per_day: int = 5
-    telephony: TelephonySettings = TelephonySettings()
+    outbox_lease_s: float = 120.0
+    """How long an outbox worker holds a claimed job before another may take it
+    (`SEDNO_OUTBOX_LEASE_S`)."""
+    intake_lease_s: float = 30.0
+    """How long the mailbox worker's lease lasts (`SEDNO_INTAKE_LEASE_S`); one worker polls."""
+
+
+class SettingsError(ValueError):
+    """A setting whose value cannot be used; the message starts with the variable's name."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+def environment(dotenv: Path = Path(".env")) -> dict[str, str]:
+    """`.env` (when present) overlaid by the process environment: what every loader reads."""
+    return {**_read_dotenv(dotenv), **os.environ}
+
+
+def env_number(env: Mapping[str, str], name: str, default: float, *, whole: bool = False) -> float:
+    """`env[name]` as a non-negative number (a whole one when `whole`), else `default`."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise SettingsError(name, f"not {kind}: {value!r}") from None
+    if number < 0:
+        raise SettingsError(name, f"must not be negative: {number}")
+    return number
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -109,10 +145,13 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from `env` (default: `.env` overlaid by the process environment)."""
     if env is None:
-        env = {**_read_dotenv(Path(".env")), **os.environ}
+        env = environment()
+
+    def whole(name: str, default: int) -> int:
+        return int(env_number(env, f"SEDNO_{name}", default, whole=True))
 
     def get(name: str) -> str | None:
         value = env.get(f"SEDNO_{name}")
@@ -125,7 +164,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ssl = _flag(get("IMAP_SSL"), True)
         imap = ImapSettings(
             host=host,
-            port=int(get("IMAP_PORT") or (993 if ssl else 143)),
+            port=whole("IMAP_PORT", 993 if ssl else 143),
             user=get("IMAP_USER") or "",
             password=get("IMAP_PASSWORD") or "",
             ssl=ssl,
@@ -135,7 +174,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if host := get("SMTP_HOST"):
         smtp = SmtpSettings(
             host=host,
-            port=int(get("SMTP_PORT") or 25),
+            port=whole("SMTP_PORT", 25),
             user=get("SMTP_USER") or "",
             password=get("SMTP_PASSWORD") or "",
         )
@@ -161,13 +200,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         secret_key=get("SECRET_KEY") or "sedno-dev-secret",
         public_url=(get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
         spamd_host=get("SPAMD_HOST"),
-        spamd_port=int(get("SPAMD_PORT") or 783),
+        spamd_port=whole("SPAMD_PORT", 783),
         devops=devops,
-        attachment_max_bytes=int(get("ATTACHMENT_MAX_BYTES") or 20 * 1024 * 1024),
+        attachment_max_bytes=whole("ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024),
         trusted_proxies=tuple(
             p.strip() for p in (get("TRUSTED_PROXIES") or "").split(",") if p.strip()
         ),
         run_workers=_flag(get("RUN_WORKERS"), True),
         auto_accept_known=_flag(get("AUTO_ACCEPT_KNOWN"), True),
-        telephony=load_telephony_settings(env),
+        outbox_lease_s=env_number(env, "SEDNO_OUTBOX_LEASE_S", 120.0),
+        intake_lease_s=env_number(env, "SEDNO_INTAKE_LEASE_S", 30.0),
     )

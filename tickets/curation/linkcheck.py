@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import os
 import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from tickets.core.db import Database, utcnow
 from tickets.core.orm import TicketRow
+from tickets.core.settings import env_number
 from tickets.curation.orm import KbLinkRow
 
 USER_AGENT = "Sedno-linkcheck/1.0 (+knowledge-base curation)"
@@ -42,14 +42,14 @@ class LinkCheckSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Time one job spends before leaving the rest to a follow-up job (outbox lease is 120 s)."""
 
 
-def load_linkcheck_settings(env: Mapping[str, str] | None = None) -> LinkCheckSettings:
-    env = os.environ if env is None else env
+def load_linkcheck_settings(env: Mapping[str, str]) -> LinkCheckSettings:
+    """From the composition root's environment (`SEDNO_LINKCHECK_*`)."""
     d = LinkCheckSettings()
     return LinkCheckSettings(
-        timeout_s=float(env.get("SEDNO_LINKCHECK_TIMEOUT_S") or d.timeout_s),
-        concurrency=int(env.get("SEDNO_LINKCHECK_CONCURRENCY") or d.concurrency),
-        host_delay_s=float(env.get("SEDNO_LINKCHECK_HOST_DELAY_S") or d.host_delay_s),
-        budget_s=float(env.get("SEDNO_LINKCHECK_BUDGET_S") or d.budget_s),
+        timeout_s=env_number(env, "SEDNO_LINKCHECK_TIMEOUT_S", d.timeout_s),
+        concurrency=int(env_number(env, "SEDNO_LINKCHECK_CONCURRENCY", d.concurrency, whole=True)),
+        host_delay_s=env_number(env, "SEDNO_LINKCHECK_HOST_DELAY_S", d.host_delay_s),
+        budget_s=env_number(env, "SEDNO_LINKCHECK_BUDGET_S", d.budget_s),
     )
 
 

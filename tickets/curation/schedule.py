@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import os
 import zoneinfo
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,19 +16,27 @@ from sqlalchemy.orm import Session
 from tickets.core.db import utcnow
 from tickets.core.orm import UserRow
 from tickets.core.outbox import OutboxJob, enqueue
+from tickets.core.runtime import Runtime
 from tickets.curation.chart import digest_html, report_text
-from tickets.curation.linkcheck import load_linkcheck_settings, run_link_check
+from tickets.curation.linkcheck import LinkCheckSettings, run_link_check
 from tickets.curation.orm import ScheduledRunRow
 from tickets.curation.service import build_report
 from tickets.curation.weeks import (
     CurationSettings,
-    load_curation_settings,
     previous_week,
     week_label,
 )
 
-if TYPE_CHECKING:
-    from api.bootstrap import Container
+
+class CurationRuntime(Runtime, Protocol):
+    """The curation job's needs: the process parts and its settings."""
+
+    @property
+    def curation(self) -> CurationSettings: ...
+
+    @property
+    def linkcheck(self) -> LinkCheckSettings: ...
+
 
 log = logging.getLogger("sedno.curation")
 
@@ -58,13 +66,11 @@ def due_period(now: dt.datetime, cfg: CurationSettings) -> str | None:
     return week_label(iso.year, iso.week) if local >= slot else None
 
 
-def run_scheduled(container: Container, now: dt.datetime | None = None) -> list[str]:
+def run_scheduled(container: CurationRuntime, now: dt.datetime | None = None) -> list[str]:
     """Called every minute by every worker: starts this week's run (link check, then the
     digest of the previous week) once, whoever calls first. Returns the periods started."""
     now = now or utcnow()
-    cfg = container.extras.get("curation_settings")
-    if not isinstance(cfg, CurationSettings):
-        cfg = container.extras["curation_settings"] = load_curation_settings()
+    cfg = container.curation
     period = due_period(now, cfg)
     if period is None:
         return []
@@ -103,7 +109,7 @@ def digest_recipients(session: Session) -> list[UserRow]:
     )
 
 
-def enqueue_digest(session: Session, container: Container, week: str) -> int:
+def enqueue_digest(session: Session, container: CurationRuntime, week: str) -> int:
     """Queue the week's digest to every curator once per week; returns mails queued."""
 
     if not claim_run(session, DIGEST_JOB, week):
@@ -136,7 +142,7 @@ def enqueue_digest(session: Session, container: Container, week: str) -> int:
 
 
 def register_outbox_handlers(
-    container: Container, single: dict[str, Any], batch: dict[str, Any]
+    container: CurationRuntime, single: dict[str, Any], batch: dict[str, Any]
 ) -> None:
     """`curation.linkcheck` (in budgeted rounds, then the digest when asked) and
     `curation.digest`."""
@@ -144,7 +150,7 @@ def register_outbox_handlers(
     def link_check(job: OutboxJob) -> None:
         p = job.payload
         started = dt.datetime.fromisoformat(str(p["started_at"]))
-        summary = run_link_check(container.db, load_linkcheck_settings(), started)
+        summary = run_link_check(container.db, container.linkcheck, started)
         log.info("link check: %s", summary)
         with container.db.transaction() as s:
             if summary.remaining and int(p.get("round", 0)) < 1000:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import zoneinfo
 from collections.abc import Mapping
@@ -11,6 +10,7 @@ from collections.abc import Mapping
 import msgspec
 
 from tickets.core.db import utcnow
+from tickets.core.settings import SettingsError, env_number
 from tickets.domain.errors import ValidationFailed
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -35,12 +35,15 @@ def parse_day(value: str) -> int:
     raise ValueError(f"SEDNO_CURATION_DAY: not a day of the week: {value!r}")
 
 
-def load_curation_settings(env: Mapping[str, str] | None = None) -> CurationSettings:
-    env = os.environ if env is None else env
-    day = parse_day(env["SEDNO_CURATION_DAY"]) if env.get("SEDNO_CURATION_DAY") else 0
-    hour = int(env.get("SEDNO_CURATION_HOUR") or 7)
+def load_curation_settings(env: Mapping[str, str]) -> CurationSettings:
+    """From the composition root's environment (`SEDNO_CURATION_*`)."""
+    try:
+        day = parse_day(env["SEDNO_CURATION_DAY"]) if env.get("SEDNO_CURATION_DAY") else 0
+    except ValueError as exc:
+        raise SettingsError("SEDNO_CURATION_DAY", str(exc)) from None
+    hour = int(env_number(env, "SEDNO_CURATION_HOUR", 7, whole=True))
     if not 0 <= hour <= 23:
-        raise ValueError(f"SEDNO_CURATION_HOUR: not an hour: {hour}")
+        raise SettingsError("SEDNO_CURATION_HOUR", f"not an hour: {hour}")
     return CurationSettings(
         day=day, hour=hour, timezone=env.get("SEDNO_CURATION_TZ") or "Europe/Warsaw"
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Protocol, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -26,6 +26,7 @@ from tickets.core import definitions as defs
 from tickets.core.db import Database, utcnow
 from tickets.core.orm import ClientRow, TicketRow, UserRow
 from tickets.core.outbox import OutboxJob, OutboxJobRow, PermanentFailure, RetryLater, enqueue
+from tickets.core.runtime import Runtime
 from tickets.core.schemas import Actor
 from tickets.core.services import (
     DEVOPS_ACTOR,
@@ -55,8 +56,15 @@ from tickets.handoff.orm import DevOpsConfigRow, DevOpsHandoffRow, DevOpsModuleR
 from tickets.notifications.service import notify_user
 
 if TYPE_CHECKING:
-    from api.bootstrap import Container
-    from api.settings import DevOpsSettings
+    from tickets.core.settings import DevOpsSettings
+
+
+class HandoffRuntime(Runtime, Protocol):
+    """The handoff's needs: the process parts and the DevOps request timeout."""
+
+    @property
+    def devops_timeout_s(self) -> float: ...
+
 
 log = logging.getLogger("sedno.devops")
 _T = TypeVar("_T")
@@ -608,11 +616,11 @@ def _devops_call(call: Callable[..., _T], *args: Any) -> _T:
 class Handlers:
     """The outbox jobs of the handoff, sharing one client (one per worker thread)."""
 
-    def __init__(self, container: Container, devops: DevOpsSettings) -> None:
+    def __init__(self, container: HandoffRuntime, devops: DevOpsSettings) -> None:
         self.db: Database = container.db
         self.public_url = container.settings.public_url
         self.devops = devops
-        self.timeout_s = float(container.extras.get("devops_timeout_s", 10.0))
+        self.timeout_s = container.devops_timeout_s
         self._client: AzureDevOpsClient | None = None
 
     @property
@@ -781,14 +789,14 @@ class DevOpsUnreachable(Exception):
         self.retry_after = retry_after
 
 
-def read_project(container: Container, work_item_type: str | None = None) -> ProjectInfo:
+def read_project(container: HandoffRuntime, work_item_type: str | None = None) -> ProjectInfo:
     """Read the project now (for an admin saving settings) and keep what was read."""
     if container.settings.devops is None:
         raise HandoffDisabled()
     if work_item_type is None:
         with container.db.read() as s:
             work_item_type = get_mapping(s).work_item_type
-    timeout_s = float(container.extras.get("devops_timeout_s", 10.0))
+    timeout_s = container.devops_timeout_s
     with make_client(container.settings.devops, timeout_s=timeout_s) as client:
         try:
             info = client.describe_project(work_item_type)
@@ -801,7 +809,7 @@ def read_project(container: Container, work_item_type: str | None = None) -> Pro
     return info
 
 
-def identity_checker(container: Container) -> Callable[[str], bool]:
+def identity_checker(container: HandoffRuntime) -> Callable[[str], bool]:
     """`identity_exists` on a client of the configured organisation (for one request)."""
     assert container.settings.devops is not None
     devops = container.settings.devops
@@ -832,11 +840,11 @@ class ReconcileReport(msgspec.Struct, kw_only=True):
     """Azure DevOps asked to wait this many seconds (Retry-After); nothing more was read."""
 
 
-def reconcile_handoffs(container: Container) -> ReconcileReport:
+def reconcile_handoffs(container: HandoffRuntime) -> ReconcileReport:
     """Read the work items of open handoffs and apply what the hooks missed."""
     if container.settings.devops is None:
         raise HandoffDisabled()
-    timeout_s = float(container.extras.get("devops_timeout_s", 10.0))
+    timeout_s = container.devops_timeout_s
     with make_client(container.settings.devops, timeout_s=timeout_s) as client:
         return reconcile_handoffs_with(container.db, client)
 
@@ -887,7 +895,7 @@ def schedule_reconciliation(
 
 
 def register_outbox_handlers(
-    container: Container, single: dict[str, Any], batch: dict[str, Any]
+    container: HandoffRuntime, single: dict[str, Any], batch: dict[str, Any]
 ) -> None:
     """`devops.create`, `devops.export`, `devops.reconcile`; waiting while handoff is disabled."""
     devops = container.settings.devops

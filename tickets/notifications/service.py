@@ -10,7 +10,7 @@ flagged do_not_contact (nor to their contacts).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
@@ -26,12 +26,19 @@ from tickets.core.orm import (
     UserRow,
 )
 from tickets.core.outbox import OutboxJob, enqueue
+from tickets.core.runtime import Runtime
 from tickets.core.schemas import SYSTEM
 from tickets.core.services import NOTIFY_JOB, record
 
 if TYPE_CHECKING:
-    from api.bootstrap import Container
-    from api.settings import Settings
+    from tickets.core.settings import Settings
+
+
+class NotifyRuntime(Runtime, Protocol):
+    """Notifications' needs: the process parts."""
+
+    pass
+
 
 log = logging.getLogger("sedno.notifications")
 
@@ -208,7 +215,7 @@ def _message_id(settings: Settings, ticket_id: int, job_id: int) -> str:
 
 
 class Handlers:
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: NotifyRuntime) -> None:
         self.db = container.db
         self.settings = container.settings
 
@@ -293,7 +300,7 @@ class Handlers:
 
 
 def register_outbox_handlers(
-    container: Container, single: dict[str, Any], batch: dict[str, Any]
+    container: NotifyRuntime, single: dict[str, Any], batch: dict[str, Any]
 ) -> None:
     """`mail.notify_user` and `mail.notify_state`; both end as `mail.send` jobs."""
     handlers = Handlers(container)

@@ -16,7 +16,7 @@ import uvicorn
 
 from api.app import create_app
 from api.bootstrap import Container, build_container, make_outbox_worker
-from api.settings import load_settings
+from tickets.core.settings import load_settings
 from tools.demo import load_demo
 
 CHROMIUM = "/usr/bin/chromium"
