@@ -14,7 +14,8 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.bootstrap import Container, build_container, make_outbox_worker, scheduled_jobs
+from api.bootstrap import build_container, make_outbox_worker, scheduled_jobs
+from api.container import Container
 from api.deps import provide_actor, provide_container
 from api.errors import EXCEPTION_HANDLERS, document_problem_responses
 from api.middleware import (

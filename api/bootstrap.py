@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -28,14 +26,11 @@ import tickets.curation.orm
 import tickets.handoff.orm
 import tickets.planner.orm
 import tickets.telephony.orm
-from api.search_log import SearchLogBuffer
+from api.container import Container
 from intake import handlers as intake_handlers
-from intake.context import IntakeContext
 from intake.purge import run_scheduled_purge
 from intake.settings import IntakeSettings, load_intake_settings
-from search import open_engine
 from search import sync as search_sync
-from search.ports import SearchEngine
 from tickets.accounts.auth import ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Base, Database, utcnow
@@ -44,7 +39,6 @@ from tickets.core.outbox import OutboxWorker
 from tickets.core.settings import Settings, environment, load_settings
 from tickets.curation import schedule as curation_schedule
 from tickets.curation.linkcheck import LinkCheckSettings, load_linkcheck_settings
-from tickets.curation.search_log import log_search_queries
 from tickets.curation.weeks import CurationSettings, load_curation_settings
 from tickets.handoff import service as handoff
 from tickets.notifications import service as notifications
@@ -126,66 +120,6 @@ def redacted(config: Configuration) -> dict[str, Any]:
     return result
 
 
-@dataclass
-class Container:
-    """Everything a request or a worker needs, built once per process."""
-
-    settings: Settings
-    db: Database
-    blobs: BlobStore
-    intake: IntakeSettings = field(default_factory=IntakeSettings)
-    curation: CurationSettings = field(default_factory=CurationSettings)
-    linkcheck: LinkCheckSettings = field(default_factory=LinkCheckSettings)
-    planner: PlannerSettings = field(default_factory=PlannerSettings)
-    telephony: TelephonySettings = field(default_factory=TelephonySettings)
-    devops_timeout_s: float = 10.0
-    """Timeout of one Azure DevOps request (tests shorten it)."""
-    metrics: list[Callable[[], list[str]]] = field(default_factory=list)
-    """Extra Prometheus lines contributed at run time (`/metrics`)."""
-    _search: SearchEngine | None = None
-    _search_lock: threading.Lock = field(default_factory=threading.Lock)
-    _intake_ctx: IntakeContext | None = None
-    _search_log: SearchLogBuffer | None = None
-    _lazy_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def search(self) -> SearchEngine:
-        """The search engine, opened on first use (embedded tantivy or Meilisearch)."""
-        with self._search_lock:
-            if self._search is None:
-                self._search = open_engine(
-                    self.settings.data_dir, self.settings.search.url, self.settings.search.key
-                )
-            return self._search
-
-    @property
-    def intake_ctx(self) -> IntakeContext:
-        """Intake's context, one per process (it caches the current spam model)."""
-        with self._lazy_lock:
-            if self._intake_ctx is None:
-                self._intake_ctx = IntakeContext(
-                    self.settings, blobs=self.blobs, intake=self.intake
-                )
-            return self._intake_ctx
-
-    @property
-    def search_log(self) -> SearchLogBuffer:
-        """The buffer of typed search queries, written to the curation's search log."""
-        with self._lazy_lock:
-            if self._search_log is None:
-                self._search_log = SearchLogBuffer(self.db, log_search_queries)
-            return self._search_log
-
-    def close(self) -> None:
-        if self._search_log is not None:
-            self._search_log.close()
-            self._search_log = None
-        if self._search is not None:
-            self._search.close()
-            self._search = None
-        self.db.dispose()
-
-
 def create_tables(db: Database) -> None:
     """Every table of `TABLE_MODULES` (tests; production migrates with Alembic)."""
     assert TABLE_MODULES
@@ -240,11 +174,6 @@ def outbox_handlers(
     identity = MailIdentity(container.settings.mail_from, container.settings.mail_domain)
     register_planner_mail(single, container.db, container.planner, identity)
     return single, batch
-
-
-def planner_settings(container: Container) -> PlannerSettings:
-    """The planner's settings (`SEDNO_TIMEZONE`, `SEDNO_PLANNER_*`)."""
-    return container.planner
 
 
 def run_service_schedules(container: Container, now: dt.datetime | None = None) -> list[int]:

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import SkipValidation
 
-from api.bootstrap import Container
+from api.container import Container
 from tickets.accounts.auth import authenticate_token_cached, has_role
 from tickets.core.schemas import Actor
 

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
-from api.bootstrap import planner_settings
+from api.container import planner_settings
 from api.deps import ActorDep, ContainerDep
 from tickets.core.db import utcnow
 from tickets.domain.errors import Conflict, ValidationFailed

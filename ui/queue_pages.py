@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ActorDep, ContainerDep
 from api.routes.search import SearchResult, similar_suggestions
 from search.ports import SimilarRequest

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ActorDep, ContainerDep
 from api.routes.search import (
     FACETS,

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from msgspec import UNSET, Meta
 from sqlalchemy.orm import Session
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ActorDep, ContainerDep, require
 from api.routes.search import SearchResult, similar_suggestions
 from search.ports import SimilarRequest

@@ -25,7 +25,7 @@ from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import TOKEN_COOKIE, bearer_token, container_of
 from tickets.accounts.auth import authenticate_token, has_role
 from tickets.core.schemas import Actor

@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ActorDep, ContainerDep, container_of, require
 from intake import form as web_form
 from intake import service

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from tests.e2e.conftest import ADMIN, Api
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin

@@ -22,7 +22,7 @@ from schemathesis.config import PositiveDataAcceptanceConfig
 from schemathesis.generation import GenerationMode
 
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from tickets.accounts.auth import ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from api.bootstrap import Container, make_outbox_worker
+from api.bootstrap import make_outbox_worker
+from api.container import Container
 from tickets.accounts.auth import create_user
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database

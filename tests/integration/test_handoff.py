@@ -15,7 +15,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from intake.mailer import make_send_mail_handler
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin, _free_port
 from tests.services.smtp import SmtpServer, smtp_server

@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 
 from api import login_limits
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from api.logs import JsonFormatter
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from api.logs import JsonFormatter
 from api.middleware import RequestIdLogFilter
 from tickets.accounts.auth import ensure_bootstrap_admin

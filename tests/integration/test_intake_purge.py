@@ -8,7 +8,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from api.bootstrap import Container
+from api.container import Container
 from intake.orm import IntakeCallRow, IntakeReceiptRow
 from intake.purge import run_scheduled_purge
 from intake.service import IntakeContext, drop_call, ingest_mail, purge_dropped_calls

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from api.bootstrap import Container
+from api.container import Container
 from search.ports import SearchRequest, SimilarRequest
 from search.sync import reindex_all, sync_tickets
 from tickets.core.attachments import BlobStore

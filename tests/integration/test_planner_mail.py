@@ -10,7 +10,8 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from api.bootstrap import Container, make_outbox_worker
+from api.bootstrap import make_outbox_worker
+from api.container import Container
 from tests.integration.planner_helpers import (
     SETTINGS,
     add_client,

@@ -15,7 +15,8 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from api.bootstrap import Container, build_container, make_outbox_worker
+from api.bootstrap import build_container, make_outbox_worker
+from api.container import Container
 from tickets.core.settings import load_settings
 from tools.demo import load_demo
 
