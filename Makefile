@@ -49,7 +49,7 @@ bench: $(STAMP)
 
 ## make cluster: the compose.yaml layout from local processes (PostgreSQL, 2 API, 2+2 workers)
 cluster: $(STAMP)
-	$(BIN)/python -m api.cluster
+	$(BIN)/python -m tools.cluster
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

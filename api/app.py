@@ -1,9 +1,8 @@
-"""The Litestar application: routes, errors, OpenAPI, in-process workers."""
+"""The Litestar application: routes, errors, OpenAPI, in-process workers. An entrypoint: it
+registers every route module (API and UI) by name."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import threading
 from collections.abc import Callable
@@ -15,7 +14,8 @@ from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.bootstrap import Container, build_container, make_outbox_worker
+from api.bootstrap import build_container, make_outbox_worker, scheduled_jobs
+from api.container import Container
 from api.deps import provide_actor, provide_container
 from api.errors import EXCEPTION_HANDLERS, document_problem_responses
 from api.middleware import (
@@ -26,60 +26,24 @@ from api.middleware import (
     SessionCookieCsrfMiddleware,
 )
 from api.openapi import make_truthful
+from api.routes import curation as curation_routes
+from api.routes import devops as devops_routes
+from api.routes import intake as intake_routes
+from api.routes import keywords as keyword_routes
+from api.routes import search as search_routes
 from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
 from api.routes.planner import ROUTES as PLANNER_ROUTES
 from api.routes.system import health, metrics, ready
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
-from api.settings import Settings, load_settings
+from api.scheduler import run_scheduler
+from intake.worker import run_intake_worker
+from tickets.core.settings import Settings, load_settings
+from ui import views as ui_views
+from ui import web as ui_web
 
 log = logging.getLogger("sedno")
-
-# Route modules the other capabilities contribute; each exposes `ROUTES` (handlers/controllers).
-OPTIONAL_ROUTE_MODULES = (
-    "api.routes.search",
-    "api.routes.intake",
-    "api.routes.devops",
-    "api.routes.curation",
-    "api.routes.keywords",
-    "ui.views",
-)
-
-
-def _ui_template_config() -> Any:
-    """The UI's Jinja2 templates, when the UI is installed (`ui.web`)."""
-    if importlib.util.find_spec("ui.web") is None:
-        return None
-    from ui.web import template_config
-
-    return template_config()
-
-
-def _ui_startup() -> list[Any]:
-    """The UI's start-up hook (warms slow imports), when the UI is installed."""
-    if importlib.util.find_spec("ui.web") is None:
-        return []
-    from ui.web import on_startup as ui_on_startup
-
-    return [ui_on_startup]
-
-
-def _session_cookie_csrf() -> list[Any]:
-    """The UI's CSRF check for JSON API calls made with its session cookie, when installed."""
-    if importlib.util.find_spec("ui.views") is None:
-        return []
-    from ui.views import csrf_protection
-
-    return [SessionCookieCsrfMiddleware(csrf_protection)]
-
-
-def _optional_routes() -> list[Any]:
-    routes: list[Any] = []
-    for name in OPTIONAL_ROUTE_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            routes.extend(importlib.import_module(name).ROUTES)
-    return routes
 
 
 class Workers:
@@ -91,20 +55,14 @@ class Workers:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        from api.scheduler import run_scheduler
-
         outbox = make_outbox_worker(self.container)
         self._spawn(
             "outbox", lambda: outbox.run_forever(self.stop, self.container.settings.outbox_poll_s)
         )
-        self._spawn("scheduler", lambda: run_scheduler(self.container, self.stop))
-        if self.container.settings.imap is not None and importlib.util.find_spec("intake.worker"):
-            from intake.worker import run_intake_worker
-
-            self._spawn(
-                "intake",
-                lambda: run_intake_worker(self.container.settings, self.container.db, self.stop),
-            )
+        self._spawn("scheduler", lambda: run_scheduler(self.container, self.stop, scheduled_jobs()))
+        if self.container.settings.imap is not None:
+            c = self.container
+            self._spawn("intake", lambda: run_intake_worker(c.settings, c.db, self.stop, c.intake))
 
     def _spawn(self, name: str, target: Any) -> None:
         thread = threading.Thread(target=target, name=f"sedno-{name}", daemon=True)
@@ -159,7 +117,12 @@ def create_app(
                     download_attachment,
                     register_phone_event,
                     *PLANNER_ROUTES,
-                    *_optional_routes(),
+                    *search_routes.ROUTES,
+                    *intake_routes.ROUTES,
+                    *devops_routes.ROUTES,
+                    *curation_routes.ROUTES,
+                    *keyword_routes.ROUTES,
+                    *ui_views.ROUTES,
                     *TELEPHONY_ROUTES,
                 ],
                 security=[{"bearer": []}],
@@ -172,12 +135,12 @@ def create_app(
             ClientAddressMiddleware(settings.trusted_proxies),
             BodyGuardMiddleware(settings.request_max_bytes),
             AllowHeaderMiddleware(),
-            *_session_cookie_csrf(),
+            SessionCookieCsrfMiddleware(ui_views.csrf_protection),
         ],
-        on_startup=[on_startup, *_ui_startup()],
+        on_startup=[on_startup, ui_web.on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.request_max_bytes,
-        template_config=_ui_template_config(),
+        template_config=ui_web.template_config(),
         openapi_config=OpenAPIConfig(
             title="Sedno",
             version="0.1.0",

@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from api.settings import Settings
+from tickets.core.settings import Settings
 
 MANIFEST = "sedno-backup.json"
 

@@ -1,68 +1,141 @@
-"""The composition root: settings in, wired services out."""
+"""The composition root: settings in, wired services out.
+
+Every capability is imported here by name and registered explicitly: its tables (for
+`create_all` and Alembic), its outbox handlers and its scheduled jobs. The HTTP routes are
+registered the same way in `api/app.py`. Nothing is found by name at run time.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from api.settings import Settings
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxWorker
-from tickets.attachments import BlobStore
-from tickets.auth import ensure_bootstrap_admin
-from tickets.definitions import seed_defaults
+import msgspec
+
+# Tables: every module that declares ORM classes, imported for its side effect on
+# `Base.metadata` (create_all, Alembic's env.py and the migration comparison test read it).
+import api.login_limits
+import intake.lease
+import intake.orm
+import tickets.core.orm
+import tickets.core.outbox
+import tickets.curation.orm
+import tickets.handoff.orm
+import tickets.handoff.pause
+import tickets.planner.orm
+import tickets.telephony.orm
+from api.container import Container
+from intake import handlers as intake_handlers
+from intake.purge import run_scheduled_purge
+from intake.settings import IntakeSettings, load_intake_settings
+from search import sync as search_sync
+from tickets.accounts.auth import ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Base, Database, utcnow
+from tickets.core.definitions import seed_defaults
+from tickets.core.outbox import OutboxWorker
+from tickets.core.settings import Settings, environment, load_settings
+from tickets.curation import schedule as curation_schedule
+from tickets.curation.linkcheck import LinkCheckSettings, load_linkcheck_settings
+from tickets.curation.weeks import CurationSettings, load_curation_settings
+from tickets.handoff import service as handoff
+from tickets.notifications import service as notifications
 from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
+from tickets.planner.schedules import run_schedules
 from tickets.planner.settings import PlannerSettings, load_planner_settings
+from tickets.telephony.settings import TelephonySettings, load_telephony_settings
 from tickets.telephony.statuses import seed_statuses
 
 log = logging.getLogger("sedno")
 
+TABLE_MODULES = (
+    tickets.core.orm,
+    tickets.core.outbox,
+    intake.orm,
+    intake.lease,
+    tickets.handoff.orm,
+    tickets.handoff.pause,
+    tickets.curation.orm,
+    tickets.planner.orm,
+    tickets.telephony.orm,
+    api.login_limits,
+)
+"""The modules whose tables make up `Base.metadata`; listed so a reader sees them all."""
 
-@dataclass
-class Container:
-    """Everything a request or a worker needs, built once per process."""
-
-    settings: Settings
-    db: Database
-    blobs: BlobStore
-    extras: dict[str, Any] = field(default_factory=dict)
-    _search: Any = None
-    _search_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def search(self) -> Any:
-        """The search engine, opened on first use (embedded tantivy or Meilisearch)."""
-        with self._search_lock:
-            if self._search is None:
-                from search import open_engine
-
-                self._search = open_engine(
-                    self.settings.data_dir,
-                    self.settings.search.url,
-                    self.settings.search.key,
-                    embeddings=self.settings.search.embeddings,
-                )
-            return self._search
-
-    def close(self) -> None:
-        buffer = self.extras.pop("search_log", None)
-        if buffer is not None:
-            buffer.close()
-        if self._search is not None:
-            self._search.close()
-            self._search = None
-        self.db.dispose()
+SECRET_FIELDS = frozenset({"password", "pat", "webhook_secret", "secret_key", "admin_token"})
+"""Field names whose values `sedno config show` prints as `***` (also `key`, `secret`,
+`*_secret`, and the password inside a database URL)."""
 
 
-def build_container(settings: Settings, *, prepare: str = "auto") -> Container:
+class Configuration(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting of Sedno, one Struct per capability, read once from one environment."""
+
+    core: Settings
+    intake: IntakeSettings
+    curation: CurationSettings
+    linkcheck: LinkCheckSettings
+    planner: PlannerSettings
+    telephony: TelephonySettings
+
+
+def load_configuration(env: Mapping[str, str] | None = None) -> Configuration:
+    """All settings from `env` (default: `.env` overlaid by the process environment).
+    A wrong value raises `ValueError` whose message starts with the variable's name."""
+    env = environment() if env is None else env
+    return Configuration(
+        core=load_settings(env),
+        intake=load_intake_settings(env),
+        curation=load_curation_settings(env),
+        linkcheck=load_linkcheck_settings(env),
+        planner=load_planner_settings(env),
+        telephony=load_telephony_settings(env),
+    )
+
+
+def redacted(config: Configuration) -> dict[str, Any]:
+    """The configuration as JSON-ready data with every secret replaced by `***`."""
+
+    def walk(value: Any, name: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, name) for v in value]
+        secret = name in SECRET_FIELDS or name in ("key", "secret") or name.endswith("_secret")
+        if secret and value not in (None, ""):
+            return "***"
+        if name == "url" and isinstance(value, str) and "@" in value.split("//", 1)[-1]:
+            # A database URL may carry a password: postgresql://user:pw@host/db.
+            scheme, _, rest = value.partition("//")
+            creds, _, host = rest.rpartition("@")
+            user = creds.split(":", 1)[0]
+            return f"{scheme}//{user}:***@{host}" if ":" in creds else value
+        return value
+
+    data = msgspec.to_builtins(config, enc_hook=str)
+    assert isinstance(data, dict)
+    result = walk(data)
+    assert isinstance(result, dict)
+    return result
+
+
+def create_tables(db: Database) -> None:
+    """Every table of `TABLE_MODULES` (tests; production migrates with Alembic)."""
+    assert TABLE_MODULES
+    Base.metadata.create_all(db.write_engine)
+
+
+def build_container(
+    settings: Settings, *, prepare: str = "auto", config: Configuration | None = None
+) -> Container:
     """Wire a container. `prepare`: "migrate" (Alembic), "create" (tables from the models,
     tests), "none", or "auto" = migrate the embedded SQLite database, leave PostgreSQL to
-    `sedno migrate` (so that replicas never race on migrations)."""
+    `sedno migrate` (so that replicas never race on migrations). The capabilities' settings
+    come from `config`, else from the environment and `.env`."""
+    config = config or load_configuration()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database.url)
     if prepare == "auto":
@@ -72,12 +145,21 @@ def build_container(settings: Settings, *, prepare: str = "auto") -> Container:
 
         upgrade(settings.database.url)
     elif prepare == "create":
-        db.create_all()
+        create_tables(db)
     with db.transaction() as session:
         seed_defaults(session)
         seed_statuses(session)
         ensure_bootstrap_admin(session, settings.admin_token)
-    return Container(settings=settings, db=db, blobs=BlobStore(settings.data_dir / "blobs"))
+    return Container(
+        settings=settings,
+        db=db,
+        blobs=BlobStore(settings.data_dir / "blobs"),
+        intake=config.intake,
+        curation=config.curation,
+        linkcheck=config.linkcheck,
+        planner=config.planner,
+        telephony=config.telephony,
+    )
 
 
 def outbox_handlers(
@@ -86,56 +168,34 @@ def outbox_handlers(
     """Single and batch handlers of every outbox kind the parts of Sedno define."""
     single: dict[str, Callable[..., None]] = {}
     batch: dict[str, Callable[..., None]] = {}
-    for register in _registrars():
-        register(container, single, batch)
+    search_sync.register_outbox_handlers(container, single, batch)
+    intake_handlers.register_outbox_handlers(container, single, batch)
+    handoff.register_outbox_handlers(container, single, batch)
+    notifications.register_outbox_handlers(container, single, batch)
+    curation_schedule.register_outbox_handlers(container, single, batch)
     identity = MailIdentity(container.settings.mail_from, container.settings.mail_domain)
-    register_planner_mail(single, container.db, planner_settings(container), identity)
+    register_planner_mail(single, container.db, container.planner, identity)
     return single, batch
 
 
-def planner_settings(container: Container) -> PlannerSettings:
-    """The planner's settings, read once per process (`SEDNO_TIMEZONE`, `SEDNO_PLANNER_*`)."""
-    settings = container.extras.get("planner_settings")
-    if not isinstance(settings, PlannerSettings):
-        settings = container.extras["planner_settings"] = load_planner_settings()
-    return settings
+def run_service_schedules(container: Container, now: dt.datetime | None = None) -> list[int]:
+    """Service schedules: each due ticket made once, whoever comes first."""
+    return run_schedules(container.db, container.planner, now or utcnow(), f"pid:{os.getpid()}")
 
 
-def _registrars() -> list[Callable[[Container, dict[str, Any], dict[str, Any]], None]]:
-    import importlib
-    import importlib.util
-
-    found = []
-    for name in OUTBOX_MODULES:
-        if module_exists(name):
-            module = importlib.import_module(name)
-            found.append(module.register_outbox_handlers)
-    return found
+ScheduledJob = Callable[[Container, dt.datetime | None], object]
 
 
-OUTBOX_MODULES = (
-    "search.sync",
-    "intake.handlers",
-    "tickets.handoff",
-    "tickets.notifications",
-    "tickets.curation",
-)
-
-
-def module_exists(name: str) -> bool:
-    """Whether an optional part of Sedno is installed (its parent package may be absent too)."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+def scheduled_jobs() -> list[ScheduledJob]:
+    """The periodic jobs every worker runs each minute (each runs once per period itself)."""
+    return [
+        search_sync.repopulate_if_empty,
+        curation_schedule.run_scheduled,
+        run_scheduled_purge,
+        run_service_schedules,
+    ]
 
 
 def make_outbox_worker(container: Container, worker_id: str | None = None) -> OutboxWorker:
     single, batch = outbox_handlers(container)
     return OutboxWorker(container.db, single, batch, worker_id=worker_id)
-
-
-def data_path(settings: Settings, *parts: str) -> Path:
-    return settings.data_dir.joinpath(*parts)

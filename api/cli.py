@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -12,7 +11,7 @@ from typing import cast
 
 import click
 
-from api.settings import load_settings
+from tickets.core.settings import load_settings
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -26,6 +25,25 @@ def _setup_logging(verbose: bool = False) -> None:
 def main(verbose: bool) -> None:
     """Sedno: a support desk built around knowledge."""
     _setup_logging(verbose)
+
+
+@main.group()
+def config() -> None:
+    """The effective settings."""
+
+
+@config.command(name="show")
+def config_show() -> None:
+    """Print every setting (environment and `.env` alike) as JSON, secrets as `***`."""
+    import json
+
+    from api.bootstrap import load_configuration, redacted
+
+    try:
+        configuration = load_configuration()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(redacted(configuration), indent=2, ensure_ascii=False, default=str))
 
 
 @main.command()
@@ -43,7 +61,7 @@ def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None
     import uvicorn
 
     from api.app import create_app
-    from api.settings import DevOpsSettings
+    from tickets.core.settings import DevOpsSettings
 
     settings = load_settings()
     standin = None
@@ -109,12 +127,14 @@ def worker(kind: str) -> None:
             delay = min(delay * 2, 30.0)
     threads: list[threading.Thread] = []
     if kind in ("outbox", "all"):
+        from api.bootstrap import scheduled_jobs
         from api.scheduler import run_scheduler
 
-        threads.append(threading.Thread(target=run_scheduler, args=(container, stop)))
+        jobs = scheduled_jobs()
+        threads.append(threading.Thread(target=run_scheduler, args=(container, stop, jobs)))
         outbox = make_outbox_worker(container)
         # How long a claimed job stays with a worker that died before another may redo it.
-        outbox.lease_s = float(os.environ.get("SEDNO_OUTBOX_LEASE_S") or outbox.lease_s)
+        outbox.lease_s = settings.outbox_lease_s
         threads.append(
             threading.Thread(target=outbox.run_forever, args=(stop, settings.outbox_poll_s))
         )
@@ -124,7 +144,9 @@ def worker(kind: str) -> None:
         from intake.worker import run_intake_worker
 
         threads.append(
-            threading.Thread(target=run_intake_worker, args=(settings, container.db, stop))
+            threading.Thread(
+                target=run_intake_worker, args=(settings, container.db, stop, container.intake)
+            )
         )
     for t in threads:
         t.start()
@@ -184,7 +206,7 @@ def import_group() -> None:
 def import_tickets_cmd(file: Path) -> None:
     """Import tickets from JSON lines; idempotent on external_id."""
     from api.bootstrap import build_container
-    from tickets.importer import import_file
+    from tickets.core.importer import import_file
 
     container = build_container(load_settings())
     summary = import_file(container.db, file, progress=True)
@@ -221,7 +243,7 @@ def user_add(
 ) -> None:
     """Add a user and print their API token (shown once)."""
     from api.bootstrap import build_container
-    from tickets.auth import create_user
+    from tickets.accounts.auth import create_user
 
     container = build_container(load_settings())
     with container.db.transaction() as s:
@@ -235,11 +257,11 @@ def user_add(
 def demo() -> None:
     """Load the demo data (partners, clients, a few hundred resolved tickets)."""
     from api.bootstrap import build_container
-    from tickets.demo import load_demo
+    from tools.demo import load_demo
 
     container = build_container(load_settings())
     click.echo(load_demo(container))
-    from tickets.telephony.demo import load_telephony_demo
+    from tools.telephony_demo import load_telephony_demo
 
     click.echo(load_telephony_demo(container.db))
 
@@ -272,7 +294,7 @@ def search_eval(directory: Path, embeddings: bool) -> None:
 )
 def search_bench(docs: int, queries: int, relevance_docs: int) -> None:
     """Indexing speed, latency in-process and over HTTP beside SQLite FTS5, relevance top-10."""
-    from search.benchcli import run_bench_main
+    from tools.search_benchcli import run_bench_main
 
     run_bench_main(docs, queries, relevance_docs)
 
@@ -341,10 +363,31 @@ def curation() -> None:
 @click.option("--week", default=None, help="ISO week, e.g. 2026-W47; default: the last full week.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text")
 def curation_report(week: str | None, fmt: str) -> None:
-    """The weekly knowledge-base curation report."""
-    from tickets.curation import main as curation_main
+    """The weekly knowledge-base curation report (text, json, csv or html)."""
+    import msgspec
 
-    curation_main(week, fmt)
+    from api.bootstrap import build_container
+    from tickets.curation.chart import report_csv, report_html, report_text
+    from tickets.curation.service import build_report
+    from tickets.curation.weeks import last_full_week
+
+    container = build_container(load_settings())
+    try:
+        week = week or last_full_week()
+        with container.db.read() as s:
+            report = build_report(s, week)
+    finally:
+        container.close()
+    link = f"{container.settings.public_url}/curation/week?week={week}"
+    if fmt == "json":
+        out = msgspec.json.format(msgspec.json.encode(report)).decode()
+    elif fmt == "csv":
+        out = report_csv(report)
+    elif fmt == "html":
+        out = report_html(report)
+    else:
+        out = report_text(report, link)
+    print(out)
 
 
 @search.command(name="check")
@@ -354,8 +397,8 @@ def search_check() -> None:
 
     from search.meili import MeiliSearchEngine
     from search.meili_check import check_meili
-    from tickets.adapters.db import Database
-    from tickets.adapters.orm import TicketRow
+    from tickets.core.db import Database
+    from tickets.core.orm import TicketRow
 
     settings = load_settings()
     if not settings.search.url:
@@ -394,7 +437,7 @@ def devops() -> None:
 @click.option("--hook-secret", default=None)
 def devops_standin(host: str, port: int, hook_url: str, hook_secret: str | None) -> None:
     """A local stand-in for Azure DevOps (documented REST API 7.1 subset)."""
-    from tickets.adapters.devops_standin import run_standin
+    from tools.devops_standin import run_standin
 
     settings = load_settings()
     secret = hook_secret or (settings.devops.webhook_secret if settings.devops else None)
@@ -430,7 +473,7 @@ def telephony_import_cdr(file: Path, fmt: str, tz: str) -> None:
         raise click.BadParameter(f"unknown time zone {tz!r}", param_hint="--timezone") from exc
     settings = load_settings()
     container = build_container(settings)
-    summary = import_cdr_file(container.db, file, cast(CdrFormat, fmt), settings.telephony, zone)
+    summary = import_cdr_file(container.db, file, cast(CdrFormat, fmt), container.telephony, zone)
     for line_no, error in summary.errors[:50]:
         click.echo(f"line {line_no}: {error}", err=True)
     click.echo(summary.describe())
@@ -439,9 +482,9 @@ def telephony_import_cdr(file: Path, fmt: str, tz: str) -> None:
 @devops.command(name="check")
 def devops_check() -> None:
     """Read-only: credentials, process, states, areas and users of the configured project."""
-    from tickets.adapters.db import Database
-    from tickets.devops_check import check_devops, render
-    from tickets.handoff import make_client
+    from tickets.core.db import Database
+    from tickets.handoff.check import check_devops, render
+    from tickets.handoff.service import make_client
 
     settings = load_settings()
     if settings.devops is None:

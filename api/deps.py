@@ -9,9 +9,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import SkipValidation
 
-from api.bootstrap import Container
-from tickets.auth import authenticate_token_cached, has_role
-from tickets.schemas import Actor
+from api.container import Container
+from tickets.accounts.auth import authenticate_token_cached, has_role
+from tickets.core.schemas import Actor
 
 TOKEN_COOKIE = "sedno_token"
 SESSION_COOKIE_OPT = "session_cookie"

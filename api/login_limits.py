@@ -20,7 +20,7 @@ from typing import Any, Final
 from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from tickets.adapters.db import Base, utcnow
+from tickets.core.db import Base, utcnow
 
 WINDOW_S: Final = 15 * 60
 PER_LOGIN_ADDRESS: Final = 5

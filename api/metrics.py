@@ -13,7 +13,7 @@ from typing import Final
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.outbox import pending_stats
+from tickets.core.outbox import pending_stats
 
 INDEX_KIND: Final = "search.index"
 

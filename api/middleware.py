@@ -25,7 +25,7 @@ from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveM
 from api import metrics
 from api.deps import CSRF_VERIFIED, SAFE_METHODS, SESSION_COOKIE_OPT, TOKEN_COOKIE
 from api.errors import MalformedBody, RequestTooLarge, UnsupportedMediaType
-from tickets.adapters.outbox import request_id_var
+from tickets.core.outbox import request_id_var
 from tickets.domain.errors import ValidationFailed
 
 HEADER: Final = "x-request-id"

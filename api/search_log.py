@@ -12,10 +12,11 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 import msgspec
 
-from tickets.adapters.db import Database, utcnow
+from tickets.core.db import Database, utcnow
 
 log = logging.getLogger("sedno.search")
 
@@ -94,17 +95,11 @@ class SearchLogBuffer:
         self.flush(everything=True)
 
 
-def search_log(container: object) -> SearchLogBuffer | None:
-    """The container's buffer, when the curation module (which owns the table) is installed."""
-    extras: dict[str, object] = container.extras  # type: ignore[attr-defined]
-    buffer = extras.get("search_log")
-    if buffer is None:
-        try:
-            from tickets.curation import log_search_queries
-        except ImportError:
-            return None
+class _HasSearchLog(Protocol):
+    @property
+    def search_log(self) -> SearchLogBuffer: ...
 
-        buffer = SearchLogBuffer(container.db, log_search_queries)  # type: ignore[attr-defined]
-        extras["search_log"] = buffer
-    assert isinstance(buffer, SearchLogBuffer)
-    return buffer
+
+def search_log(container: _HasSearchLog) -> SearchLogBuffer:
+    """The container's buffer (built once at the composition root)."""
+    return container.search_log

@@ -19,13 +19,13 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.settings import Settings
 from intake.orm import AckLogRow, IntakeCallRow
 from intake.settings import IntakeSettings
 from intake.suppression import blocked_reason
-from tickets.adapters.db import utcnow
-from tickets.adapters.orm import TicketMessageRow, TicketRow
-from tickets.adapters.outbox import enqueue
+from tickets.core.db import utcnow
+from tickets.core.orm import TicketMessageRow, TicketRow
+from tickets.core.outbox import enqueue
+from tickets.core.settings import Settings
 
 SEND_MAIL_JOB: Final = "mail.send"
 LOOP_HEADER: Final = "X-Sedno-Loop"

@@ -12,9 +12,9 @@ from intake.context import IntakeContext
 from intake.ingest import ingest_parsed
 from intake.orm import IntakeCallRow
 from intake.parse import parse_mail
-from tickets.adapters.db import utcnow
-from tickets.adapters.orm import LicenceRow, TicketRow
-from tickets.schemas import SYSTEM, Actor
+from tickets.core.db import utcnow
+from tickets.core.orm import LicenceRow, TicketRow
+from tickets.core.schemas import SYSTEM, Actor
 
 
 class FormReceipt(msgspec.Struct, frozen=True):

@@ -10,14 +10,14 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.settings import Settings
 from intake import form as web_form
 from intake.ack import AckTemplates
 from intake.orm import SpamModelRow
 from intake.settings import IntakeSettings
 from intake.spam import SpamModel, load_stored_model, prior_model
 from intake.spamd import SpamdClient
-from tickets.attachments import BlobStore
+from tickets.core.attachments import BlobStore
+from tickets.core.settings import Settings
 
 SPAM_MODEL_NAME: Final = "default"
 MODEL_RECHECK_S: Final = 2.0

@@ -15,10 +15,10 @@ import msgspec
 from sqlalchemy.orm import Session
 
 from intake.settings import IntakeSettings
-from tickets import definitions as defs
-from tickets.adapters.orm import TicketRow
-from tickets.schemas import SYSTEM
-from tickets.services import apply_transition
+from tickets.core import definitions as defs
+from tickets.core.orm import TicketRow
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import apply_transition
 
 REOPEN_STATE: Final = "in_progress"
 """Where a reopened ticket goes; a definition without completed → in_progress never reopens."""

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.orm import IntakeCallRow
-from tickets.adapters.db import utcnow
+from tickets.core.db import utcnow
 from tickets.domain.errors import ValidationFailed
 
 _EMAIL: Final = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")

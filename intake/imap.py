@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from imap_tools import MailBox, MailBoxUnencrypted, MailMessage
 
-from api.settings import ImapSettings
+from tickets.core.settings import ImapSettings
 
 PROCESSED_FOLDER: Final = "Processed"
 QUARANTINE_FOLDER: Final = "Quarantine"

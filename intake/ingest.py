@@ -32,12 +32,12 @@ from intake.suppression import (
     record_complaints,
 )
 from intake.threading import STRANGER_FLAG, ThreadMatch, find_thread, report_text
-from tickets.adapters.db import utcnow
-from tickets.adapters.orm import ClientRow, ContactRow, PartnerRow, TicketMessageRow, TicketRow
-from tickets.attachments import add_attachment
+from tickets.core.attachments import add_attachment
+from tickets.core.db import utcnow
+from tickets.core.orm import ClientRow, ContactRow, PartnerRow, TicketMessageRow, TicketRow
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import record
 from tickets.domain.errors import ValidationFailed
-from tickets.schemas import SYSTEM
-from tickets.services import record
 
 log = logging.getLogger("sedno.intake")
 

@@ -15,8 +15,8 @@ from intake.context import SPAM_MODEL_NAME, IntakeContext
 from intake.orm import IntakeCallRow, SpamModelRow
 from intake.parse import ParsedMail, ParseError, parse_mail
 from intake.spam import SpamModel, load_stored_model, prior_model
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import BatchHandler, OutboxJob
+from tickets.core.db import Database
+from tickets.core.outbox import BatchHandler, OutboxJob
 
 SPAM_LEARN_JOB: Final = "intake.spam_learn"
 

@@ -18,7 +18,7 @@ from sqlalchemy import String, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from tickets.adapters.db import Base, Database, utcnow
+from tickets.core.db import Base, Database, utcnow
 
 log = logging.getLogger("sedno.lease")
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.parse import ParsedMail
-from tickets.adapters.orm import LicenceRow
+from tickets.core.orm import LicenceRow
 
 _PREFIXED: Final = re.compile(r"\b([A-Z]{2,4})[- ]?(\d{5,8})\b", re.IGNORECASE)
 _NAMED_BARE: Final = re.compile(

@@ -30,13 +30,13 @@ from email.message import EmailMessage
 from email.utils import formatdate, getaddresses
 from typing import Any, Final
 
-from api.settings import Settings, SmtpSettings
 from intake.suppression import NOT_SENT, blocked_reason
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import OutboxJob, PermanentFailure, RetryLater
-from tickets.schemas import SYSTEM
-from tickets.services import record
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import TicketRow
+from tickets.core.outbox import OutboxJob, PermanentFailure, RetryLater
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import record
+from tickets.core.settings import Settings, SmtpSettings
 
 log = logging.getLogger("sedno.mail")
 
@@ -58,7 +58,7 @@ _ONE_ADDRESS: Final = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+$")
 def recipients(payload: dict[str, Any], field: str) -> list[str]:
     """The payload's `to` or `cc`, each exactly one bare address (ValueError otherwise).
 
-    Input is checked strictly where it enters (`tickets.schemas.one_address`); this is the last
+    Input is checked strictly where it enters (`tickets.core.schemas.one_address`); this is the last
     guard for jobs written before that, or by code that forgot: a list or a line break in one
     value would mail other people or forge headers."""
     found = []

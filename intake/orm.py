@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tickets.adapters.db import Base, utcnow
+from tickets.core.db import Base, utcnow
 
 
 class IntakeCallRow(Base):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 import msgspec
 from sqlalchemy import delete, exists, select, update
@@ -22,13 +22,19 @@ from sqlalchemy.orm import Session
 from intake.orm import IntakeCallRow, IntakeReceiptRow, QuarantineRow
 from intake.receipts import PURGED
 from intake.settings import IntakeSettings
-from tickets.adapters.curation_orm import ScheduledRunRow
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import AttachmentRow
-from tickets.attachments import BlobStore
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import AttachmentRow
+from tickets.core.runtime import Runtime
+from tickets.curation.orm import ScheduledRunRow
 
-if TYPE_CHECKING:
-    from api.bootstrap import Container
+
+class PurgeRuntime(Runtime, Protocol):
+    """The purge's needs: the process parts and intake's settings."""
+
+    @property
+    def intake(self) -> IntakeSettings: ...
+
 
 log = logging.getLogger("sedno.intake.purge")
 
@@ -111,15 +117,14 @@ def purge_dropped_calls(
     return PurgeReport(calls=calls, blobs=blobs_deleted)
 
 
-def run_scheduled_purge(container: Container, now: dt.datetime | None = None) -> str | None:
+def run_scheduled_purge(container: PurgeRuntime, now: dt.datetime | None = None) -> str | None:
     """Called every minute by every worker: purges once a day (UTC), whoever comes first.
     Returns the day it ran for, or None. A run that fails is not retried that day; the next
     day's run catches up (it purges by age, not by day)."""
-    from intake.handlers import intake_settings
-    from tickets.curation import claim_run
+    from tickets.curation.schedule import claim_run
 
     now = now or utcnow()
-    settings = intake_settings(container)
+    settings = container.intake
     day = now.astimezone(dt.UTC).date().isoformat()
     with container.db.read() as session:  # the usual answer, without taking a write lock
         if session.get(ScheduledRunRow, (PURGE_JOB, day)) is not None:

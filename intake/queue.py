@@ -17,13 +17,13 @@ from intake.context import IntakeContext
 from intake.learning import SPAM_LEARN_JOB
 from intake.orm import IntakeCallRow, QuarantineRow
 from intake.suppression import blocked_reason
-from tickets import definitions as defs
-from tickets.adapters.db import utcnow
-from tickets.adapters.orm import AttachmentRow, TicketMessageRow, TicketRow
-from tickets.adapters.outbox import enqueue
+from tickets.core import definitions as defs
+from tickets.core.db import utcnow
+from tickets.core.orm import AttachmentRow, TicketMessageRow, TicketRow
+from tickets.core.outbox import enqueue
+from tickets.core.schemas import SYSTEM, Actor, TicketCreate, is_one_address
+from tickets.core.services import create_ticket, record
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
-from tickets.schemas import SYSTEM, Actor, TicketCreate, is_one_address
-from tickets.services import create_ticket, record
 
 DROP_REASONS: Final = ("spam", "not_ours", "duplicate")
 RESTORE_DAYS: Final = 30

@@ -40,7 +40,7 @@ from intake.queue import (
     ticket_fields_from_call,
 )
 from intake.receipts import IngestResult, Outcome, dedupe_key
-from tickets.adapters.db import utcnow
+from tickets.core.db import utcnow
 
 __all__ = [
     "DROP_REASONS",

@@ -6,7 +6,6 @@ scheduler) from `SEDNO_INTAKE_*`; the services get them through `IntakeContext`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -68,9 +67,8 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return number
 
 
-def load_intake_settings(env: Mapping[str, str] | None = None) -> IntakeSettings:
-    """IntakeSettings from `env` (default: the process environment)."""
-    env = os.environ if env is None else env
+def load_intake_settings(env: Mapping[str, str]) -> IntakeSettings:
+    """IntakeSettings from the composition root's environment (`SEDNO_INTAKE_*`)."""
     return IntakeSettings(
         purge_dropped_after_days=_days(env, "SEDNO_INTAKE_PURGE_DROPPED_DAYS", 30),
         reopen_days=_days(env, "SEDNO_INTAKE_REOPEN_DAYS", 30),

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from intake.orm import AddressStatusRow
 from intake.parse import ParsedMail
-from tickets.adapters.db import utcnow
-from tickets.adapters.orm import TicketRow
-from tickets.notifications import do_not_contact_reason
+from tickets.core.db import utcnow
+from tickets.core.orm import TicketRow
+from tickets.notifications.service import do_not_contact_reason
 
 BOUNCE_LIMIT: Final = 3
 """Hard bounces after which an address gets no more mail."""

@@ -21,11 +21,11 @@ import msgspec
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from api.settings import Settings
 from intake.ack import call_id_from_token, ticket_id_from_token
 from intake.orm import IntakeCallRow
 from intake.parse import ParsedMail
-from tickets.adapters.orm import ContactRow, TicketMessageRow, TicketRow
+from tickets.core.orm import ContactRow, TicketMessageRow, TicketRow
+from tickets.core.settings import Settings
 from tickets.domain.numbering import number_in_subject
 
 

@@ -38,7 +38,6 @@ from imap_tools.errors import MailboxMoveError
 from sqlalchemy import update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from api.settings import Settings, load_settings
 from intake.context import IntakeContext
 from intake.imap import PROCESSED_FOLDER, QUARANTINE_FOLDER, SharedMailbox, mailbox_key
 from intake.ingest import ingest_mail, quarantine_raw
@@ -46,8 +45,9 @@ from intake.lease import LeaseLost, hold, release, try_acquire
 from intake.orm import MailboxStateRow
 from intake.receipts import IngestResult
 from intake.settings import IntakeSettings, load_intake_settings
-from tickets.adapters.db import Database, utcnow
-from tickets.attachments import BlobStore
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database, utcnow
+from tickets.core.settings import Settings, environment, load_settings
 
 log = logging.getLogger("sedno.intake.worker")
 
@@ -296,20 +296,21 @@ class IntakeWorker:
                 stop.wait(min(self.poll_s, wait_s))
 
 
-def run_intake_worker(settings: Settings, db: Database, stop_event: threading.Event) -> None:
+def run_intake_worker(
+    settings: Settings, db: Database, stop_event: threading.Event, intake: IntakeSettings
+) -> None:
     """`sedno worker intake`: run the shared-mailbox worker until `stop_event` is set."""
     if settings.imap is None:
         log.info("no mailbox configured (SEDNO_IMAP_HOST unset); intake worker idle")
         stop_event.wait()
         return
-    lease_s = float(os.environ.get("SEDNO_INTAKE_LEASE_S") or LEASE_TTL_S)
-    intake = load_intake_settings()
-    IntakeWorker(settings, db, lease_ttl_s=lease_s, intake=intake).run(stop_event)
+    IntakeWorker(settings, db, lease_ttl_s=settings.intake_lease_s, intake=intake).run(stop_event)
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = load_settings()
+    env = environment()
+    settings = load_settings(env)
     db = Database(settings.database.url)
     stop = threading.Event()
 
@@ -320,7 +321,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        run_intake_worker(settings, db, stop)
+        run_intake_worker(settings, db, stop, load_intake_settings(env))
     finally:
         db.dispose()
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from tickets.adapters.db import Base, import_all_models
+from api.bootstrap import TABLE_MODULES
+from tickets.core.db import Base
 
-import_all_models()
+assert TABLE_MODULES  # every table module imported: the metadata is complete
 target_metadata = Base.metadata
 config = context.config
 

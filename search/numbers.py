@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import TicketRow
+from tickets.core.orm import TicketRow
 
 _NUMBER_QUERY = re.compile(
     r"^\s*(?:(?P<code>[A-Za-z]{1,5})\s*[/ ]?\s*)?"

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from search.analysis import fold
 from search.ports import DEFAULT_STOP_WORDS
-from tickets.adapters.orm import DictionaryEntryRow
-from tickets.adapters.outbox import enqueue
+from tickets.core.orm import DictionaryEntryRow
+from tickets.core.outbox import enqueue
 
 STOP_WORD_KIND = "search_stop_word"
 SETTINGS_JOB = "search.settings"

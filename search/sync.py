@@ -13,15 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 
 from search.documents import TicketDocument
 from search.ports import IndexSettings, SearchEngine, SearchRejected, SearchUnavailable
 from search.stopwords import stop_words
-from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import (
+from tickets.core.knowledge import is_knowledge, knowledge_ids
+from tickets.core.orm import TicketRow
+from tickets.core.outbox import (
     Coalesced,
     OutboxJob,
     OutboxJobRow,
@@ -29,11 +30,16 @@ from tickets.adapters.outbox import (
     RetryLater,
     enqueue,
 )
-from tickets.knowledge import is_knowledge, knowledge_ids
-from tickets.services import INDEX_JOB
+from tickets.core.runtime import Runtime
+from tickets.core.services import INDEX_JOB
 
-if TYPE_CHECKING:
-    from api.bootstrap import Container
+
+class SyncRuntime(Runtime, Protocol):
+    """Sync's needs: the process parts and the search engine."""
+
+    @property
+    def search(self) -> SearchEngine: ...
+
 
 log = logging.getLogger("sedno.search")
 CHUNK = 2000
@@ -63,10 +69,10 @@ def ticket_document(row: TicketRow) -> TicketDocument:
     )
 
 
-def index_settings(container: Container) -> IndexSettings:
+def index_settings(container: SyncRuntime) -> IndexSettings:
     """Settings with the keyword dictionary's synonyms, when curation provides them."""
     try:
-        from tickets.keywords import synonym_map
+        from search.keywords import synonym_map
     except ImportError:
         with container.db.read() as s:
             return IndexSettings(stop_words=stop_words(s))
@@ -74,8 +80,8 @@ def index_settings(container: Container) -> IndexSettings:
         return IndexSettings(synonyms=synonym_map(s), stop_words=stop_words(s))
 
 
-def sync_tickets(container: Container, ticket_ids: Iterable[int]) -> tuple[int, int]:
-    """Upsert the knowledge tickets (`tickets.knowledge`), delete the rest; returns (upserted,
+def sync_tickets(container: SyncRuntime, ticket_ids: Iterable[int]) -> tuple[int, int]:
+    """Upsert the knowledge tickets (`tickets.core.knowledge`), delete the rest; returns (upserted,
     deleted)."""
     ids = sorted(set(ticket_ids))
     engine: SearchEngine = container.search
@@ -107,7 +113,7 @@ def _ids_of(jobs: Sequence[OutboxJob]) -> list[int]:
 
 
 def register_outbox_handlers(
-    container: Container, single: dict[str, Any], batch: dict[str, Any]
+    container: SyncRuntime, single: dict[str, Any], batch: dict[str, Any]
 ) -> None:
     def index_batch(jobs: Sequence[OutboxJob]) -> None:
         try:
@@ -128,7 +134,7 @@ def register_outbox_handlers(
     single["search.settings"] = apply_settings
 
 
-def reindex_all(container: Container, *, progress: bool = False) -> int:
+def reindex_all(container: SyncRuntime, *, progress: bool = False) -> int:
     """Rebuild the index from the database (knowledge tickets only)."""
     engine: SearchEngine = container.search
     engine.wait(engine.delete_all(), timeout_s=600)
@@ -177,7 +183,7 @@ def reindex_all(container: Container, *, progress: bool = False) -> int:
     return done
 
 
-def repopulate_if_empty(container: Container, now: object = None) -> int:
+def repopulate_if_empty(container: SyncRuntime, now: object = None) -> int:
     """Refill an index that came up empty (a new layout, a lost disk) from the database."""
     engine: SearchEngine = container.search
     try:

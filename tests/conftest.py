@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from api.bootstrap import TABLE_MODULES
 from tests.services.postgres import create_database, drop_database, postgres_server
-from tickets.adapters.db import Database
-from tickets.definitions import seed_defaults
+from tickets.core.db import Database
+from tickets.core.definitions import seed_defaults
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -29,6 +30,7 @@ def pg_admin_url() -> Iterator[str]:
 
 
 def _build_schema(db: Database) -> None:
+    assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as session:
         seed_defaults(session)

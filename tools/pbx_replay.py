@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 WARSAW = ZoneInfo("Europe/Warsaw")
-KNOWN_CALLERS = (  # the demo contacts and clients (tickets/telephony/demo.py)
+KNOWN_CALLERS = (  # the demo contacts and clients (tools/telephony_demo.py)
     "600100201", "600 100 202", "+48 600 100 203", "0048600100204", "600-100-205",
     "+48 12 345 67 80", "22 111 22 33", "58 765 43 21",
 )  # fmt: skip

@@ -10,10 +10,10 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from api.deps import ActorDep, ContainerDep, require
-from tickets import definitions as defs
-from tickets import handoff
+from tickets.core import definitions as defs
 from tickets.domain.definitions import Definition, StateDef
 from tickets.domain.errors import ValidationFailed
+from tickets.handoff import service as handoff
 from ui.web import page
 
 MAX_LABEL = 100

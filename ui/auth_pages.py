@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import TOKEN_COOKIE, ContainerDep
 from api.login_limits import TooManyAttempts, check_allowed, record_failure, record_success
 from ui import i18n

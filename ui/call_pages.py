@@ -13,10 +13,11 @@ from msgspec import Meta
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ContainerDep
-from tickets import definitions as defs
-from tickets import directory, services
-from tickets.schemas import CloseEventRequest, PhoneEventCreate, Priority
-from tickets.views import ticket_view
+from tickets.core import definitions as defs
+from tickets.core import services
+from tickets.core.schemas import CloseEventRequest, PhoneEventCreate, Priority
+from tickets.core.views import ticket_view
+from tickets.directory import service as directory
 from ui.search_pages import OPEN_CALL_COOKIE
 from ui.web import page
 

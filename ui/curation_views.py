@@ -11,8 +11,9 @@ from litestar.response import Template
 
 from api.deps import ActorDep, ContainerDep, require
 from api.search_log import search_log
-from tickets import curation
-from tickets.curation_chart import render_modules_chart, render_week_chart, share
+from tickets.curation import service as curation
+from tickets.curation import weeks as curation_weeks
+from tickets.curation.chart import render_modules_chart, render_week_chart, share
 from ui.curator_pages import curation_week_nav
 from ui.web import page
 
@@ -30,7 +31,7 @@ def curation_week_page(
     week: FromQuery[str | None] = None,
 ) -> Template:
     require(actor, "curator")
-    week = week or curation.last_full_week()
+    week = week or curation_weeks.last_full_week()
     buffer = search_log(container)
     if buffer is not None:
         buffer.flush(everything=True)
@@ -42,7 +43,7 @@ def curation_week_page(
         actor=actor,
         report=report,
         share=share,
-        previous=curation.previous_week(week),
+        previous=curation_weeks.previous_week(week),
         nav=curation_week_nav(week),
         week_chart=svg_data_uri(render_week_chart(report)),
         modules_chart=svg_data_uri(render_modules_chart(report)),

@@ -18,11 +18,13 @@ from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ContainerDep
-from tickets import curation, keywords
-from tickets.adapters.db import utcnow
-from tickets.auth import has_role
+from search import keywords
+from tickets.accounts.auth import has_role
+from tickets.core.db import utcnow
+from tickets.core.schemas import Actor
+from tickets.curation import service as curation
+from tickets.curation import weeks
 from tickets.domain.errors import DomainError, ValidationFailed
-from tickets.schemas import Actor
 from ui import i18n
 from ui.web import language, page
 
@@ -230,23 +232,23 @@ def _queue_page(
 
 def curation_week_nav(week: str) -> dict[str, str | None]:
     """Previous, next (never past the current week) and the current and last full weeks."""
-    current = curation.week_of(utcnow())
+    current = weeks.week_of(utcnow())
     following = next_week(week)
-    start_following, _ = curation.week_bounds(following, "UTC")
-    start_current, _ = curation.week_bounds(current, "UTC")
+    start_following, _ = weeks.week_bounds(following, "UTC")
+    start_current, _ = weeks.week_bounds(current, "UTC")
     return {
         "week": week,
-        "previous": curation.previous_week(week),
+        "previous": weeks.previous_week(week),
         "next": following if start_following <= start_current else None,
         "current": current,
-        "last_full": curation.last_full_week(),
+        "last_full": weeks.last_full_week(),
     }
 
 
 def next_week(week: str) -> str:
-    start, _ = curation.week_bounds(week, "UTC")
+    start, _ = weeks.week_bounds(week, "UTC")
     iso = (start + dt.timedelta(days=7)).isocalendar()
-    return curation.week_label(iso.year, iso.week)
+    return weeks.week_label(iso.year, iso.week)
 
 
 @get(QUEUE_PATH, sync_to_thread=True)
@@ -261,11 +263,9 @@ def queue_page(
     if (refused := _refused(request, actor)) is not None:
         return refused
     try:
-        return _queue_page(
-            request, container, actor, week or curation.last_full_week(), saved=saved
-        )
+        return _queue_page(request, container, actor, week or weeks.last_full_week(), saved=saved)
     except ValidationFailed as exc:
-        last = curation.last_full_week()
+        last = weeks.last_full_week()
         return _queue_page(request, container, actor, last, problem=_problem_text(request, exc))
 
 
@@ -280,7 +280,7 @@ def queue_fix(
     """Keywords, KB links, the solution and verification of one ticket, in one form."""
     if (refused := _refused(request, actor)) is not None:
         return refused
-    week = data.get("week") or curation.last_full_week()
+    week = data.get("week") or weeks.last_full_week()
     solution = (data.get("solution") or "").strip()
     edit = {
         "add_keywords": entered_list(data.get("keywords", "")),
@@ -310,7 +310,7 @@ def queue_merge(
     """Merge a duplicate's solution into the ticket chosen as the group's answer."""
     if (refused := _refused(request, actor)) is not None:
         return refused
-    week = data.get("week") or curation.last_full_week()
+    week = data.get("week") or weeks.last_full_week()
     into = data.get("into_ticket_id", "")
 
     def merge(s: Session) -> object:

@@ -13,9 +13,9 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
-from api.bootstrap import planner_settings
+from api.container import planner_settings
 from api.deps import ActorDep, ContainerDep
-from tickets.adapters.db import utcnow
+from tickets.core.db import utcnow
 from tickets.domain.errors import Conflict, ValidationFailed
 from tickets.planner import appointments, todo
 from tickets.planner.schemas import AppointmentCreate, AppointmentView

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -11,17 +10,16 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from msgspec import Meta
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ActorDep, ContainerDep
 from api.routes.search import SearchResult, similar_suggestions
 from search.ports import SimilarRequest
+from tickets.core.schemas import Priority, TicketCreate
+from tickets.core.services import get_ticket
 from tickets.domain.errors import NotFound
-from tickets.schemas import Priority, TicketCreate
-from tickets.services import get_ticket
 from ui.call_pages import PRIORITIES, task_definitions
 from ui.web import page
 
-INTAKE_AVAILABLE = importlib.util.find_spec("intake.service") is not None
 STATUSES = ("pending", "accepted", "dropped")
 SOURCES = ("mail", "form", "phone")
 DROP_REASONS = ("spam", "not_ours", "duplicate")
@@ -67,8 +65,6 @@ def queue_page(
     dropped: FromQuery[int | None] = None,
     restored: FromQuery[int | None] = None,
 ) -> Template:
-    if not INTAKE_AVAILABLE:
-        return page(request, "queue.html", actor=actor, unavailable=True, status=status)
     from intake.service import get_call, list_calls
 
     status = status if status in STATUSES else "pending"
@@ -117,9 +113,7 @@ def queue_page(
 
 
 def _context(container: Container) -> Any:
-    from intake.service import IntakeContext
-
-    return IntakeContext(container.settings, blobs=container.blobs)
+    return container.intake_ctx
 
 
 @post("/queue/{call_id:int}/accept", sync_to_thread=True, status_code=303)

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ActorDep, ContainerDep
 from api.routes.search import (
     FACETS,
@@ -20,9 +20,9 @@ from api.routes.search import (
     similar_suggestions,
 )
 from search.ports import SimilarRequest
+from tickets.core.schemas import Actor
+from tickets.core.services import get_ticket
 from tickets.domain.errors import NotFound
-from tickets.schemas import Actor
-from tickets.services import get_ticket
 from ui.web import page
 
 OPEN_CALL_COOKIE: Final = "sedno_open_call"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import ApiTokenRow, UserRow
-from tickets.auth import authenticate_password, authenticate_token, hash_token, issue_token
+from tickets.accounts.auth import authenticate_password, authenticate_token, hash_token, issue_token
+from tickets.core.orm import ApiTokenRow, UserRow
 
 SESSION_TOKEN_NAME = "ui-session"
 

@@ -13,8 +13,8 @@ from litestar.response import Redirect, Template
 from api.deps import ActorDep, ContainerDep
 from search.ports import DEFAULT_STOP_WORDS
 from search.stopwords import MAX_STOP_WORD_CHARS, MAX_STOP_WORDS, replace_stop_words, stop_words
-from tickets.auth import has_role
-from tickets.schemas import Actor
+from tickets.accounts.auth import has_role
+from tickets.core.schemas import Actor
 from ui import i18n
 from ui.web import language, page
 

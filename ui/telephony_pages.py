@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from msgspec import Meta
 
 from api.deps import ActorDep, ContainerDep
-from tickets.adapters.db import utcnow
+from tickets.core.db import utcnow
 from tickets.domain.errors import NotFound, ValidationFailed
 from tickets.telephony import callbacks, feed, statuses
 from tickets.telephony.lookup import caller_view

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -13,16 +12,14 @@ from litestar.response import Redirect, Template
 from msgspec import UNSET, Meta
 from sqlalchemy.orm import Session
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ActorDep, ContainerDep, require
 from api.routes.search import SearchResult, similar_suggestions
 from search.ports import SimilarRequest
-from tickets import services
+from tickets.core import services
+from tickets.core.schemas import Actor, TicketPatch, TicketView
 from tickets.domain.errors import ValidationFailed
-from tickets.schemas import Actor, TicketPatch, TicketView
 from ui.web import language, mail_html, page
-
-HANDOFF_AVAILABLE = importlib.util.find_spec("tickets.handoff") is not None
 
 
 class TransitionForm(msgspec.Struct, kw_only=True):
@@ -100,7 +97,7 @@ def ticket_page(
     actor: ActorDep,
     ticket_id: FromPath[int],
 ) -> Template:
-    from tickets.views import ticket_view
+    from tickets.core.views import ticket_view
 
     with container.db.read() as s:
         view = ticket_view(s, ticket_id, lang=language(request))
@@ -112,7 +109,7 @@ def ticket_page(
         ticket=view,
         timeline=timeline(view),
         running_since=running_since,
-        handoff_enabled=HANDOFF_AVAILABLE and container.settings.devops is not None,
+        handoff_enabled=container.settings.devops is not None,
         similar=_similar(container, view) if view.state != "completed" else None,
         reused=_reused(view),
         mail_html={m.id: mail_html(m.body_html) for m in view.messages},
@@ -205,7 +202,7 @@ def ticket_verify(
 def ticket_handoff(
     container: ContainerDep, actor: ActorDep, ticket_id: FromPath[int]
 ) -> Response[Any]:
-    from tickets.handoff import HandoffDisabled, request_handoff
+    from tickets.handoff.service import HandoffDisabled, request_handoff
 
     if container.settings.devops is None:
         raise HandoffDisabled()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from litestar import Router
@@ -20,6 +19,8 @@ from ui import (
     telephony_pages,
     ticket_pages,
 )
+from ui.curation_views import curation_week_page
+from ui.curator_pages import PAGES as CURATOR_PAGES
 from ui.planner_pages import PAGES as PLANNER_PAGES
 from ui.web import (
     STATIC_DIR,
@@ -79,12 +80,7 @@ PAGES: list[Any] = [
     *stopword_pages.PAGES,
 ]
 
-# Pages other capabilities add to the console, mounted when they are installed.
-if importlib.util.find_spec("ui.curation_views") is not None:
-    from ui.curation_views import curation_week_page
-    from ui.curator_pages import PAGES as CURATOR_PAGES
-
-    PAGES.extend([curation_week_page, *CURATOR_PAGES])
+PAGES.extend([curation_week_page, *CURATOR_PAGES])
 
 ROUTES: list[Any] = [
     Router(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import html
-import importlib
-import importlib.util
 import os
 import re
 import secrets
@@ -27,11 +25,11 @@ from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import TOKEN_COOKIE, bearer_token, container_of
-from tickets.auth import authenticate_token, has_role
+from tickets.accounts.auth import authenticate_token, has_role
+from tickets.core.schemas import Actor
 from tickets.domain.errors import DomainError
-from tickets.schemas import Actor
 from ui import i18n
 
 UI_DIR: Final = Path(__file__).resolve().parent
@@ -39,7 +37,6 @@ TEMPLATE_DIR: Final = UI_DIR / "templates"
 STATIC_DIR: Final = UI_DIR / "static"
 LANG_COOKIE: Final = "sedno_lang"
 OFFICE_TZ: Final = ZoneInfo("Europe/Warsaw")
-CURATION_PAGE: Final = importlib.util.find_spec("ui.curation_views") is not None
 CSRF_COOKIE: Final = "sedno_csrf"
 
 # Everything the page itself loads comes from this origin; mail HTML is shown in a sandboxed
@@ -168,7 +165,7 @@ def page(
             "actor": actor,
             "is_admin": actor is not None and has_role(actor, "admin"),
             "is_curator": actor is not None and has_role(actor, "curator"),
-            "has_curation": CURATION_PAGE,
+            "has_curation": True,  # the curation page is always mounted (ui.views)
             "path": request.url.path,
             "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **context,
@@ -288,20 +285,14 @@ UI_EXCEPTION_HANDLERS: Final[dict[type[Exception] | int, Any]] = {
 
 # Start-up -----------------------------------------------------------------------------------
 
-# Modules the UI calls whose first import is slow (intake loads its classifier's libraries);
-# importing them at start keeps the first visit of the queue from waiting on it.
-WARM_UP_MODULES: Final = ("intake.service", "tickets.handoff")
-
 
 def warm_up() -> threading.Thread:
-    """Import the slow optional modules in the background; returns the thread doing it."""
+    """Import the modules whose first import is slow (intake loads its classifier's
+    libraries) in the background, so the first visit of the queue does not wait on it."""
 
     def load() -> None:
-        for name in WARM_UP_MODULES:
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                continue
+        import intake.service  # noqa: F401
+        import tickets.handoff.service  # noqa: F401
 
     thread = threading.Thread(target=load, name="sedno-ui-warm-up", daemon=True)
     thread.start()

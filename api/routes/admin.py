@@ -11,12 +11,12 @@ from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
 from api.deps import ActorDep, ContainerDep, require
-from tickets import auth
-from tickets import definitions as defs
-from tickets.adapters.outbox import pending_stats
+from tickets.accounts import auth
+from tickets.core import definitions as defs
+from tickets.core.outbox import pending_stats
+from tickets.core.schemas import EmailAddress, check_addresses
 from tickets.domain.definitions import Definition, StateDef
 from tickets.domain.errors import ValidationFailed
-from tickets.schemas import EmailAddress, check_addresses
 
 
 class StateIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -20,10 +20,13 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.deps import ActorDep, ContainerDep, require
 from api.search_log import search_log
-from tickets import curation
-from tickets.curation_chart import report_csv
-from tickets.schemas import TicketView
-from tickets.views import ticket_view
+from tickets.core.schemas import TicketView
+from tickets.core.views import ticket_view
+from tickets.curation import schedule as curation_schedule
+from tickets.curation import service as curation
+from tickets.curation import shapes as curation_shapes
+from tickets.curation import weeks as curation_weeks
+from tickets.curation.chart import report_csv
 
 Format = Literal["json", "csv"]
 CSV = "text/csv"
@@ -48,15 +51,15 @@ class LinkCheckStarted(msgspec.Struct):
     status: str
 
 
-def _report(container: Any, week: str | None) -> curation.WeekReport:
+def _report(container: Any, week: str | None) -> curation_shapes.WeekReport:
     buffer = search_log(container)
     if buffer is not None:
         buffer.flush(everything=True)  # this process's searches count at once
     with container.db.read() as s:
-        return curation.build_report(s, week or curation.last_full_week())
+        return curation.build_report(s, week or curation_weeks.last_full_week())
 
 
-def _csv(report: curation.WeekReport) -> Response[Any]:
+def _csv(report: curation_shapes.WeekReport) -> Response[Any]:
     return Response(
         report_csv(report),
         media_type=CSV,  # Litestar adds "; charset=utf-8" to text types itself
@@ -70,7 +73,7 @@ def _csv(report: curation.WeekReport) -> Response[Any]:
     tags=["curation"],
     responses={
         200: ResponseSpec(
-            data_container=curation.WeekReport,
+            data_container=curation_shapes.WeekReport,
             description="The report as JSON, or as CSV with `?format=csv`",
         )
     },
@@ -107,11 +110,11 @@ def curation_week_csv(
 @get("/api/curation/queue", sync_to_thread=True, tags=["curation"])
 def curation_queue(
     container: ContainerDep, actor: ActorDep, week: FromQuery[str | None] = None
-) -> curation.CurationQueue:
+) -> curation_shapes.CurationQueue:
     """The week's resolved tickets that lack keywords, a solution or KB links; duplicates."""
     require(actor, "curator")
     with container.db.read() as s:
-        return curation.curation_queue(s, week or curation.last_full_week())
+        return curation.curation_queue(s, week or curation_weeks.last_full_week())
 
 
 @post(
@@ -156,7 +159,7 @@ def start_link_check(container: ContainerDep, actor: ActorDep) -> LinkCheckStart
     """Check every KB link now (the outbox worker does it); results show in the report."""
     require(actor, "curator")
     with container.db.transaction() as s:
-        job_id = curation.start_link_check(s)
+        job_id = curation_schedule.start_link_check(s)
     return LinkCheckStarted(job_id=job_id, status="queued")
 
 

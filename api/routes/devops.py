@@ -16,20 +16,20 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.deps import ActorDep, ContainerDep, require
 from api.errors import problem
-from tickets import handoff
-from tickets.adapters.azure_devops import (
+from tickets.core.services import get_ticket
+from tickets.handoff import service as handoff
+from tickets.handoff.azure_devops import (
     MalformedHookPayload,
     ProjectInfo,
     parse_workitem_updated,
 )
-from tickets.handoff import (
+from tickets.handoff.service import (
     DevOpsUnreachable,
     HandoffDisabled,
     ModuleEntry,
     ReconcileReport,
     StateMapping,
 )
-from tickets.services import get_ticket
 
 TRANSIENT_DB_ERRORS = (OperationalError, PoolTimeout)
 """Failures of the database that pass (connection lost or refused, locked, pool exhausted):

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.deps import ActorDep, ContainerDep, require
-from tickets import directory as d
+from tickets.directory import service as d
 
 
 class ClientList(msgspec.Struct):

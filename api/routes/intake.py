@@ -13,13 +13,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
-from api.bootstrap import Container
+from api.container import Container
 from api.deps import ActorDep, ContainerDep, container_of, require
 from intake import form as web_form
 from intake import service
 from intake.handlers import intake_context
-from tickets.schemas import Priority, TicketCreate, TicketView
-from tickets.views import ticket_view
+from tickets.core.schemas import Priority, TicketCreate, TicketView
+from tickets.core.views import ticket_view
 
 MAIL_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
 PIPE_MAX_BYTES = 128 * 1024 * 1024

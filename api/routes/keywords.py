@@ -9,9 +9,9 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.deps import ActorDep, ContainerDep, require
+from search import keywords
+from search.keywords import KeywordIn, KeywordPatch, KeywordView, Suggestion, keyword_view
 from search.ports import SearchUnavailable
-from tickets import keywords
-from tickets.keywords import KeywordIn, KeywordPatch, KeywordView, Suggestion, keyword_view
 
 
 class KeywordList(msgspec.Struct):

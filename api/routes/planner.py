@@ -9,9 +9,9 @@ from litestar import delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from api.bootstrap import planner_settings
+from api.container import planner_settings
 from api.deps import ActorDep, ContainerDep, require
-from tickets.adapters.db import utcnow
+from tickets.core.db import utcnow
 from tickets.domain.errors import ValidationFailed
 from tickets.planner import appointments, calendars, schedules, todo
 from tickets.planner.schemas import (

@@ -25,8 +25,8 @@ from search.stopwords import (
     replace_stop_words,
     stop_words,
 )
+from tickets.core.schemas import Actor
 from tickets.domain.errors import ValidationFailed
-from tickets.schemas import Actor
 
 FACETS = ["product", "module", "type", "version", "keyword"]
 MAX_QUERY_CHARS = 500

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, text
 
 from api.deps import ContainerDep, provide_actor, require
 from api.metrics import database_metrics, process_metrics
-from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import pending_stats
+from tickets.core.orm import TicketRow
+from tickets.core.outbox import pending_stats
 
 INDEX_LAG_LIMIT_S = 120.0
 
@@ -96,7 +96,7 @@ def metrics(request: Request[Any, Any, Any], container: ContainerDep) -> str:
     lines.append("# TYPE sedno_tickets gauge")
     for state, count in by_state:
         lines.append(f'sedno_tickets{{state="{state}"}} {count}')
-    for extra in container.extras.get("metrics", []):
+    for extra in container.metrics:
         lines.extend(extra())
     lines.append(f"sedno_scrape_timestamp_seconds {time.time():.3f}")
     return "\n".join(lines) + "\n"

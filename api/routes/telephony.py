@@ -21,7 +21,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from api.deps import ActorDep, ContainerDep, provide_actor, require
 from api.errors import problem
 from api.routes.devops import secret_matches
-from tickets.adapters.db import utcnow
+from tickets.core.db import utcnow
 from tickets.domain.errors import Conflict, ValidationFailed
 from tickets.telephony import callbacks, feed, routing, statuses
 from tickets.telephony.calls import CallEventIn, apply_call_event
@@ -82,7 +82,7 @@ def _unauthorized(detail: str) -> Response[Any]:
 
 def _pbx_or_user(request: Request[Any, Any, Any], container: ContainerDep) -> None:
     """The PBX's shared secret, or else a user's bearer token (401 without either)."""
-    if secret_matches(request, container.settings.telephony.secret):
+    if secret_matches(request, container.telephony.secret):
         return
     provide_actor(request)
 
@@ -105,7 +105,7 @@ def telephony_event(
 ) -> Response[Any]:
     """A call event from the PBX (`X-Sedno-Secret` or basic-auth password), once per
     (call_id, event); a repeat answers 200 with `outcome: duplicate`."""
-    settings = container.settings.telephony
+    settings = container.telephony
     if not settings.secret:
         raise Conflict("telephony is not configured (SEDNO_TELEPHONY_SECRET)", "telephony-disabled")
     if not secret_matches(request, settings.secret):
@@ -141,7 +141,7 @@ def telephony_route(
     dialplan's `CURL()`)."""
     _pbx_or_user(request, container)
     with container.db.read() as s:
-        route = routing.route_call(s, to_e164(caller), container.settings.telephony, utcnow())
+        route = routing.route_call(s, to_e164(caller), container.telephony, utcnow())
     if format == "text":
         return Response(route.extension or "", media_type="text/plain")
     return Response(route)

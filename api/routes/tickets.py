@@ -19,11 +19,10 @@ from litestar.params import (
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.deps import ActorDep, ContainerDep, require
-from tickets import services
-from tickets.adapters.orm import AttachmentRow
-from tickets.attachments import add_attachment
-from tickets.domain.errors import NotFound, ValidationFailed
-from tickets.schemas import (
+from tickets.core import services
+from tickets.core.attachments import add_attachment
+from tickets.core.orm import AttachmentRow
+from tickets.core.schemas import (
     CloseEventRequest,
     ManualTimeEntry,
     PhoneEventCreate,
@@ -35,7 +34,8 @@ from tickets.schemas import (
     TimeEntryView,
     TransitionRequest,
 )
-from tickets.views import list_tickets, ticket_view
+from tickets.core.views import list_tickets, ticket_view
+from tickets.domain.errors import NotFound, ValidationFailed
 
 Limit = Annotated[int, Parameter(ge=1, le=500)]
 Offset = Annotated[int, Parameter(ge=0)]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.adapters.db
+import tickets.core.db
 
 
 revision: str = "0001"
@@ -35,14 +35,14 @@ def upgrade() -> None:
         sa.Column("final_states", sa.JSON(), nullable=False),
         sa.Column("notify_states", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_definitions")),
     )
     op.create_table(
         "devops_config",
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("value", sa.JSON(), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_devops_config")),
     )
     op.create_table(
@@ -63,7 +63,7 @@ def upgrade() -> None:
         "intake_ack_log",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("recipient", sa.String(length=320), nullable=False),
-        sa.Column("at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("call_id", sa.Integer(), nullable=True),
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("message_id", sa.String(length=1000), nullable=False),
@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.Column("mailbox", sa.String(length=500), nullable=False),
         sa.Column("uidvalidity", sa.BigInteger(), nullable=False),
         sa.Column("high_water", sa.BigInteger(), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("mailbox", name=op.f("pk_intake_mailbox_state")),
     )
     op.create_table(
@@ -88,7 +88,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("source_info", sa.JSON(), nullable=False),
-        sa.Column("received_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("released", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_intake_quarantine")),
     )
@@ -106,7 +106,7 @@ def upgrade() -> None:
         sa.Column("ticket_message_id", sa.Integer(), nullable=True),
         sa.Column("quarantine_id", sa.Integer(), nullable=True),
         sa.Column("raw_sha256", sa.String(length=64), nullable=True),
-        sa.Column("received_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_intake_receipts")),
     )
     op.create_table(
@@ -116,7 +116,7 @@ def upgrade() -> None:
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.Column("n_ham", sa.Integer(), nullable=False),
         sa.Column("n_spam", sa.Integer(), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_intake_spam_model")),
     )
     op.create_table(
@@ -128,8 +128,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("http_status", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=False),
-        sa.Column("checked_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("broken_since", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("checked_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("broken_since", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_link_checks")),
         sa.UniqueConstraint("url_hash", name=op.f("uq_kb_link_checks_url_hash")),
     )
@@ -143,13 +143,13 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("available_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("available_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("locked_by", sa.String(length=200), nullable=True),
-        sa.Column("locked_until", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("locked_until", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("request_id", sa.String(length=64), nullable=True),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("done_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_jobs")),
     )
     with op.batch_alter_table("outbox_jobs", schema=None) as batch_op:
@@ -167,7 +167,7 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=64), nullable=True),
         sa.Column("do_not_contact", sa.Boolean(), nullable=False),
         sa.Column("sales_note", sa.Text(), nullable=False),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partners")),
     )
     with op.batch_alter_table("partners", schema=None) as batch_op:
@@ -177,7 +177,7 @@ def upgrade() -> None:
         "scheduled_runs",
         sa.Column("job", sa.String(length=64), nullable=False),
         sa.Column("period", sa.String(length=32), nullable=False),
-        sa.Column("at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("worker", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("job", "period", name=op.f("pk_scheduled_runs")),
     )
@@ -191,7 +191,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=300), nullable=True),
         sa.Column("notify_opt_out", sa.Boolean(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("login", name=op.f("uq_users_login")),
     )
@@ -201,8 +201,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("revoked", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users"), ondelete="CASCADE"
@@ -224,7 +224,7 @@ def upgrade() -> None:
         sa.Column("tax_id", sa.String(length=32), nullable=True),
         sa.Column("do_not_contact", sa.Boolean(), nullable=False),
         sa.Column("sales_note", sa.Text(), nullable=False),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["partner_id"], ["partners.id"], name=op.f("fk_clients_partner_id_partners")
         ),
@@ -242,7 +242,7 @@ def upgrade() -> None:
         sa.Column("price_list_code", sa.String(length=64), nullable=False),
         sa.Column("second_line_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["second_line_id"], ["users.id"], name=op.f("fk_devops_modules_second_line_id_users")
         ),
@@ -254,9 +254,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("folded", sa.String(length=100), nullable=False),
         sa.Column("synonyms", sa.JSON(), nullable=False),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["users.id"], name=op.f("fk_keywords_created_by_id_users")
         ),
@@ -269,7 +269,7 @@ def upgrade() -> None:
     op.create_table(
         "search_queries",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("query", sa.String(length=500), nullable=False),
         sa.Column("folded", sa.String(length=500), nullable=False),
@@ -363,8 +363,8 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("submission_mode", sa.String(length=32), nullable=False),
         sa.Column("priority", sa.String(length=16), nullable=False),
-        sa.Column("reported_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("completed_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("reported_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("keywords", sa.JSON(), nullable=False),
         sa.Column("kb_links", sa.JSON(), nullable=False),
@@ -379,8 +379,8 @@ def upgrade() -> None:
         sa.Column("devops_state", sa.String(length=64), nullable=True),
         sa.Column("second_line_id", sa.Integer(), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"], ["clients.id"], name=op.f("fk_tickets_client_id_clients")
         ),
@@ -438,8 +438,8 @@ def upgrade() -> None:
         sa.Column("echo_state", sa.String(length=64), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("requested_by_id", sa.Integer(), nullable=True),
-        sa.Column("requested_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("synced_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("requested_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("synced_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["requested_by_id"], ["users.id"], name=op.f("fk_devops_handoffs_requested_by_id_users")
         ),
@@ -473,7 +473,7 @@ def upgrade() -> None:
         sa.Column("in_reply_to", sa.String(length=1000), nullable=True),
         sa.Column("reference_ids", sa.JSON(), nullable=False),
         sa.Column("raw_sha256", sa.String(length=64), nullable=True),
-        sa.Column("received_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("possible_ticket_id", sa.Integer(), nullable=True),
         sa.Column("client_id", sa.Integer(), nullable=True),
@@ -482,10 +482,10 @@ def upgrade() -> None:
         sa.Column("licence", sa.String(length=64), nullable=True),
         sa.Column("product", sa.String(length=64), nullable=False),
         sa.Column("drop_reason", sa.String(length=16), nullable=True),
-        sa.Column("dropped_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("dropped_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("auto_dropped", sa.Boolean(), nullable=False),
         sa.Column("decided_by", sa.String(length=100), nullable=True),
-        sa.Column("decided_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("client_address", sa.String(length=64), nullable=True),
         sa.Column("source_info", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -528,7 +528,7 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("source_ticket_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_ticket_id"],
             ["tickets.id"],
@@ -554,7 +554,7 @@ def upgrade() -> None:
         "ticket_history",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
-        sa.Column("at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("action", sa.String(length=32), nullable=False),
@@ -582,7 +582,7 @@ def upgrade() -> None:
         "ticket_messages",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
-        sa.Column("at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("direction", sa.String(length=8), nullable=False),
         sa.Column("sender", sa.String(length=320), nullable=False),
         sa.Column("subject", sa.String(length=1000), nullable=False),
@@ -616,8 +616,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("started_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("stopped_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("stopped_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("seconds", sa.Integer(), nullable=True),
         sa.Column("manual", sa.Boolean(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
@@ -648,7 +648,7 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("uploaded_by", sa.Integer(), nullable=True),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_id"],
             ["ticket_messages.id"],

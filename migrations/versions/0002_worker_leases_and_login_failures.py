@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.adapters.db
+import tickets.core.db
 
 
 revision: str = '0002'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('login', sa.String(length=200), nullable=False),
     sa.Column('address', sa.String(length=64), nullable=False),
-    sa.Column('at', tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', tickets.core.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
@@ -37,8 +37,8 @@ def upgrade() -> None:
     op.create_table('worker_leases',
     sa.Column('name', sa.String(length=600), nullable=False),
     sa.Column('holder', sa.String(length=200), nullable=False),
-    sa.Column('expires_at', tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('acquired_at', tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('acquired_at', tickets.core.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_worker_leases'))
     )
     # ### end Alembic commands ###

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.adapters.db
+import tickets.core.db
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -39,11 +39,11 @@ def upgrade() -> None:
         sa.Column("address", sa.String(length=320), nullable=False),
         sa.Column("bounces", sa.Integer(), nullable=False),
         sa.Column(
-            "last_bounce_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True
+            "last_bounce_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column("last_bounce_reason", sa.Text(), nullable=False),
-        sa.Column("complained_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("complained_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("address", name=op.f("pk_intake_address_status")),
     )
 

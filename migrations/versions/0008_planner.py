@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.adapters.db
+import tickets.core.db
 
 revision: str = "0008"
 down_revision: str | None = "0004"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("closed", sa.Boolean(), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_holiday_overrides")),
     )
     op.create_table(
@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("competences", sa.JSON(), nullable=False),
         sa.Column("site", sa.String(length=200), nullable=False),
         sa.Column("group", sa.String(length=100), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -66,8 +66,8 @@ def upgrade() -> None:
         sa.Column("paused", sa.Boolean(), nullable=False),
         sa.Column("next_due", sa.Date(), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["client_id"], ["clients.id"], name=op.f("fk_service_schedules_client_id_clients")
         ),
@@ -97,8 +97,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("operator_id", sa.Integer(), nullable=False),
-        sa.Column("starts_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("notify", sa.Boolean(), nullable=False),
@@ -106,9 +106,9 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("done_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", tickets.core.db.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["users.id"], name=op.f("fk_appointments_created_by_id_users")
         ),
@@ -135,7 +135,7 @@ def upgrade() -> None:
         sa.Column("schedule_id", sa.Integer(), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("ticket_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("worker", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["schedule_id"],

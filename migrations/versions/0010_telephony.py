@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.adapters.db
+import tickets.core.db
 from tickets.telephony.numbers import to_e164
 
 revision: str = "0010"
@@ -21,7 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PHONE_TABLES = ("partners", "clients", "contacts")
-UTC = tickets.adapters.db.UtcDateTime(timezone=True)
+UTC = tickets.core.db.UtcDateTime(timezone=True)
 
 
 def upgrade() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import tickets.adapters.db
+import tickets.core.db
 
 revision: str = "0014"
 down_revision: str | None = "0010"
@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "devops_retry_after",
         sa.Column("organisation", sa.String(length=400), nullable=False),
-        sa.Column("until", tickets.adapters.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("until", tickets.core.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("organisation", name=op.f("pk_devops_retry_after")),
     )
 

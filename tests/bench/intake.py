@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from api.settings import Settings, load_settings
+from api.bootstrap import TABLE_MODULES
 from intake.imap import append_message
 from intake.orm import IntakeCallRow, MailboxStateRow
 from intake.parse import ParseError, parse_mail
@@ -27,9 +27,10 @@ from intake.service import IntakeContext, ingest_mail, store_spam_model
 from intake.spam import train_model
 from intake.worker import MOVE_BATCH, IntakeWorker
 from tests.services.dovecot import DovecotUnavailable, dovecot_server
-from tickets.adapters.db import Database
-from tickets.attachments import BlobStore
-from tickets.definitions import seed_defaults
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.definitions import seed_defaults
+from tickets.core.settings import Settings, load_settings
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "spamassassin-dev"
 
@@ -60,6 +61,7 @@ def _fresh_db(root: Path, extra_env: dict[str, str] | None = None) -> tuple[Sett
     settings = load_settings(env)
     root.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database.url)
+    assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as session:
         seed_defaults(session)

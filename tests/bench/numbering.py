@@ -13,12 +13,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from api.bootstrap import TABLE_MODULES
 from tests.services.postgres import create_database, drop_database, postgres_server
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketRow
-from tickets.definitions import seed_defaults
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
+from tickets.core.db import Database
+from tickets.core.definitions import seed_defaults
+from tickets.core.orm import TicketRow
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
 
 
 def _run(db: Database, writers: int, total: int) -> float:
@@ -49,6 +50,7 @@ def _run(db: Database, writers: int, total: int) -> float:
 
 
 def _fresh(db: Database) -> Database:
+    assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as s:
         seed_defaults(s)

@@ -17,14 +17,15 @@ from pathlib import Path
 import msgspec
 from sqlalchemy import func, select
 
+from api.bootstrap import TABLE_MODULES
 from tests.integration.planner_helpers import SETTINGS, add_client, add_operator, add_task
 from tests.services.postgres import create_database, drop_database, postgres_server
-from tickets.adapters.db import Database
-from tickets.definitions import seed_defaults
+from tickets.core.db import Database
+from tickets.core.definitions import seed_defaults
+from tickets.core.schemas import SYSTEM
 from tickets.planner import appointments, schedules
 from tickets.planner.orm import AppointmentRow
 from tickets.planner.schemas import AppointmentCreate, ScheduleCreate
-from tickets.schemas import SYSTEM
 
 FIRST_MONDAY = dt.date(2030, 1, 7)
 WRITERS = 8
@@ -88,6 +89,7 @@ def _schedule_job(db: Database, count: int) -> tuple[float, int]:
 
 
 def _fresh(db: Database) -> Database:
+    assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as s:
         seed_defaults(s)

@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from api.bootstrap import TABLE_MODULES
 from tests.services.postgres import create_database, drop_database, postgres_server
-from tickets.adapters.db import Database
-from tickets.adapters.orm import ClientRow, ContactRow, LicenceRow
-from tickets.auth import create_user
-from tickets.definitions import seed_defaults
+from tickets.accounts.auth import create_user
+from tickets.core.db import Database
+from tickets.core.definitions import seed_defaults
+from tickets.core.orm import ClientRow, ContactRow, LicenceRow
 from tickets.telephony import statuses
 from tickets.telephony.importer import import_cdr
 from tickets.telephony.lookup import caller_view
@@ -38,6 +39,7 @@ def _phone(n: int) -> str:
 
 
 def _fill(db: Database, contacts: int) -> None:
+    assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as s:
         seed_defaults(s)

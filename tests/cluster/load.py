@@ -24,10 +24,10 @@ from pathlib import Path
 import click
 import httpx
 
-from api.cluster import REPO, Cluster, running_cluster
-from search.bench import synthetic_tickets
-from tickets.adapters.db import Database
-from tickets.auth import create_user
+from tickets.accounts.auth import create_user
+from tickets.core.db import Database
+from tools.cluster import REPO, Cluster, running_cluster
+from tools.search_bench import synthetic_tickets
 
 
 def write_tickets(path: Path, n: int) -> None:

@@ -19,7 +19,7 @@ import gevent
 from locust import between, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from search.bench import as_you_type_queries
+from tools.search_bench import as_you_type_queries
 
 HOSTS = os.environ.get("LOAD_HOSTS", "http://127.0.0.1:8001").split(",")
 TOKENS = [

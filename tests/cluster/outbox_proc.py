@@ -19,8 +19,8 @@ import time
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxJob, OutboxWorker
+from tickets.core.db import Database
+from tickets.core.outbox import OutboxJob, OutboxWorker
 
 KIND = "test.effect"
 SCHEMA = (

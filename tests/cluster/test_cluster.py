@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from api.cluster import Cluster, running_cluster
+from tools.cluster import Cluster, running_cluster
 
 
 @pytest.fixture(scope="module")

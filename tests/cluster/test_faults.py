@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from imap_tools import MailBoxUnencrypted
 
-from api.cluster import REPO, Cluster, running_cluster
 from tests.cluster.load import write_tickets
 from tests.integration.conftest import make_mail
 from tests.services.dovecot import Dovecot
+from tools.cluster import REPO, Cluster, running_cluster
 
 MAILS = 300
 IMPORTED = 20_000

@@ -10,11 +10,11 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.bootstrap import Container
-from api.settings import load_settings
-from tickets.adapters.db import Database
-from tickets.attachments import BlobStore
-from tickets.auth import create_user, ensure_bootstrap_admin
+from api.container import Container
+from tickets.accounts.auth import create_user, ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.settings import load_settings
 
 ADMIN = "test-admin-token"
 

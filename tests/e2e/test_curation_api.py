@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from api.bootstrap import make_outbox_worker
 from tests.e2e.conftest import Api
-from tickets.adapters.db import utcnow
-from tickets.curation import week_of
+from tickets.core.db import utcnow
+from tickets.curation.weeks import week_of
 
 
 def _solve(api: Api, title: str, description: str, **fields: object) -> int:

@@ -11,17 +11,17 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.bootstrap import Container
-from api.settings import load_settings
+from api.container import Container
 from tests.e2e.conftest import ADMIN, Api
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin
-from tickets.adapters.azure_devops import WorkItem, forget_retry_after
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import OutboxWorker
-from tickets.attachments import BlobStore
-from tickets.auth import create_user, ensure_bootstrap_admin
-from tickets.handoff import link_work_item, register_outbox_handlers
+from tickets.accounts.auth import create_user, ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.orm import TicketRow
+from tickets.core.outbox import OutboxWorker
+from tickets.core.settings import load_settings
+from tickets.handoff.azure_devops import WorkItem, forget_retry_after
+from tickets.handoff.service import link_work_item, register_outbox_handlers
 
 SECRET = "s3cret-hook"
 
@@ -58,7 +58,7 @@ def dapi(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Api]:
         )
         second, _ = create_user(s, login="drugi", name="Druga Linia", role="consultant")
     container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
-    container.extras["devops_timeout_s"] = 2.0
+    container.devops_timeout_s = 2.0
     app = create_app(settings, container=container, run_workers=False)
     with TestClient(app) as client:
         api = Api(client=client, container=container, tokens=tokens)
@@ -459,8 +459,8 @@ def test_a_pending_retry_after_holds_the_admin_route_too(dapi: Api, standin: Ser
     second = dapi.client.post("/api/devops/reconcile", headers=dapi.h()).json()
     assert second["retry_after"] is not None and 0 < second["retry_after"] <= 30
     assert len(standin.calls()) == calls, "nothing is sent before Retry-After passes"
-    from api.settings import DevOpsSettings
-    from tickets.handoff import make_client
+    from tickets.core.settings import DevOpsSettings
+    from tickets.handoff.service import make_client
 
     devops = dapi.container.settings.devops
     assert isinstance(devops, DevOpsSettings)

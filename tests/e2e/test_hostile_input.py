@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 
 from api import login_limits, metrics
 from tests.e2e.conftest import Api
-from tickets.auth import create_user
+from tickets.accounts.auth import create_user
 
 PROBLEM = "application/problem+json"
 FORM = {"name": "Jan", "email": "jan@firma.pl", "subject": "Faktura", "body": "Nie drukuje się."}

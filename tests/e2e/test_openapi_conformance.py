@@ -22,11 +22,11 @@ from schemathesis.config import PositiveDataAcceptanceConfig
 from schemathesis.generation import GenerationMode
 
 from api.app import create_app
-from api.bootstrap import Container
-from api.settings import load_settings
-from tickets.adapters.db import Database
-from tickets.attachments import BlobStore
-from tickets.auth import ensure_bootstrap_admin
+from api.container import Container
+from tickets.accounts.auth import ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.settings import load_settings
 
 ADMIN = "schemathesis-admin-token"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}

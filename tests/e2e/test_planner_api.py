@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.e2e.conftest import Api
-from tickets.adapters.orm import UserRow
+from tickets.core.orm import UserRow
 
 WEEK = {day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 

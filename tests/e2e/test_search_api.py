@@ -105,8 +105,8 @@ def test_ready_reports_lagging_index(api: Api) -> None:
 
         from sqlalchemy import update
 
-        from tickets.adapters.db import utcnow
-        from tickets.adapters.outbox import OutboxJobRow
+        from tickets.core.db import utcnow
+        from tickets.core.outbox import OutboxJobRow
 
         s.execute(update(OutboxJobRow).values(created_at=utcnow() - dt.timedelta(minutes=10)))
     r = api.client.get("/ready")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from tests.e2e.conftest import Api
-from tickets.adapters.orm import ApiTokenRow, UserRow
-from tickets.auth import VerifiedTokens, hash_token, verified_tokens
-from tickets.schemas import Actor
+from tickets.accounts.auth import VerifiedTokens, hash_token, verified_tokens
+from tickets.core.orm import ApiTokenRow, UserRow
+from tickets.core.schemas import Actor
 
 
 def _search_status(api: Api, role: str = "consultant") -> int:

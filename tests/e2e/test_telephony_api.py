@@ -10,12 +10,12 @@ import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
-from api.bootstrap import Container
-from api.settings import load_settings
+from api.container import Container
 from tests.e2e.conftest import ADMIN, Api
-from tickets.adapters.db import Database
-from tickets.attachments import BlobStore
-from tickets.auth import create_user, ensure_bootstrap_admin
+from tickets.accounts.auth import create_user, ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.settings import load_settings
 from tickets.telephony.statuses import seed_statuses
 
 SECRET = "pbx-shared-secret"

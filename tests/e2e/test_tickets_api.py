@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from tests.e2e.conftest import Api
-from tickets.adapters.outbox import OutboxJobRow
+from tickets.core.outbox import OutboxJobRow
 
 YEAR = dt.datetime.now(dt.UTC).year
 

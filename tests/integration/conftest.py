@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import ImapSettings, Settings, load_settings
 from intake.service import IntakeContext
 from tests.services.dovecot import Dovecot, DovecotUnavailable, dovecot_server
 from tests.services.smtp import SmtpServer, smtp_server
 from tests.services.spamd import Spamd, SpamdUnavailable, spamd_server
-from tickets.adapters.db import Database
+from tickets.core.db import Database
+from tickets.core.settings import ImapSettings, Settings, load_settings
 
 
 @pytest.fixture(scope="session")

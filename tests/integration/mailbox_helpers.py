@@ -10,13 +10,13 @@ from pathlib import Path
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 
-from api.settings import ImapSettings, Settings
 from intake.context import IntakeContext
 from intake.imap import SharedMailbox
 from intake.worker import IntakeWorker
 from tests.integration.conftest import intake_env, make_mail
 from tests.services.dovecot import Dovecot
-from tickets.adapters.db import Database
+from tickets.core.db import Database
+from tickets.core.settings import ImapSettings, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tickets.auth import create_user
-from tickets.directory import ClientIn, ContactIn, create_client, create_contact
+from tickets.accounts.auth import create_user
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
+from tickets.directory.service import ClientIn, ContactIn, create_client, create_contact
 from tickets.planner.calendars import put_calendar
 from tickets.planner.schemas import CalendarPut
 from tickets.planner.settings import PlannerSettings
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
 
 SETTINGS = PlannerSettings()
 WEEK_8_16 = {day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}

@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from api.bootstrap import build_container, make_outbox_worker
 from api.cli import main
-from api.settings import load_settings
 from search.ports import SearchRequest
-from tickets.adapters.orm import TicketRow
-from tickets.attachments import add_attachment
-from tickets.demo import load_demo
-from tickets.views import ticket_view
+from tickets.core.attachments import add_attachment
+from tickets.core.orm import TicketRow
+from tickets.core.settings import load_settings
+from tickets.core.views import ticket_view
+from tools.demo import load_demo
 
 
 def _all_tickets(container) -> list[bytes]:  # type: ignore[no-untyped-def]

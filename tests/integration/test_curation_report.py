@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tickets.adapters.curation_orm import KbLinkRow
-from tickets.adapters.db import Database
-from tickets.adapters.orm import ReuseRow, TicketRow
-from tickets.auth import create_user
-from tickets.curation import (
+from search.keywords import KeywordIn, create_keyword
+from tickets.accounts.auth import create_user
+from tickets.core.db import Database
+from tickets.core.orm import ReuseRow, TicketRow
+from tickets.core.schemas import SYSTEM, Actor, CloseEventRequest, PhoneEventCreate, TicketCreate
+from tickets.core.services import close_event, create_ticket, register_phone_event
+from tickets.curation.chart import render_week_chart, report_csv
+from tickets.curation.orm import KbLinkRow
+from tickets.curation.search_log import log_search_query
+from tickets.curation.service import (
     CurationEdit,
     build_report,
     curate_ticket,
     curation_queue,
-    log_search_query,
     merge_solution,
-    week_bounds,
 )
-from tickets.curation_chart import render_week_chart, report_csv
-from tickets.keywords import KeywordIn, create_keyword
-from tickets.schemas import SYSTEM, Actor, CloseEventRequest, PhoneEventCreate, TicketCreate
-from tickets.services import close_event, create_ticket, register_phone_event
+from tickets.curation.weeks import week_bounds
 
 WEEK = "2026-W10"  # Monday 2 March – Sunday 8 March 2026, Warsaw = UTC+1
 UTC = dt.UTC

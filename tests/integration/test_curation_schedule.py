@@ -8,14 +8,16 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from api.bootstrap import Container, make_outbox_worker
-from api.settings import load_settings
-from tickets.adapters.db import Database
-from tickets.adapters.orm import UserRow
-from tickets.adapters.outbox import OutboxJobRow, enqueue
-from tickets.attachments import BlobStore
-from tickets.auth import create_user
-from tickets.curation import DIGEST_JOB, CurationSettings, due_period, run_scheduled
+from api.bootstrap import make_outbox_worker
+from api.container import Container
+from tickets.accounts.auth import create_user
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.orm import UserRow
+from tickets.core.outbox import OutboxJobRow, enqueue
+from tickets.core.settings import load_settings
+from tickets.curation.schedule import DIGEST_JOB, due_period, run_scheduled
+from tickets.curation.weeks import CurationSettings
 
 MONDAY_0705_WARSAW = dt.datetime(2026, 3, 9, 6, 5, tzinfo=dt.UTC)
 
@@ -27,7 +29,7 @@ def _worker_container(db: Database, tmp_path: Path, name: str) -> Container:
          "SEDNO_MAIL_FROM": "Sedno <pomoc@sedno.test>"}
     )  # fmt: skip
     container = Container(settings=settings, db=Database(db.url), blobs=BlobStore(tmp_path / name))
-    container.extras["curation_settings"] = CurationSettings(day=0, hour=7)
+    container.curation = CurationSettings(day=0, hour=7)
     return container
 
 

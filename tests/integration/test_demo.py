@@ -6,15 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api.settings import load_settings
 from sqlalchemy import select
 
 from api.bootstrap import Container, build_container
-from api.settings import load_settings
 from intake.orm import IntakeCallRow
-from tickets.adapters.db import Database
-from tickets.adapters.devops_orm import DevOpsHandoffRow
-from tickets.adapters.orm import ClientRow, ContactRow, TicketRow
-from tickets.demo import CLIENTS, WARSAW, load_demo, load_problems, nip_is_valid
+from tickets.core.db import Database
+from tickets.core.orm import ClientRow, ContactRow, TicketRow
+from tickets.handoff.orm import DevOpsHandoffRow
+from tools.demo import CLIENTS, WARSAW, load_demo, load_problems, nip_is_valid
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from tests.integration.test_devops_contract import (
     ServedStandin,
     standin_fixture,  # noqa: F401 - the module's stand-in
 )
-from tickets.adapters.db import Database
-from tickets.auth import create_user
-from tickets.handoff import ModuleEntry, put_modules
+from tickets.accounts.auth import create_user
+from tickets.core.db import Database
+from tickets.handoff.service import ModuleEntry, put_modules
 
 
 def _run(db: Database, standin: ServedStandin, tmp_path: Path, **env: str) -> tuple[int, str]:

@@ -27,7 +27,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tickets.adapters.azure_devops import (
+from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsFinal,
     DevOpsRetryable,
@@ -36,7 +36,7 @@ from tickets.adapters.azure_devops import (
     parse_workitem_updated,
     ticket_tag,
 )
-from tickets.adapters.devops_standin import create_standin_app
+from tools.devops_standin import create_standin_app
 
 STANDIN_PAT = "standin-pat"
 HOOK_SECRET = "hook-secret-123"

@@ -12,13 +12,13 @@ from tests.integration.test_devops_contract import (
     ServedStandin,
     standin_fixture,  # noqa: F401 - the module's stand-in
 )
-from tickets.adapters.azure_devops import (
+from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsFinal,
     WorkItemSpec,
     parse_workitem_updated,
 )
-from tickets.handoff import DEFAULT_MAPPING, outbound_state
+from tickets.handoff.service import DEFAULT_MAPPING, outbound_state
 
 PROCESSES = {
     # process: (handoff type, states of that type with categories)

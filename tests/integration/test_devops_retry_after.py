@@ -14,14 +14,9 @@ from tests.integration.test_devops_contract import (  # the served stand-in
     served,  # noqa: F401
     standin_fixture,  # noqa: F401
 )
-from tickets.adapters.azure_devops import (
-    AzureDevOpsClient,
-    DevOpsRetryable,
-    RetryGate,
-    ticket_tag,
-)
-from tickets.adapters.db import Database
-from tickets.devops_pause import StoredRetryGate
+from tickets.core.db import Database
+from tickets.handoff.azure_devops import AzureDevOpsClient, DevOpsRetryable, RetryGate, ticket_tag
+from tickets.handoff.pause import StoredRetryGate
 
 
 def _process_client(server: ServedStandin, db: Database) -> AzureDevOpsClient:

@@ -4,15 +4,15 @@ each one is a new tag definition that needs the "Create tag definition" permissi
 from __future__ import annotations
 
 import pytest
-
 from api.settings import load_settings
+
 from tests.integration.test_devops_contract import (  # the served stand-in
     STANDIN_PAT,
     ServedStandin,
     served,  # noqa: F401
     standin_fixture,  # noqa: F401
 )
-from tickets.adapters.azure_devops import (
+from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsRetryable,
     WorkItemSpec,

@@ -15,20 +15,21 @@ import uvicorn
 from sqlalchemy import func, select
 
 from api.app import create_app
-from api.bootstrap import Container
-from api.settings import load_settings
+from api.container import Container
 from intake.mailer import make_send_mail_handler
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin, _free_port
 from tests.services.smtp import SmtpServer, smtp_server
-from tickets import handoff, notifications
-from tickets.adapters.azure_devops import forget_retry_after, ticket_tag
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketHistoryRow, TicketRow
-from tickets.adapters.outbox import OutboxJobRow, OutboxWorker, retry_now
-from tickets.attachments import BlobStore
-from tickets.auth import create_user
-from tickets.schemas import Actor, TicketCreate
-from tickets.services import create_ticket, transition_ticket
+from tickets.accounts.auth import create_user
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.orm import TicketHistoryRow, TicketRow
+from tickets.core.outbox import OutboxJobRow, OutboxWorker, retry_now
+from tickets.core.schemas import Actor, TicketCreate
+from tickets.core.services import create_ticket, transition_ticket
+from tickets.core.settings import load_settings
+from tickets.handoff import service as handoff
+from tickets.handoff.azure_devops import forget_retry_after, ticket_tag
+from tickets.notifications import service as notifications
 
 SECRET = "hook-secret-for-tests"
 PUBLIC_URL = "http://sedno.test"
@@ -202,7 +203,7 @@ def env(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Env]:
         container = Container(
             settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs")
         )
-        container.extras["devops_timeout_s"] = 0.5
+        container.devops_timeout_s = 0.5
         single: dict[str, Any] = {"mail.send": make_send_mail_handler(settings)}
         batch: dict[str, Any] = {}
         handoff.register_outbox_handlers(container, single, batch)

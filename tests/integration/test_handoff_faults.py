@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.integration.test_handoff import Env, env, standin
-from tickets import handoff
-from tickets.adapters.azure_devops import ticket_tag
+from tickets.handoff import service as handoff
+from tickets.handoff.azure_devops import ticket_tag
 
 __all__ = ["env", "standin"]
 

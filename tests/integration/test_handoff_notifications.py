@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from tests.integration.test_handoff import Env, env, standin
-from tickets.adapters.orm import UserRow
-from tickets.directory import (
+from tickets.core.orm import UserRow
+from tickets.core.schemas import TicketPatch
+from tickets.core.services import update_ticket
+from tickets.directory.service import (
     ClientIn,
     ContactIn,
     PartnerIn,
@@ -14,8 +16,6 @@ from tickets.directory import (
     create_contact,
     create_partner,
 )
-from tickets.schemas import TicketPatch
-from tickets.services import update_ticket
 
 __all__ = ["env", "standin"]
 

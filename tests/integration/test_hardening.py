@@ -16,12 +16,12 @@ from litestar.testing import TestClient
 
 from api import login_limits
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from api.logs import JsonFormatter
-from api.settings import Settings, load_settings
-from tickets.adapters.db import Database
-from tickets.attachments import BlobStore
-from tickets.auth import create_user, ensure_bootstrap_admin
+from tickets.accounts.auth import create_user, ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.settings import Settings, load_settings
 
 ADMIN = "test-admin-token-0123456789"
 LIMIT = 256 * 1024

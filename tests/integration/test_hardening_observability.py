@@ -15,14 +15,14 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
-from api.bootstrap import Container
+from api.container import Container
 from api.logs import JsonFormatter
 from api.middleware import RequestIdLogFilter
-from api.settings import load_settings
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxJob, OutboxJobRow, OutboxWorker
-from tickets.attachments import BlobStore
-from tickets.auth import ensure_bootstrap_admin
+from tickets.accounts.auth import ensure_bootstrap_admin
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.outbox import OutboxJob, OutboxJobRow, OutboxWorker
+from tickets.core.settings import load_settings
 
 ADMIN = "observability-admin-token"
 H = {"Authorization": f"Bearer {ADMIN}"}

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from api.cli import main
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketRow
-from tickets.adapters.outbox import OutboxJobRow
-from tickets.importer import import_file
+from tickets.core.db import Database
+from tickets.core.importer import import_file
+from tickets.core.orm import TicketRow
+from tickets.core.outbox import OutboxJobRow
 
 
 def _line(i: int, **extra: object) -> str:

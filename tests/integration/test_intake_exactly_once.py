@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.settings import ImapSettings
 from intake.imap import PROCESSED_FOLDER
 from intake.orm import IntakeCallRow, IntakeReceiptRow
 from tests.integration.mailbox_helpers import (
@@ -24,7 +23,8 @@ from tests.integration.mailbox_helpers import (
     worker_env,
 )
 from tests.services.dovecot import Dovecot
-from tickets.adapters.db import Database
+from tickets.core.db import Database
+from tickets.core.settings import ImapSettings
 
 MAILS = 500
 KILLS = 6

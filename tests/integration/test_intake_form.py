@@ -13,8 +13,8 @@ from intake.form import (
 )
 from intake.orm import IntakeCallRow
 from intake.service import IntakeContext, get_call, submit_form
-from tickets.adapters.db import Database
-from tickets.adapters.orm import ClientRow, LicenceRow
+from tickets.core.db import Database
+from tickets.core.orm import ClientRow, LicenceRow
 
 
 def _form(**overrides: str | None) -> FormSubmission:

@@ -10,7 +10,6 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 from sqlalchemy import func, select
 
-from api.settings import ImapSettings, Settings
 from intake.ack import SEND_MAIL_JOB
 from intake.imap import PROCESSED_FOLDER, QUARANTINE_FOLDER, SharedMailbox, append_message
 from intake.mailer import make_send_mail_handler
@@ -20,9 +19,10 @@ from intake.worker import IntakeWorker
 from tests.integration.conftest import make_mail, make_settings
 from tests.services.dovecot import Dovecot
 from tests.services.smtp import SmtpServer
-from tickets.adapters.db import Database
-from tickets.adapters.orm import ClientRow, ContactRow, TicketMessageRow
-from tickets.adapters.outbox import OutboxWorker
+from tickets.core.db import Database
+from tickets.core.orm import ClientRow, ContactRow, TicketMessageRow
+from tickets.core.outbox import OutboxWorker
+from tickets.core.settings import ImapSettings, Settings
 
 
 def _open(mailbox: ImapSettings) -> MailBoxUnencrypted:

@@ -13,9 +13,9 @@ from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail, make_settings
 from tests.services.postgres import free_port
 from tests.services.smtp import SmtpServer
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxJobRow, OutboxWorker
-from tickets.schemas import SYSTEM
+from tickets.core.db import Database
+from tickets.core.outbox import OutboxJobRow, OutboxWorker
+from tickets.core.schemas import SYSTEM
 
 # These tests follow the acknowledgement with the ticket number alone.
 NUMBER_ACK_ONLY = IntakeSettings(ack_on_arrival=False)

@@ -8,15 +8,15 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from api.bootstrap import Container
+from api.container import Container
 from intake.orm import IntakeCallRow, IntakeReceiptRow
 from intake.purge import run_scheduled_purge
 from intake.service import IntakeContext, drop_call, ingest_mail, purge_dropped_calls
 from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import AttachmentRow
-from tickets.schemas import SYSTEM
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import AttachmentRow
+from tickets.core.schemas import SYSTEM
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 PDF = b"%PDF-1.4 the same invoice in two mails"
@@ -113,7 +113,7 @@ def test_scheduled_purge_runs_once_a_day_across_workers(db: Database, ctx: Intak
             settings=ctx.settings,
             db=Database(db.url),
             blobs=ctx.blobs,
-            extras={"intake_settings": settings},
+            intake=settings,
         )
         for _ in range(2)
     ]

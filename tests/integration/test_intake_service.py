@@ -24,8 +24,8 @@ from intake.service import (
     restore_call,
 )
 from tests.integration.conftest import make_mail
-from tickets.adapters.db import Database
-from tickets.adapters.orm import (
+from tickets.core.db import Database
+from tickets.core.orm import (
     AttachmentRow,
     ClientRow,
     ContactRow,
@@ -33,10 +33,10 @@ from tickets.adapters.orm import (
     TicketMessageRow,
     UserRow,
 )
-from tickets.adapters.outbox import OutboxJobRow
+from tickets.core.outbox import OutboxJobRow
+from tickets.core.schemas import Actor, PhoneEventCreate, TicketCreate
+from tickets.core.services import register_phone_event
 from tickets.domain.errors import Conflict, ValidationFailed
-from tickets.schemas import Actor, PhoneEventCreate, TicketCreate
-from tickets.services import register_phone_event
 
 AGENT = Actor(1, "Anna Konsultantka", "agent")
 
@@ -140,7 +140,7 @@ def test_ham_from_known_contact_becomes_a_ticket_with_an_ack(
     with db.read() as s:
         call = s.get(IntakeCallRow, result.call_id)
         assert call is not None and call.client_id == client_id and call.contact_id == contact_id
-        from tickets.services import get_ticket
+        from tickets.core.services import get_ticket
 
         ticket = get_ticket(s, result.ticket_id)
         number = ticket.number
@@ -354,7 +354,7 @@ def test_ack_message_is_a_valid_mail(db: Database, ctx: IntakeContext) -> None:
 def test_decisions_teach_the_stored_spam_model(db: Database, ctx: IntakeContext) -> None:
     from intake.orm import SpamModelRow
     from intake.service import make_spam_learn_handler
-    from tickets.adapters.outbox import OutboxWorker
+    from tickets.core.outbox import OutboxWorker
 
     ids = []
     for i in range(4):
@@ -388,7 +388,7 @@ def test_a_stored_model_of_an_older_format_is_ignored_then_replaced(
 
     from intake.orm import SpamModelRow
     from intake.service import make_spam_learn_handler
-    from tickets.adapters.outbox import OutboxWorker
+    from tickets.core.outbox import OutboxWorker
 
     # Format 1 pickled the whole model, naming helpers that no longer exist.
     old = zlib.compress(pickle.dumps({"version": 1, "model": "SpamModel with 3 vectorizers"}))

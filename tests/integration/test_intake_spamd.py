@@ -7,7 +7,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from api.settings import ImapSettings
 from intake.classify import ClassifyContext, classify
 from intake.imap import append_message
 from intake.learning import SPAM_LEARN_JOB, make_spam_learn_handler
@@ -19,9 +18,10 @@ from intake.spamd import SpamdClient
 from tests.integration.conftest import make_mail, make_settings
 from tests.integration.mailbox_helpers import scan_mailbox
 from tests.services.spamd import Spamd
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxWorker
-from tickets.schemas import SYSTEM
+from tickets.core.db import Database
+from tickets.core.outbox import OutboxWorker
+from tickets.core.schemas import SYSTEM
+from tickets.core.settings import ImapSettings
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 

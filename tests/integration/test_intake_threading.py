@@ -8,17 +8,17 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from api.settings import Settings
 from intake.ack import SEND_MAIL_JOB, new_message_id
 from intake.orm import IntakeCallRow
 from intake.service import IntakeContext, accept_call, ingest_mail
 from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import TicketHistoryRow, TicketMessageRow, TicketRow
-from tickets.adapters.outbox import OutboxJobRow
-from tickets.schemas import SYSTEM
-from tickets.services import transition_ticket
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import TicketHistoryRow, TicketMessageRow, TicketRow
+from tickets.core.outbox import OutboxJobRow
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import transition_ticket
+from tickets.core.settings import Settings
 
 
 @pytest.fixture

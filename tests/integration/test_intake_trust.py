@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.settings import ImapSettings, Settings
 from intake.ack import SEND_MAIL_JOB
 from intake.imap import append_message
 from intake.mailer import make_send_mail_handler
@@ -23,12 +22,13 @@ from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail, make_settings
 from tests.integration.mailbox_helpers import scan_mailbox
 from tests.services.smtp import Received, SmtpServer
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketHistoryRow, TicketMessageRow, TicketRow
-from tickets.adapters.outbox import OutboxWorker, enqueue
-from tickets.directory import ClientIn, ContactIn, LicenceIn, create_client, create_contact
-from tickets.schemas import SYSTEM, Actor
-from tickets.services import transition_ticket
+from tickets.core.db import Database
+from tickets.core.orm import TicketHistoryRow, TicketMessageRow, TicketRow
+from tickets.core.outbox import OutboxWorker, enqueue
+from tickets.core.schemas import SYSTEM, Actor
+from tickets.core.services import transition_ticket
+from tickets.core.settings import ImapSettings, Settings
+from tickets.directory.service import ClientIn, ContactIn, LicenceIn, create_client, create_contact
 
 GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 AGENT = Actor(user_id=None, name="Anna Konsultantka", role="agent")

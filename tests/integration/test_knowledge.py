@@ -7,22 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from api.bootstrap import Container
-from api.settings import load_settings
+from api.container import Container
 from search.ports import SearchRequest, SimilarRequest
 from search.sync import reindex_all, sync_tickets
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketRow
-from tickets.attachments import BlobStore
-from tickets.domain.errors import ValidationFailed
-from tickets.schemas import SYSTEM, CloseEventRequest, PhoneEventCreate, TicketCreate
-from tickets.services import (
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.orm import TicketRow
+from tickets.core.schemas import SYSTEM, CloseEventRequest, PhoneEventCreate, TicketCreate
+from tickets.core.services import (
     close_event,
     create_ticket,
     record_reuse,
     register_phone_event,
     transition_ticket,
 )
+from tickets.core.settings import load_settings
+from tickets.domain.errors import ValidationFailed
 
 PROBLEM = "Wydruk faktury bez logo po aktualizacji"
 

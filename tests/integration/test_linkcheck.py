@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from tickets.adapters.curation_orm import KbLinkRow
-from tickets.adapters.db import Database, utcnow
-from tickets.linkcheck import LinkCheckSettings, run_link_check
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
+from tickets.core.db import Database, utcnow
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
+from tickets.curation.linkcheck import LinkCheckSettings, run_link_check
+from tickets.curation.orm import KbLinkRow
 
 
 class _Handler(BaseHTTPRequestHandler):

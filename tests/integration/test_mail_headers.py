@@ -11,8 +11,8 @@ from intake.ack import SEND_MAIL_JOB
 from intake.mailer import make_send_mail_handler
 from tests.integration.conftest import make_settings
 from tests.services.smtp import SmtpServer
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxJobRow, OutboxWorker, enqueue
+from tickets.core.db import Database
+from tickets.core.outbox import OutboxJobRow, OutboxWorker, enqueue
 
 
 def _mail(**changes: object) -> dict[str, object]:

@@ -8,10 +8,10 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketRow
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
+from tickets.core.db import Database
+from tickets.core.orm import TicketRow
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
 
 YEAR = dt.datetime.now(dt.UTC).year
 

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import Coalesced, OutboxJob, OutboxJobRow, OutboxWorker, enqueue
+from tickets.core.db import Database
+from tickets.core.outbox import Coalesced, OutboxJob, OutboxJobRow, OutboxWorker, enqueue
 
 WINDOW_S = 0.4
 

@@ -15,8 +15,10 @@ from tests.integration.planner_helpers import (
     add_operator,
     add_task,
 )
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxJobRow
+from tickets.core.db import Database
+from tickets.core.outbox import OutboxJobRow
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import get_ticket, transition_ticket
 from tickets.domain.errors import Conflict, ValidationFailed
 from tickets.planner import appointments, calendars
 from tickets.planner.orm import AppointmentRow
@@ -29,8 +31,6 @@ from tickets.planner.schemas import (
     HolidayPut,
 )
 from tickets.planner.week import planner_week
-from tickets.schemas import SYSTEM
-from tickets.services import get_ticket, transition_ticket
 
 MONDAY = dt.date(2026, 12, 7)
 

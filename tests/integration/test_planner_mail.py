@@ -10,8 +10,8 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from api.bootstrap import Container, make_outbox_worker
-from api.settings import load_settings
+from api.bootstrap import make_outbox_worker
+from api.container import Container
 from tests.integration.planner_helpers import (
     SETTINGS,
     add_client,
@@ -20,12 +20,13 @@ from tests.integration.planner_helpers import (
     add_task,
 )
 from tests.services.smtp import Received, SmtpServer, smtp_server
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketHistoryRow
-from tickets.attachments import BlobStore
+from tickets.core.attachments import BlobStore
+from tickets.core.db import Database
+from tickets.core.orm import TicketHistoryRow
+from tickets.core.schemas import SYSTEM
+from tickets.core.settings import load_settings
 from tickets.planner import appointments
 from tickets.planner.schemas import AppointmentCreate, AppointmentPatch
-from tickets.schemas import SYSTEM
 
 MONDAY = dt.date(2026, 12, 7)
 

@@ -9,13 +9,13 @@ import msgspec
 from sqlalchemy import func, select
 
 from tests.integration.planner_helpers import SETTINGS, add_client, add_operator
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketRow
+from tickets.core.db import Database
+from tickets.core.orm import TicketRow
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import transition_ticket
 from tickets.planner import schedules, todo
 from tickets.planner.orm import ScheduleOccurrenceRow
 from tickets.planner.schemas import ScheduleCreate, SchedulePatch
-from tickets.schemas import SYSTEM
-from tickets.services import transition_ticket
 
 DEC_1 = dt.date(2026, 12, 1)
 

@@ -11,11 +11,12 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
-from tickets import directory, services
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketHistoryRow, TicketRow, TimeEntryRow
-from tickets.auth import create_user
-from tickets.schemas import SYSTEM, Actor, TicketCreate
+from tickets.accounts.auth import create_user
+from tickets.core import services
+from tickets.core.db import Database
+from tickets.core.orm import TicketHistoryRow, TicketRow, TimeEntryRow
+from tickets.core.schemas import SYSTEM, Actor, TicketCreate
+from tickets.directory import service as directory
 from tickets.telephony import callbacks, statuses
 from tickets.telephony.calls import CallEventIn, apply_call_event
 from tickets.telephony.importer import import_cdr_file

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.settings import ImapSettings
 from intake.imap import PROCESSED_FOLDER, mailbox_key
 from intake.lease import current_holder
 from intake.orm import IntakeCallRow, IntakeReceiptRow
@@ -22,7 +21,8 @@ from tests.integration.mailbox_helpers import (
     worker_env,
 )
 from tests.services.dovecot import Dovecot
-from tickets.adapters.db import Database
+from tickets.core.db import Database
+from tickets.core.settings import ImapSettings
 
 MAILS = 150
 LEASE_S = 3

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.cluster.outbox_proc import KIND, create_tables
-from tickets.adapters.db import Database
-from tickets.adapters.outbox import OutboxJobRow, enqueue
+from tickets.core.db import Database
+from tickets.core.outbox import OutboxJobRow, enqueue
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = 400

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tickets.curation import ModuleCount, WeekReport
-from tickets.curation_chart import integer_ticks, render_modules_chart, render_week_chart
+from tickets.curation.chart import integer_ticks, render_modules_chart, render_week_chart
+from tickets.curation.shapes import ModuleCount, WeekReport
 
 
 @pytest.mark.parametrize(

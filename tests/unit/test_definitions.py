@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from tickets.definitions import default_definitions
+from tickets.core.definitions import default_definitions
 from tickets.domain.definitions import Definition, StateDef, transition
 from tickets.domain.errors import InvalidTransition, ValidationFailed
 

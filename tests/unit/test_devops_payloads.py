@@ -13,7 +13,7 @@ import httpx
 import msgspec
 import pytest
 
-from tickets.adapters.azure_devops import (
+from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsFinal,
     DevOpsRetryable,

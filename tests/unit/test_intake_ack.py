@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api.settings import load_settings
 from intake.ack import is_own_message_id, may_auto_reply, new_message_id, ticket_id_from_token
 from intake.mailer import build_message
+from tickets.core.settings import load_settings
 
 
 def test_a_signed_message_id_names_its_ticket_only_with_our_secret_and_domain() -> None:

@@ -24,9 +24,9 @@ from search.analysis import (
     typo_key,
     words,
 )
-from search.bench import morphology_pairs, score_morphology
 from search.embedded import _analyzer
 from search.layout import StemCache
+from tools.search_bench import morphology_pairs, score_morphology
 
 
 def test_fold_strips_polish_diacritics_including_l_stroke() -> None:

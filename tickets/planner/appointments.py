@@ -9,8 +9,10 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import ClientRow, TicketRow
-from tickets.adapters.outbox import enqueue
+from tickets.core.orm import ClientRow, TicketRow
+from tickets.core.outbox import enqueue
+from tickets.core.schemas import Actor
+from tickets.core.services import get_ticket, record
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.planner import calendars
 from tickets.planner.availability import parse_time, parse_weekly_hours, unavailable_reason
@@ -21,8 +23,6 @@ from tickets.planner.schemas import (
     AppointmentView,
 )
 from tickets.planner.settings import PlannerSettings
-from tickets.schemas import Actor
-from tickets.services import get_ticket, record
 
 APPOINTMENT_MAIL_JOB: Final = "planner.appointment_mail"
 ACTIVE: Final = ("scheduled", "done")

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import UserRow
+from tickets.core.orm import UserRow
 from tickets.domain.errors import NotFound, ValidationFailed
 from tickets.planner.availability import Absence, parse_weekly_hours, to_utc
 from tickets.planner.orm import HolidayOverrideRow, OperatorCalendarRow

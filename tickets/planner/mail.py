@@ -19,15 +19,15 @@ import jinja2
 from icalendar import Calendar, Event, vCalAddress, vText
 from sqlalchemy.orm import Session
 
-from tickets.adapters.db import Database, utcnow
-from tickets.adapters.orm import ClientRow, TicketRow, UserRow
-from tickets.adapters.outbox import OutboxJob, enqueue
-from tickets.notifications import contact_address, do_not_contact_reason
+from tickets.core.db import Database, utcnow
+from tickets.core.orm import ClientRow, TicketRow, UserRow
+from tickets.core.outbox import OutboxJob, enqueue
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import record
+from tickets.notifications.service import contact_address, do_not_contact_reason
 from tickets.planner.appointments import APPOINTMENT_MAIL_JOB
 from tickets.planner.orm import AppointmentRow
 from tickets.planner.settings import PlannerSettings
-from tickets.schemas import SYSTEM
-from tickets.services import record
 
 log = logging.getLogger("sedno.planner")
 

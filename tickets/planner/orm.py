@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tickets.adapters.db import Base, utcnow
+from tickets.core.db import Base, utcnow
 
 
 class ServiceScheduleRow(Base):

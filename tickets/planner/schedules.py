@@ -20,9 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tickets import definitions as defs
-from tickets.adapters.db import Database
-from tickets.adapters.orm import ClientRow, ContactRow, DictionaryEntryRow, UserRow
+from tickets.core import definitions as defs
+from tickets.core.db import Database
+from tickets.core.orm import ClientRow, ContactRow, DictionaryEntryRow, UserRow
+from tickets.core.schemas import Actor, TicketCreate
+from tickets.core.services import create_ticket
 from tickets.domain.errors import NotFound, ValidationFailed
 from tickets.planner import recurrence
 from tickets.planner.orm import ScheduleOccurrenceRow, ServiceScheduleRow
@@ -34,8 +36,6 @@ from tickets.planner.schemas import (
     UpcomingItem,
 )
 from tickets.planner.settings import PlannerSettings
-from tickets.schemas import Actor, TicketCreate
-from tickets.services import create_ticket
 
 log = logging.getLogger("sedno.planner")
 

@@ -8,8 +8,16 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from tickets.core.schemas import (
+    EmailAddress,
+    Priority,
+    Short,
+    Text,
+    Title,
+    check_addresses,
+    one_address,
+)
 from tickets.planner.recurrence import Every
-from tickets.schemas import EmailAddress, Priority, Short, Text, Title, check_addresses, one_address
 
 LeadDays = Annotated[int, Meta(ge=0, le=366)]
 Email = EmailAddress

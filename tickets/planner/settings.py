@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import zoneinfo
 from collections.abc import Mapping
 from typing import Final
 
 import msgspec
+
+from tickets.core.settings import SettingsError, env_number
 
 DEFAULT_HOURS: Final[dict[str, list[list[str]]]] = {
     day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri")
@@ -53,24 +54,32 @@ def _minutes_map(text: str) -> dict[str, int]:
     return out
 
 
-def load_planner_settings(env: Mapping[str, str] | None = None) -> PlannerSettings:
-    """From `env` (default: the process environment); a bad time zone fails at start."""
-    env = os.environ if env is None else env
+def load_planner_settings(env: Mapping[str, str]) -> PlannerSettings:
+    """From the composition root's environment; a bad time zone fails at start."""
 
     def get(name: str) -> str | None:
         value = env.get(f"SEDNO_{name}")
         return value.strip() if value and value.strip() else None
 
     timezone = get("TIMEZONE") or "Europe/Warsaw"
-    zoneinfo.ZoneInfo(timezone)  # raises on a zone that does not exist
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError("SEDNO_TIMEZONE", f"no such time zone: {timezone!r}") from None
     base = PlannerSettings()
     minutes = get("PLANNER_ACTIVITY_MINUTES")
     return PlannerSettings(
         timezone=timezone,
         holiday_country=get("PLANNER_HOLIDAYS") or base.holiday_country,
         activity_minutes=_minutes_map(minutes) if minutes else base.activity_minutes,
-        default_minutes=int(get("PLANNER_DEFAULT_MINUTES") or base.default_minutes),
-        slot_minutes=int(get("PLANNER_SLOT_MINUTES") or base.slot_minutes),
-        due_soon_days=int(get("PLANNER_DUE_SOON_DAYS") or base.due_soon_days),
+        default_minutes=int(
+            env_number(env, "SEDNO_PLANNER_DEFAULT_MINUTES", base.default_minutes, whole=True)
+        ),
+        slot_minutes=int(
+            env_number(env, "SEDNO_PLANNER_SLOT_MINUTES", base.slot_minutes, whole=True)
+        ),
+        due_soon_days=int(
+            env_number(env, "SEDNO_PLANNER_DUE_SOON_DAYS", base.due_soon_days, whole=True)
+        ),
         mail_language=get("PLANNER_MAIL_LANGUAGE") or base.mail_language,
     )

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets import definitions as defs
-from tickets.adapters.orm import ClientRow, TicketRow
+from tickets.core import definitions as defs
+from tickets.core.orm import ClientRow, TicketRow
 from tickets.planner import calendars
 from tickets.planner.appointments import appointment_views, appointments_between
 from tickets.planner.orm import ScheduleOccurrenceRow

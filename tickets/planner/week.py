@@ -10,7 +10,7 @@ import msgspec
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import ClientRow, DefinitionRow, TicketRow
+from tickets.core.orm import ClientRow, DefinitionRow, TicketRow
 from tickets.planner import calendars
 from tickets.planner.appointments import (
     ACTIVE,

@@ -8,7 +8,7 @@ import msgspec
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import ClientRow, ContactRow
+from tickets.core.orm import ClientRow, ContactRow
 from tickets.domain.errors import NotFound
 from tickets.telephony.numbers import display
 from tickets.telephony.orm import CallRow

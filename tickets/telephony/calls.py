@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tickets import services
-from tickets.adapters.orm import TicketRow, UserRow
-from tickets.auth import actor_of
-from tickets.schemas import PhoneEventCreate
+from tickets.accounts.auth import actor_of
+from tickets.core import services
+from tickets.core.orm import TicketRow, UserRow
+from tickets.core.schemas import PhoneEventCreate
 from tickets.telephony.callbacks import resolve_callbacks
 from tickets.telephony.lookup import Party, find_party
 from tickets.telephony.numbers import digits, display, to_e164

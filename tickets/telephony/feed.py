@@ -9,7 +9,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import TicketRow
+from tickets.core.orm import TicketRow
 from tickets.telephony.lookup import CallerView, caller_view
 from tickets.telephony.orm import CallEventRow, CallRow, TelephonyUserRow
 

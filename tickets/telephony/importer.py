@@ -12,10 +12,10 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.db import Database
-from tickets.adapters.orm import TicketRow
-from tickets.schemas import SYSTEM
-from tickets.services import record
+from tickets.core.db import Database
+from tickets.core.orm import TicketRow
+from tickets.core.schemas import SYSTEM
+from tickets.core.services import record
 from tickets.telephony.callbacks import resolve_callbacks
 from tickets.telephony.cdr import CdrError, CdrFormat, CdrRecord, read_cdr
 from tickets.telephony.lookup import find_party

@@ -8,8 +8,8 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets import directory
-from tickets.adapters.orm import ClientRow, ContactRow, PartnerRow, TicketRow
+from tickets.core.orm import ClientRow, ContactRow, PartnerRow, TicketRow
+from tickets.directory import service as directory
 from tickets.telephony.numbers import display
 
 RECENT_TICKETS = 5

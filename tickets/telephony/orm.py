@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tickets.adapters.db import Base, utcnow
+from tickets.core.db import Base, utcnow
 
 
 class TelephonyStatusRow(Base):

@@ -9,7 +9,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import TicketRow, UserRow
+from tickets.core.orm import TicketRow, UserRow
 from tickets.telephony.lookup import CLOSED_STATES, find_party
 from tickets.telephony.orm import TelephonyUserRow
 from tickets.telephony.settings import TelephonySettings

@@ -10,7 +10,7 @@ from msgspec import UNSET, Meta, UnsetType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets.adapters.orm import UserRow
+from tickets.core.orm import UserRow
 from tickets.domain.errors import NotFound, ValidationFailed
 from tickets.telephony.orm import TelephonyStatusRow, TelephonyUserRow
 

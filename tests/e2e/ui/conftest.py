@@ -15,9 +15,10 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from api.bootstrap import Container, build_container, make_outbox_worker
-from api.settings import load_settings
-from tickets.demo import load_demo
+from api.bootstrap import build_container, make_outbox_worker
+from api.container import Container
+from tickets.core.settings import load_settings
+from tools.demo import load_demo
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

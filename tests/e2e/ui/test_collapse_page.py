@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.ui.conftest import Server, login
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
 
 ANSWER = (
     "Panie {name}, w Konfiguracji → Wydruki → Faktura zorbiksowa proszę wskazać plik logo i "

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.e2e.ui.conftest import Server, login, screenshot
-from tickets import curation
-from tickets.adapters.curation_orm import KeywordRow
-from tickets.adapters.orm import TicketRow
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
+from tickets.core.orm import TicketRow
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
+from tickets.curation import weeks
+from tickets.curation.orm import KeywordRow
 
 PHONE = {"width": 390, "height": 844}
 
@@ -81,7 +81,7 @@ def test_keyword_dictionary_add_synonyms_merge(page: Any, ui_server: Server) -> 
 def test_curation_queue_fixes_a_ticket_and_merges_duplicates(page: Any, ui_server: Server) -> None:
     bare = _solved_this_week(ui_server, "Kwiatuszkowy raport nie drukuje stopki", "Włączyć stopkę.")
     other = _solved_this_week(ui_server, "Kwiatuszkowa lista bez sum", "Włączyć sumy.")
-    week = curation.week_of(dt.datetime.now(dt.UTC))
+    week = weeks.week_of(dt.datetime.now(dt.UTC))
     login(page, ui_server.url, "kurator")
     page.goto(f"{ui_server.url}/curation/queue?week={week}")
     item = page.locator(f".curation-item[data-ticket='{bare}']")
@@ -111,7 +111,7 @@ def test_curation_queue_fixes_a_ticket_and_merges_duplicates(page: Any, ui_serve
 
     # Week navigation: back one week, then the link to the current week.
     page.click("#week-previous")
-    assert curation.previous_week(week) in page.locator("h1").inner_text()
+    assert weeks.previous_week(week) in page.locator("h1").inner_text()
     page.click("#week-current")
     assert week in page.locator("h1").inner_text()
 

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.e2e.ui.conftest import Server, login, screenshot
-from tickets.adapters.orm import ClientRow, ReuseRow, TicketRow
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
+from tickets.core.orm import ClientRow, ReuseRow, TicketRow
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
 
 
 def _client_id(server: Server, name_start: str) -> int:

@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e.ui.conftest import Server, login, screenshot
-from tickets.adapters.orm import UserRow
-from tickets.auth import create_user
+from tickets.accounts.auth import create_user
+from tickets.core.orm import UserRow
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
 from tickets.planner.appointments import book_appointment
 from tickets.planner.calendars import put_calendar, set_holiday
 from tickets.planner.orm import AppointmentRow
 from tickets.planner.schemas import AppointmentCreate, CalendarPut, HolidayPut
 from tickets.planner.settings import PlannerSettings
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
 
 MONDAY = dt.date(2027, 1, 11)
 TUESDAY, WEDNESDAY, FRIDAY = (MONDAY + dt.timedelta(days=n) for n in (1, 2, 4))

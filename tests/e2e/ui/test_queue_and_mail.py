@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e.ui.conftest import Server, login, screenshot
-from tickets.adapters.orm import TicketMessageRow, TicketRow
-from tickets.schemas import SYSTEM, TicketCreate
-from tickets.services import create_ticket
+from tickets.core.orm import TicketMessageRow, TicketRow
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket
 
 intake_service = pytest.importorskip("intake.service", reason="the intake service is not installed")
 from intake.parse import parse_mail  # noqa: E402

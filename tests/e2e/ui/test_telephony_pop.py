@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.e2e.ui.conftest import TELEPHONY_SECRET, Server, login, screenshot
-from tickets.adapters.db import utcnow
-from tickets.adapters.orm import TicketRow, TimeEntryRow, UserRow
+from tickets.core.db import utcnow
+from tickets.core.orm import TicketRow, TimeEntryRow, UserRow
 from tickets.telephony import statuses
-from tickets.telephony.demo import load_telephony_demo
 from tickets.telephony.orm import CallRow, TelephonyUserRow
 from tools.pbx_replay import Pbx, plan_day, replay
+from tools.telephony_demo import load_telephony_demo
 
 PHONE = {"width": 390, "height": 844}
 

@@ -1,0 +1,276 @@
+"""Partners, clients, contacts and licences, with the sales flags that warn consultants."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from tickets.core.orm import ClientRow, ContactRow, LicenceRow, PartnerRow, UserRow
+from tickets.core.schemas import EmailAddress, check_addresses
+from tickets.domain.errors import Conflict, NotFound, ValidationFailed
+from tickets.domain.text import fold
+
+Name = Annotated[str, Meta(min_length=1, max_length=300)]
+Email = EmailAddress
+
+DO_NOT_CONTACT = "Zakaz kontaktu"
+
+
+class LicenceIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    number: Annotated[str, Meta(min_length=1, max_length=64)]
+    product: Annotated[str, Meta(min_length=1, max_length=64)] = "enova365"
+    modules: list[Annotated[str, Meta(max_length=200)]] = msgspec.field(default_factory=list)
+
+
+class PartnerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+    email: Email | None = None
+    phone: Annotated[str, Meta(max_length=64)] | None = None
+    do_not_contact: bool = False
+    sales_note: Annotated[str, Meta(max_length=5000)] = ""
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
+
+
+class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+    partner_id: int | None = None
+    email: Email | None = None
+    phone: Annotated[str, Meta(max_length=64)] | None = None
+    tax_id: Annotated[str, Meta(max_length=32)] | None = None
+    licences: list[LicenceIn] = msgspec.field(default_factory=list)
+    do_not_contact: bool = False
+    sales_note: Annotated[str, Meta(max_length=5000)] = ""
+    consultant_id: int | None = None
+    """The client's own consultant (opiekun klienta)."""
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
+
+
+class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name | UnsetType = UNSET
+    partner_id: int | UnsetType | None = UNSET
+    email: Email | UnsetType | None = UNSET
+    phone: Annotated[str, Meta(max_length=64)] | UnsetType | None = UNSET
+    do_not_contact: bool | UnsetType = UNSET
+    sales_note: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
+    add_licences: list[LicenceIn] | UnsetType = UNSET
+    consultant_id: int | UnsetType | None = UNSET
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
+
+
+class ContactIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name
+    email: Email | None = None
+    phone: Annotated[str, Meta(max_length=64)] | None = None
+    client_id: int | None = None
+    partner_id: int | None = None
+
+    def __post_init__(self) -> None:
+        check_addresses(self, "email")
+
+
+class LicenceView(msgspec.Struct):
+    number: str
+    product: str
+    modules: list[str]
+
+
+class PartnerView(msgspec.Struct):
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+    do_not_contact: bool
+    sales_note: str
+
+
+class ClientView(msgspec.Struct):
+    id: int
+    name: str
+    partner: PartnerView | None
+    email: str | None
+    phone: str | None
+    licences: list[LicenceView]
+    do_not_contact: bool
+    sales_note: str
+    warnings: list[str]
+    consultant_id: int | None = None
+
+
+class ContactView(msgspec.Struct):
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+    client_id: int | None
+    partner_id: int | None
+
+
+def warnings_for(client: ClientRow | None, partner: PartnerRow | None) -> list[str]:
+    """What a consultant must see before talking to this client."""
+    out: list[str] = []
+    if (client is not None and client.do_not_contact) or (
+        partner is not None and partner.do_not_contact
+    ):
+        out.append(DO_NOT_CONTACT)
+    if client is not None and client.sales_note:
+        out.append(f"Uwaga handlowa: {client.sales_note}")
+    if partner is not None and partner.sales_note:
+        out.append(f"Uwaga handlowa (partner): {partner.sales_note}")
+    return out
+
+
+def partner_view(row: PartnerRow) -> PartnerView:
+    return msgspec.convert(row, PartnerView, from_attributes=True)
+
+
+def client_view(row: ClientRow) -> ClientView:
+    return ClientView(
+        id=row.id,
+        name=row.name,
+        partner=partner_view(row.partner) if row.partner else None,
+        email=row.email,
+        phone=row.phone,
+        licences=[LicenceView(lic.number, lic.product, list(lic.modules)) for lic in row.licences],
+        do_not_contact=row.do_not_contact,
+        sales_note=row.sales_note,
+        warnings=warnings_for(row, row.partner),
+        consultant_id=row.consultant_id,
+    )
+
+
+def create_partner(session: Session, data: PartnerIn) -> PartnerRow:
+    row = PartnerRow(**msgspec.structs.asdict(data))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _add_licences(session: Session, client: ClientRow, licences: list[LicenceIn]) -> None:
+    for lic in licences:
+        number = lic.number.strip()
+        if session.get(LicenceRow, number) is not None:
+            raise Conflict(
+                f"licence {number} already belongs to a client", slug="duplicate-licence"
+            )
+        session.add(
+            LicenceRow(
+                number=number,
+                client_id=client.id,
+                partner_id=client.partner_id,
+                product=lic.product,
+                modules=list(lic.modules),
+            )
+        )
+
+
+def _check_consultant(session: Session, consultant_id: int | None) -> None:
+    if consultant_id is not None and session.get(UserRow, consultant_id) is None:
+        raise ValidationFailed("consultant_id", f"no such user: {consultant_id}")
+
+
+def create_client(session: Session, data: ClientIn) -> ClientRow:
+    if data.partner_id is not None and session.get(PartnerRow, data.partner_id) is None:
+        raise ValidationFailed("partner_id", f"no such partner: {data.partner_id}")
+    _check_consultant(session, data.consultant_id)
+    fields = msgspec.structs.asdict(data)
+    licences = fields.pop("licences")
+    row = ClientRow(**fields, search_name=fold(data.name))
+    session.add(row)
+    session.flush()
+    _add_licences(session, row, licences)
+    session.flush()
+    session.refresh(row)
+    return row
+
+
+def update_client(session: Session, client_id: int, patch: ClientPatch) -> ClientRow:
+    row = get_client(session, client_id)
+    for field in patch.__struct_fields__:
+        value = getattr(patch, field)
+        if value is UNSET:
+            continue
+        if field == "add_licences":
+            _add_licences(session, row, value)
+            continue
+        if field == "consultant_id":
+            _check_consultant(session, value)
+        setattr(row, field, value)
+    row.search_name = fold(row.name)
+    session.flush()
+    session.refresh(row)
+    return row
+
+
+def create_contact(session: Session, data: ContactIn) -> ContactRow:
+    if data.client_id is not None and session.get(ClientRow, data.client_id) is None:
+        raise ValidationFailed("client_id", f"no such client: {data.client_id}")
+    if data.partner_id is not None and session.get(PartnerRow, data.partner_id) is None:
+        raise ValidationFailed("partner_id", f"no such partner: {data.partner_id}")
+    row = ContactRow(**msgspec.structs.asdict(data))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_client(session: Session, client_id: int) -> ClientRow:
+    row = session.get(ClientRow, client_id)
+    if row is None:
+        raise NotFound("client", client_id)
+    return row
+
+
+def find_clients(
+    session: Session,
+    *,
+    licence: str | None = None,
+    q: str | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[ClientRow], int]:
+    """By exact licence number, or by name / licence prefix as the consultant types."""
+    query = select(ClientRow)
+    if licence:
+        query = query.join(LicenceRow, LicenceRow.client_id == ClientRow.id).where(
+            LicenceRow.number == licence.strip()
+        )
+    if q:
+        folded = fold(q.strip())
+        licence_match = select(LicenceRow.client_id).where(
+            func.lower(LicenceRow.number).like(f"{folded}%")
+        )
+        query = query.where(
+            or_(ClientRow.search_name.like(f"%{folded}%"), ClientRow.id.in_(licence_match))
+        )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(
+        session.scalars(query.order_by(ClientRow.name).limit(limit).offset(offset)).unique()
+    )
+    return rows, int(total)
+
+
+def list_partners(
+    session: Session, q: str | None, limit: int, offset: int
+) -> tuple[list[PartnerRow], int]:
+    query = select(PartnerRow)
+    if q:
+        query = query.where(func.lower(PartnerRow.name).like(f"%{q.strip().lower()}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(PartnerRow.name).limit(limit).offset(offset))), int(
+        total
+    )
+
+
+def find_contact_by_email(session: Session, email: str) -> ContactRow | None:
+    return session.scalar(
+        select(ContactRow).where(func.lower(ContactRow.email) == email.strip().lower()).limit(1)
+    )
