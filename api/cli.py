@@ -318,6 +318,12 @@ _FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
     help="Corpora folder (spamassassin-dev/, enron-ham/): cross-source and time splits.",
 )
 @click.option("--spamd", default=None, help="HOST:PORT of spamd: its rule hits become features.")
+@click.option(
+    "--rules",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="spamd's verdicts kept by `sedno intake spam-rules` (with --splits).",
+)
 def spam_eval(
     train_ham: Path | None,
     train_spam: Path | None,
@@ -325,6 +331,7 @@ def spam_eval(
     test_spam: Path | None,
     splits: Path | None,
     spamd: str | None,
+    rules: Path | None,
 ) -> None:
     """Train the classifier and score the test folders; last line `precision recall f1 fpr`
     (with --splits: the worst case over the splits)."""
@@ -337,12 +344,30 @@ def spam_eval(
         host, _, port = spamd.rpartition(":")
         client = SpamdClient(host or "127.0.0.1", int(port), timeout_s=30.0)
     if splits is not None:
-        print_splits(run_splits(splits, client))
+        from intake.spam_rule_cache import load_rule_cache
+
+        verdicts = load_rule_cache(rules) if rules is not None else None
+        print_splits(run_splits(splits, client, verdicts=verdicts))
         return
     if None in (train_ham, train_spam, test_ham, test_spam):
         raise click.UsageError("give --splits DIR, or all of --train-ham/--train-spam/--test-*")
     assert train_ham and train_spam and test_ham and test_spam
     spam_main(train_ham, train_spam, test_ham, test_spam, spamd=client)
+
+
+@intake.command(name="spam-rules")
+@click.option("--corpora", required=True, type=_FOLDER, help="e.g. ../shared/data")
+@click.option("--spamd", required=True, help="HOST:PORT of a running spamd.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def spam_rules(corpora: Path, spamd: str, out: Path) -> None:
+    """Ask spamd once about every corpus mail and keep its verdicts in OUT (resumable), for
+    `spam-eval --splits … --rules OUT`."""
+    from intake.spam_eval import corpus_files
+    from intake.spam_rule_cache import build_rule_cache
+    from intake.spamd import SpamdClient
+
+    host, _, port = spamd.rpartition(":")
+    build_rule_cache(corpus_files(corpora), SpamdClient(host or "127.0.0.1", int(port), 60.0), out)
 
 
 @intake.command(name="build-prior")

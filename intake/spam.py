@@ -35,6 +35,7 @@ from scipy.special import expit
 from sklearn.linear_model import SGDClassifier
 
 from intake.parse import ParsedMail
+from intake.sa_rules import source_neutral_rules
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def _header_keys(mail: ParsedMail) -> _U64:
 
 
 def _rule_keys(rules: Sequence[str]) -> _U64:
-    return _crc_keys([r.encode("ascii", "replace") for r in rules])
+    return _crc_keys([r.encode("ascii", "replace") for r in source_neutral_rules(rules)])
 
 
 def mail_features(mail: ParsedMail, rules: Sequence[str] = ()) -> tuple[_I64, _F64]:

@@ -68,14 +68,18 @@ class SpamdClient(msgspec.Struct, frozen=True):
 
     def check_many(self, mails: Sequence[ParsedMail]) -> list[SpamdVerdict | None]:
         """Verdicts for a batch, a few requests at a time (spamd runs a few children)."""
+        return self.check_raw_many([m.raw or b"" for m in mails])
+
+    def check_raw_many(self, raws: Sequence[bytes]) -> list[SpamdVerdict | None]:
+        """Verdicts for a batch of raw mails (an empty one is not asked)."""
 
         async def run() -> list[SpamdVerdict | None]:
             limit = asyncio.Semaphore(_CONCURRENCY)
 
-            async def one(mail: ParsedMail) -> SpamdVerdict | None:
+            async def one(raw: bytes) -> SpamdVerdict | None:
                 async with limit:
-                    return await self.acheck(mail.raw) if mail.raw else None
+                    return await self.acheck(raw) if raw else None
 
-            return list(await asyncio.gather(*(one(m) for m in mails)))
+            return list(await asyncio.gather(*(one(r) for r in raws)))
 
         return asyncio.run(run())
