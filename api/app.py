@@ -33,6 +33,7 @@ from api.routes.system import health, metrics, ready
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.settings import Settings, load_settings
+from api.swagger import swagger_assets, swagger_plugin
 
 log = logging.getLogger("sedno")
 
@@ -150,6 +151,7 @@ def create_app(
             health,
             ready,
             metrics,
+            swagger_assets(),
             Router(
                 path="/",
                 route_handlers=[
@@ -182,6 +184,7 @@ def create_app(
             title="Sedno",
             version="0.1.0",
             path="/schema",
+            render_plugins=[swagger_plugin()],
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),

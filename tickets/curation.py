@@ -15,15 +15,17 @@ import os
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import msgspec
+from msgspec import Meta
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from search.analysis import folded_text, stems
+from tickets import examples as ex
 from tickets.adapters.curation_orm import KeywordRow, ScheduledRunRow, SearchQueryRow
 from tickets.adapters.db import Database, utcnow
 from tickets.adapters.orm import ReuseRow, TicketHistoryRow, TicketRow, UserRow
@@ -125,9 +127,9 @@ def last_full_week(now: dt.datetime | None = None, tz: str = "Europe/Warsaw") ->
 
 class TicketBrief(msgspec.Struct):
     id: int
-    number: str
-    title: str
-    module: str
+    number: ex.TicketNumber
+    title: ex.TicketTitle
+    module: ex.Module
     completed_at: dt.datetime | None
     verified: bool
 
@@ -147,37 +149,37 @@ class ReusedSolution(msgspec.Struct):
 
 
 class QueryCount(msgspec.Struct):
-    query: str
-    count: int
+    query: ex.SearchQuery
+    count: ex.Count
     users: int
 
 
 class KeywordBrief(msgspec.Struct):
     id: int
-    name: str
-    synonyms: list[str]
+    name: Annotated[str, Meta(examples=["ksef"])]
+    synonyms: Annotated[list[str], Meta(examples=[["e-faktura", "krajowy system e-faktur"]])]
     created_at: dt.datetime
 
 
 class BrokenLink(msgspec.Struct):
-    url: str
-    http_status: int | None
-    error: str
+    url: ex.Url
+    http_status: Annotated[int, Meta(examples=[404])] | None
+    error: ex.LinkError
     checked_at: dt.datetime | None
     broken_since: dt.datetime | None
     tickets: list[TicketBrief]
 
 
 class ModuleCount(msgspec.Struct):
-    module: str
-    resolved: int
+    module: ex.Module
+    resolved: ex.Count
 
 
 class WeekReport(msgspec.Struct):
     """`GET /api/curation/week`: counts are of the week's resolved tickets."""
 
-    week: str
-    resolved: int
+    week: ex.IsoWeek
+    resolved: ex.Count
     with_keywords: int
     with_kb_links: int
     verified: int

@@ -72,6 +72,7 @@ def _csv(report: curation.WeekReport) -> Response[Any]:
         200: ResponseSpec(
             data_container=curation.WeekReport,
             description="The report as JSON, or as CSV with `?format=csv`",
+            generate_examples=False,
         )
     },
     operation_class=JsonOrCsvOperation,
@@ -94,7 +95,11 @@ def curation_week(
     "/api/curation/week.csv",
     sync_to_thread=True,
     tags=["curation"],
-    responses={200: ResponseSpec(data_container=str, media_type=CSV, description="CSV")},
+    responses={
+        200: ResponseSpec(
+            data_container=str, media_type=CSV, description="CSV", generate_examples=False
+        )
+    },
 )
 def curation_week_csv(
     container: ContainerDep, actor: ActorDep, week: FromQuery[str | None] = None

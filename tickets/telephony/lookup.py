@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets import directory
+from tickets import examples as ex
 from tickets.adapters.orm import ClientRow, ContactRow, PartnerRow, TicketRow
 from tickets.telephony.numbers import display
 
@@ -30,8 +31,8 @@ class Party(msgspec.Struct):
 
 class TicketBrief(msgspec.Struct):
     id: int
-    number: str
-    title: str
+    number: ex.TicketNumber
+    title: ex.TicketTitle
     state: str
     reported_at: dt.datetime
 
