@@ -75,6 +75,18 @@ def _session_cookie_csrf() -> list[Any]:
     return [SessionCookieCsrfMiddleware(csrf_protection)]
 
 
+def _exception_handlers() -> dict[type[Exception] | int, Any]:
+    """The API's problem+json handlers; with the UI, an unknown URL a browser asks for gets
+    the console's 404 page in its language instead."""
+    if importlib.util.find_spec("ui.web") is None:
+        return EXCEPTION_HANDLERS
+    from litestar.exceptions import NotFoundException
+
+    from ui.web import unknown_url_page
+
+    return {**EXCEPTION_HANDLERS, NotFoundException: unknown_url_page}
+
+
 def _optional_routes() -> list[Any]:
     routes: list[Any] = []
     for name in OPTIONAL_ROUTE_MODULES:
@@ -168,7 +180,7 @@ def create_app(
             ),
         ],
         dependencies=api_dependencies,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=_exception_handlers(),
         middleware=[
             RequestIdMiddleware(),
             ClientAddressMiddleware(settings.trusted_proxies),
