@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.config.app import AppConfig
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -38,12 +39,19 @@ from api.routes.system import health, metrics, ready
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.scheduler import run_scheduler
+from api.swagger import swagger_assets, swagger_plugin
 from intake.worker import run_intake_worker
 from tickets.core.settings import Settings, load_settings
 from ui import views as ui_views
 from ui import web as ui_web
 
 log = logging.getLogger("sedno")
+
+
+def _exception_handlers() -> dict[type[Exception] | int, Any]:
+    """The API's problem+json handlers; an unknown URL a browser asks for gets the console's
+    404 page in its language instead."""
+    return {**EXCEPTION_HANDLERS, NotFoundException: ui_web.unknown_url_page}
 
 
 class Workers:
@@ -108,6 +116,7 @@ def create_app(
             health,
             ready,
             metrics,
+            swagger_assets(),
             Router(
                 path="/",
                 route_handlers=[
@@ -129,7 +138,7 @@ def create_app(
             ),
         ],
         dependencies=api_dependencies,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=_exception_handlers(),
         middleware=[
             RequestIdMiddleware(),
             ClientAddressMiddleware(settings.trusted_proxies),
@@ -145,6 +154,7 @@ def create_app(
             title="Sedno",
             version="0.1.0",
             path="/schema",
+            render_plugins=[swagger_plugin()],
             components=Components(
                 security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
             ),

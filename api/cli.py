@@ -61,15 +61,16 @@ def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None
     import uvicorn
 
     from api.app import create_app
+    from api.serving import default_public_url, free_port, start_child, stop_child
     from tickets.core.settings import DevOpsSettings
 
     settings = load_settings()
+    if not settings.public_url_explicit:
+        settings = msgspec.structs.replace(settings, public_url=default_public_url(host, port))
     standin = None
     if demo_devops and settings.devops is None:
-        import subprocess
-
-        standin_port, secret = 8765, "demo-webhook-secret"
-        standin = subprocess.Popen(
+        standin_port, secret = free_port(8765), "demo-webhook-secret"
+        standin = start_child(
             [
                 sys.executable,
                 "-m",
@@ -92,12 +93,17 @@ def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None
         )
         settings = msgspec.structs.replace(settings, devops=devops)
         click.echo(f"Azure DevOps stand-in on http://127.0.0.1:{standin_port}/_standin/workitems")
+    click.echo(f"Sedno on {settings.public_url}/ (links in mail and work items point here)")
     try:
         app = create_app(settings, run_workers=workers)
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        # uvicorn logs through our handler (one format) and leaves request lines to
+        # `sedno.access`, which has the request id: one line a request.
+        uvicorn.run(
+            app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False
+        )
     finally:
         if standin is not None:
-            standin.terminate()
+            stop_child(standin)
 
 
 @main.command()
@@ -160,6 +166,9 @@ def migrate() -> None:
     """Apply database migrations (Alembic)."""
     from api.bootstrap import build_container
 
+    # The one command whose Alembic lines (its plugins, each upgrade) are worth reading.
+    alembic_log = logging.getLogger("alembic")
+    alembic_log.setLevel(min(alembic_log.getEffectiveLevel(), logging.INFO))
     settings = load_settings()
     build_container(settings, prepare="migrate")
     click.echo(f"database at head: {settings.database.url.split('@')[-1]}")

@@ -56,3 +56,6 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic announces its plugins and dialect each time a command opens the database;
+    # `sedno migrate` turns it back on, so `make run` shows them once (`-v`: always).
+    logging.getLogger("alembic").setLevel(level if level < logging.INFO else logging.WARNING)

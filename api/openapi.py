@@ -185,6 +185,9 @@ def _use_msgspec_schemas(app: Litestar, openapi: OpenAPI) -> None:
         if data is not None:
             _structs_in(data.annotation, structs)
         _structs_in(signature.return_type.annotation, structs)
+        # A handler answering `Response[Any]` names its body in `responses` (a ResponseSpec).
+        for spec in (handler.responses or {}).values():
+            _structs_in(spec.data_container, structs)
     if not structs or openapi.components is None:
         return
     ordered = sorted(structs, key=lambda t: (t.__module__, t.__qualname__))

@@ -1,499 +1,67 @@
-"""Every string the UI shows, in Polish (first) and English."""
+"""Every string the UI shows, in Polish (first) and English: gettext catalogues read with
+Babel (`ui/locale/{pl,en}/LC_MESSAGES/messages.po`, msgid = the key used in templates),
+Babel's plural rules, and Polish dates and numbers.
+
+Add a string: a `msgid`/`msgstr` pair in both .po files (or `python -m
+tools.catalogue_to_po FILE` with `{key: (pl, en)}` lines); `pybabel extract -F babel.cfg`
+lists the keys the code uses, and `tests/unit/test_i18n.py` fails on a missing or untranslated one.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Final
 
-LANGUAGES: Final = ("pl", "en")
+from babel import Locale
+from babel.dates import format_datetime
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
-# key: (Polish, English)
+LANGUAGES: Final = ("pl", "en")
+LOCALE_DIR: Final = Path(__file__).resolve().parent / "locale"
+
+
+def _read_catalogue(lang: str) -> dict[str, str]:
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalogue = read_po(f, locale=lang)
+    return {str(m.id): str(m.string) for m in catalogue if m.id and m.string}
+
+
+MESSAGES: Final[dict[str, dict[str, str]]] = {lang: _read_catalogue(lang) for lang in LANGUAGES}
 CATALOGUE: Final[dict[str, tuple[str, str]]] = {
-    "app": ("Sedno", "Sedno"),
-    "nav.search": ("Szukaj", "Search"),
-    "nav.call": ("Nowe połączenie", "New call"),
-    "nav.queue": ("Kolejka zgłoszeń", "Intake queue"),
-    "nav.definitions": ("Definicje", "Definitions"),
-    "nav.curation": ("Kuracja wiedzy", "Knowledge curation"),
-    "nav.logout": ("Wyloguj", "Log out"),
-    "nav.lang": ("English", "Polski"),
-    "role.consultant": ("konsultant", "consultant"),
-    "role.curator": ("kurator", "curator"),
-    "role.admin": ("administrator", "administrator"),
-    # login
-    "login.title": ("Logowanie", "Log in"),
-    "login.login": ("Login", "Login"),
-    "login.password": ("Hasło", "Password"),
-    "login.or_token": ("albo token API", "or an API token"),
-    "login.token": ("Token", "Token"),
-    "login.submit": ("Zaloguj", "Log in"),
-    "login.failed": ("Nieprawidłowy login, hasło lub token.", "Wrong login, password or token."),
-    "login.locked": (
-        "Zbyt wiele nieudanych prób logowania. Spróbuj ponownie za {s} s.",
-        "Too many failed logins. Try again in {s} s.",
-    ),
-    "login.logged_out": ("Wylogowano.", "Logged out."),
-    # search
-    "search.title": ("Szukaj rozwiązań", "Search solutions"),
-    "search.placeholder": (
-        "Opisz problem, np. „ksef faktura” — / aby przejść tutaj",
-        "Describe the problem, e.g. “ksef invoice” — press / to come here",
-    ),
-    "search.hint": (
-        "↑ ↓ wybór · Enter otwiera · / wyszukiwanie",
-        "↑ ↓ select · Enter opens · / search",
-    ),
-    "search.results": ("wyników", "results"),
-    "search.none": ("Brak wyników.", "No results."),
-    "search.solution": ("Rozwiązanie", "Solution"),
-    "search.kb": ("Baza wiedzy", "Knowledge base"),
-    "search.solved": ("To rozwiązało problem", "This solved it"),
-    "search.solved_done": ("Zapisano ✓", "Recorded ✓"),
-    "search.context": ("Otwarte połączenie", "Open call"),
-    "search.context_none": (
-        "Brak otwartego połączenia — „To rozwiązało problem” pojawi się przy otwartym zgłoszeniu.",
-        "No open call — “This solved it” appears when a call or ticket is open.",
-    ),
-    "search.facets": ("Filtry", "Filters"),
-    "search.clear": ("Wyczyść filtry", "Clear filters"),
-    "search.error": ("Wyszukiwarka nie odpowiada.", "Search is not answering."),
-    "search.rejected": ("Odrzucone", "Rejected"),
-    "search.rejected_hint": (
-        "Zgłoszenie odrzucone: odpowiedzią było „tego nie zrobimy”.",
-        "Rejected: the answer was “we will not do it”.",
-    ),
-    "search.same_solution.one": ("i {n} podobne zgłoszenie", "and {n} similar ticket"),
-    "search.same_solution.few": ("i {n} podobne zgłoszenia", "and {n} similar tickets"),
-    "search.same_solution.many": ("i {n} podobnych zgłoszeń", "and {n} similar tickets"),
-    "facet.product": ("Produkt", "Product"),
-    "facet.module": ("Moduł", "Module"),
-    "facet.type": ("Typ", "Type"),
-    "facet.version": ("Wersja", "Version"),
-    "facet.keyword": ("Słowo kluczowe", "Keyword"),
-    # call console
-    "call.title": ("Rejestracja połączenia", "Register a call"),
-    "call.client": ("Klient (licencja lub nazwa)", "Client (licence or name)"),
-    "call.client_placeholder": ("np. EN-100201 albo Piekarnia", "e.g. EN-100201 or Bakery"),
-    "call.client_none": ("Nie znaleziono klienta.", "No client found."),
-    "call.client_chosen": ("Wybrany klient", "Chosen client"),
-    "call.contact": ("Osoba kontaktowa", "Contact person"),
-    "call.contact_email": ("E-mail kontaktu", "Contact e-mail"),
-    "call.contact_phone": ("Telefon", "Phone"),
-    "call.subject": ("Temat", "Subject"),
-    "call.description": ("Opis", "Description"),
-    "call.register": ("Zarejestruj połączenie", "Register the call"),
-    "call.stopwatch": ("Czas rozmowy", "Call time"),
-    "call.similar": ("Podobne rozwiązania", "Similar solutions"),
-    "call.similar_hint": (
-        "Pojawią się, gdy zaczniesz pisać temat lub opis.",
-        "They appear as you type the subject or description.",
-    ),
-    "call.open": ("Połączenie w toku", "Call in progress"),
-    "call.close": ("Zakończenie połączenia", "Closing the call"),
-    "call.close_done": ("Zakończone", "Completed"),
-    "call.close_task": ("Utwórz zadanie", "Create a task"),
-    "call.solution": ("Rozwiązanie / notatka", "Solution / note"),
-    "call.save": ("Zapisz zmiany", "Save changes"),
-    "call.task_created": ("Utworzono zadanie", "Task created"),
-    # warnings
-    "warn.title": ("Uwaga!", "Warning!"),
-    "warn.dnc": ("Zakaz kontaktu", "Do not contact"),
-    # ticket
-    "ticket.fields": ("Dane zgłoszenia", "Ticket details"),
-    "ticket.state": ("Stan", "State"),
-    "ticket.definition": ("Definicja", "Definition"),
-    "ticket.client": ("Klient", "Client"),
-    "ticket.partner": ("Partner", "Partner"),
-    "ticket.licence": ("Licencja", "Licence"),
-    "ticket.product": ("Produkt", "Product"),
-    "ticket.module": ("Moduł", "Module"),
-    "ticket.version": ("Wersja", "Version"),
-    "ticket.type": ("Typ", "Type"),
-    "ticket.priority": ("Priorytet", "Priority"),
-    "ticket.reported": ("Zgłoszono", "Reported"),
-    "ticket.completed_at": ("Zakończono", "Completed"),
-    "ticket.keywords": ("Słowa kluczowe", "Keywords"),
-    "ticket.kb_links": ("Linki do bazy wiedzy", "Knowledge base links"),
-    "ticket.verified": ("Zweryfikowane", "Verified"),
-    "ticket.verify": ("Oznacz jako zweryfikowane", "Mark as verified"),
-    "ticket.unverify": ("Cofnij weryfikację", "Unmark verified"),
-    "ticket.description": ("Opis", "Description"),
-    "ticket.solution": ("Rozwiązanie", "Solution"),
-    "ticket.resolution": ("Rozstrzygnięcie", "Resolution"),
-    "ticket.resolved": ("rozwiązane", "resolved"),
-    "ticket.rejected": ("odrzucone", "rejected"),
-    "ticket.transitions": ("Zmień stan", "Change state"),
-    "ticket.no_transitions": ("Brak dozwolonych zmian stanu.", "No state changes allowed."),
-    "ticket.note": ("Notatka", "Note"),
-    "ticket.timeline": ("Oś czasu", "Timeline"),
-    "ticket.message_in": ("Wiadomość przychodząca", "Incoming message"),
-    "ticket.message_out": ("Wiadomość wychodząca", "Outgoing message"),
-    "ticket.attach_reason": ("Dołączono, bo", "Attached because"),
-    "ticket.attachments": ("Załączniki", "Attachments"),
-    "ticket.no_attachments": ("Brak załączników.", "No attachments."),
-    "ticket.stopwatch": ("Stoper", "Stopwatch"),
-    "ticket.timer_start": ("Start", "Start"),
-    "ticket.timer_stop": ("Stop", "Stop"),
-    "ticket.time_total": ("Łączny czas", "Total time"),
-    "ticket.handoff": ("Przekaż do produkcji (DevOps)", "Hand off to production (DevOps)"),
-    "ticket.handoff_disabled": (
-        "Integracja z Azure DevOps nie jest skonfigurowana.",
-        "Azure DevOps integration is not configured.",
-    ),
-    "ticket.devops": ("DevOps", "DevOps"),
-    "ticket.parent": ("Powstało z", "Created from"),
-    "ticket.children": ("Powiązane zadania", "Related tasks"),
-    "ticket.reuse": ("Wykorzystane rozwiązania", "Reused solutions"),
-    "ticket.reuse_count": ("Wykorzystano", "Reused"),
-    "ticket.similar": ("Podobne rozwiązane zgłoszenia", "Similar solved tickets"),
-    "ticket.history": ("Historia", "History"),
-    "ticket.edit": ("Edytuj rozwiązanie i słowa kluczowe", "Edit solution and keywords"),
-    "ticket.save": ("Zapisz", "Save"),
-    "ticket.call_console": ("Konsola połączenia", "Call console"),
-    "ticket.keywords_hint": ("oddzielone przecinkami", "comma separated"),
-    "ticket.links_hint": ("jeden w linii", "one per line"),
-    "ticket.by": ("przez", "by"),
-    "history.created": ("utworzono", "created"),
-    "history.transition": ("zmiana stanu", "state change"),
-    "history.field": ("zmiana pola", "field changed"),
-    "history.reused": ("wykorzystano rozwiązanie", "reused a solution"),
-    "history.handoff": ("przekazano do DevOps", "handed off to DevOps"),
-    "history.attachment": ("dodano załącznik", "attachment added"),
-    "history.created_from_call": ("utworzono z kolejki", "created from the queue"),
-    "history.created_from_event": ("utworzono z połączenia", "created from a call"),
-    "history.acknowledgement": ("potwierdzenie", "acknowledgement"),
-    "history.devops": ("zdarzenie DevOps", "DevOps event"),
-    "message.frame": ("Treść wiadomości (HTML)", "Message body (HTML)"),
-    # queue
-    "queue.title": ("Kolejka zgłoszeń", "Intake queue"),
-    "queue.pending": ("Oczekujące", "Pending"),
-    "queue.accepted": ("Przyjęte", "Accepted"),
-    "queue.dropped": ("Odrzucone", "Dropped"),
-    "queue.all_sources": ("Wszystkie źródła", "All sources"),
-    "queue.source": ("Źródło", "Source"),
-    "queue.sender": ("Nadawca", "Sender"),
-    "queue.subject": ("Temat", "Subject"),
-    "queue.classification": ("Klasyfikacja", "Classification"),
-    "queue.reason": ("Powód", "Reason"),
-    "queue.received": ("Otrzymano", "Received"),
-    "queue.similar": ("Podobne zgłoszenia", "Similar tickets"),
-    "queue.accept": ("Przyjmij", "Accept"),
-    "queue.drop": ("Odrzuć", "Drop"),
-    "queue.restore": ("Przywróć", "Restore"),
-    "queue.bulk_spam": ("Odrzuć zaznaczone jako spam", "Drop selected as spam"),
-    "queue.select_spam": ("Zaznacz cały spam", "Select all spam"),
-    "queue.empty": ("Kolejka jest pusta.", "The queue is empty."),
-    "queue.unavailable": (
-        "Moduł przyjmowania zgłoszeń nie jest zainstalowany.",
-        "The intake module is not installed.",
-    ),
-    "queue.accepted_as": ("Przyjęto jako", "Accepted as"),
-    "queue.dropped_n": ("Odrzucono", "Dropped"),
-    "queue.restored": ("Przywrócono", "Restored"),
-    "queue.ticket": ("Zgłoszenie", "Ticket"),
-    "queue.dropped_why": ("odrzucono", "dropped"),
-    "queue.auto": ("automatycznie", "automatically"),
-    "drop.spam": ("spam", "spam"),
-    "drop.not_ours": ("nie do nas", "not ours"),
-    "drop.duplicate": ("duplikat", "duplicate"),
-    "source.mail": ("e-mail", "e-mail"),
-    "source.form": ("formularz", "web form"),
-    "source.phone": ("telefon", "phone"),
-    "class.ham": ("zgłoszenie", "ham"),
-    "class.spam": ("spam", "spam"),
-    "class.auto_reply": ("autoodpowiedź", "auto-reply"),
-    "class.bounce": ("zwrot", "bounce"),
-    "class.loop": ("pętla", "loop"),
-    # the DevOps mapping (admin)
-    "devops.title": ("Integracja z Azure DevOps", "Azure DevOps integration"),
-    "devops.unreachable": (
-        "Azure DevOps nie odpowiada; pokazano ostatni odczyt",
-        "Azure DevOps does not answer; the last reading is shown",
-    ),
-    "devops.project": ("Projekt", "Project"),
-    "devops.process": ("Proces", "Process"),
-    "devops.type": ("Typ elementu roboczego", "Work item type"),
-    "devops.states": ("Stany i ich kategorie", "States and their categories"),
-    "devops.areas": ("Obszary (area paths)", "Area paths"),
-    "devops.modules": ("Słownik modułów", "Module dictionary"),
-    "devops.no_modules": ("Słownik jest pusty", "The dictionary is empty"),
-    "devops.missing_area": ("nie ma takiego obszaru", "no such area"),
-    "devops.mapping": ("Mapowanie stanów", "State mapping"),
-    "devops.outbound": ("Zgłoszenie → element roboczy", "Ticket → work item"),
-    "devops.inbound": ("Element roboczy → zgłoszenie", "Work item → ticket"),
-    "devops.category": ("kategoria", "category"),
-    "devops.comment_only": ("tylko komentarz i tag", "comment and tag only"),
-    "devops.edit_hint": ("Zmiany przez API:", "Changes through the API:"),
-    # definitions
-    "defs.title": ("Definicje zgłoszeń", "Ticket definitions"),
-    "defs.code": ("Kod", "Code"),
-    "defs.name": ("Nazwa", "Name"),
-    "defs.kind": ("Rodzaj", "Kind"),
-    "defs.number": ("Numeracja", "Numbering"),
-    "defs.states": ("Stany", "States"),
-    "defs.save": ("Zapisz definicję", "Save definition"),
-    "defs.saved": ("Zapisano definicję", "Definition saved"),
-    "defs.readonly": (
-        "Definicje może zmieniać tylko administrator.",
-        "Only an administrator may change definitions.",
-    ),
-    "defs.label_pl": ("Etykieta PL", "Label PL"),
-    "defs.label_en": ("Etykieta EN", "Label EN"),
-    # generic
-    "error.title": ("Nie udało się", "That did not work"),
-    "error.back": ("Wróć", "Go back"),
-    "state.reported": ("Zgłoszony", "Reported"),
-    "state.analysing": ("Analizowany", "Analysing"),
-    "state.in_progress": ("W realizacji", "In progress"),
-    "state.completed": ("Zakończony", "Completed"),
-    "state.cancelled": ("Anulowany", "Cancelled"),
-    "to.reported": ("Przywróć do zgłoszonych", "Back to reported"),
-    "to.analysing": ("Do analizy", "Analyse"),
-    "to.in_progress": ("Do realizacji", "Start work"),
-    "to.completed": ("Zakończ", "Complete"),
-    "to.cancelled": ("Anuluj", "Cancel"),
-    "priority.krytyczny": ("krytyczny", "critical"),
-    "priority.wysoki": ("wysoki", "high"),
-    "priority.normalny": ("normalny", "normal"),
-    "priority.niski": ("niski", "low"),
-    "yes": ("tak", "yes"),
-    "no": ("nie", "no"),
-    # planner and to-do (issue 19)
-    "nav.planner": ("Planer", "Planner"),
-    "nav.todo": ("Moje zadania", "My to-do"),
-    "planner.title": ("Planer serwisantów", "Technicians' planner"),
-    "planner.week": ("Tydzień od", "Week of"),
-    "planner.previous": ("← Poprzedni tydzień", "← Previous week"),
-    "planner.next": ("Następny tydzień →", "Next week →"),
-    "planner.this_week": ("Bieżący tydzień", "This week"),
-    "planner.group": ("Grupa", "Group"),
-    "planner.all_groups": ("Wszystkie grupy", "All groups"),
-    "planner.show": ("Pokaż", "Show"),
-    "planner.operator": ("Serwisant", "Technician"),
-    "planner.no_operators": (
-        "Nikt z tej grupy nie ma jeszcze kalendarza (PUT /api/operators/{id}/calendar).",
-        "Nobody in this group has a calendar yet (PUT /api/operators/{id}/calendar).",
-    ),
-    "planner.unscheduled": ("Zadania do zaplanowania", "Tasks to schedule"),
-    "planner.no_unscheduled": (
-        "Wszystkie otwarte zadania są zaplanowane.",
-        "Every open task is scheduled.",
-    ),
-    "planner.minutes": ("min", "min"),
-    "planner.due": ("termin", "due"),
-    "planner.pick": ("Zaplanuj", "Schedule"),
-    "planner.move": ("Przenieś", "Move"),
-    "planner.shorter": ("Krócej", "Shorter"),
-    "planner.longer": ("Dłużej", "Longer"),
-    "planner.cancel": ("Odwołaj", "Cancel"),
-    "planner.free": ("wolne", "free"),
-    "planner.busy": ("zajęte", "busy"),
-    "planner.off": ("niedostępne", "unavailable"),
-    "planner.holiday": ("Święto", "Holiday"),
-    "planner.help": (
-        "Przeciągnij zadanie na wolny termin serwisanta. Z klawiatury: „Zaplanuj” przy zadaniu, "
-        "potem Tab do terminu i Enter; Esc przerywa.",
-        "Drag a task onto a technician's free time. With the keyboard: “Schedule” on a task, "
-        "then Tab to a time and Enter; Esc stops.",
-    ),
-    "planner.picked": (
-        "Wybrano {what}. Wskaż termin (Tab, Enter) albo Esc.",
-        "Picked {what}. Choose a time (Tab, Enter) or Esc.",
-    ),
-    "planner.saved": ("Zapisano termin.", "Appointment saved."),
-    "planner.cancelled": ("Odwołano wizytę.", "Appointment cancelled."),
-    "planner.err.appointment-overlap": (
-        "Ten termin koliduje z inną wizytą serwisanta.",
-        "This time overlaps another appointment of the technician.",
-    ),
-    "planner.err.operator-unavailable": (
-        "Serwisant jest wtedy niedostępny (poza godzinami pracy, święto lub nieobecność).",
-        "The technician is unavailable then (outside working hours, a holiday or an absence).",
-    ),
-    "planner.err.operator-not-competent": (
-        "Serwisant nie wykonuje tego rodzaju prac.",
-        "The technician does not do this kind of work.",
-    ),
-    "planner.err.other": ("Nie udało się zapisać terminu.", "The appointment could not be saved."),
-    "planner.form": ("Zaplanuj bez przeciągania", "Schedule without dragging"),
-    "planner.task": ("Zadanie", "Task"),
-    "planner.day": ("Dzień", "Day"),
-    "planner.time": ("Godzina", "Time"),
-    "planner.book": ("Zarezerwuj", "Book"),
-    "planner.legend": ("Stany", "States"),
-    "appointment.scheduled": ("zaplanowana", "scheduled"),
-    "appointment.done": ("wykonana", "done"),
-    "todo.title": ("Moje zadania", "My to-do"),
-    "todo.of": ("Zadania: {name}", "To-do: {name}"),
-    "todo.appointments": ("Wizyty", "Appointments"),
-    "todo.none": ("Brak wizyt tego dnia.", "No appointments that day."),
-    "todo.due": ("Terminy", "Due"),
-    "todo.none_due": ("Nic nie czeka na termin.", "Nothing is due."),
-    "todo.done": ("Wykonane", "Done"),
-    "todo.mark_done": ("Odhacz", "Check off"),
-    "todo.undo": ("Cofnij", "Undo"),
-    "todo.overdue": ("po terminie", "overdue"),
-    "todo.previous": ("← Dzień wcześniej", "← Day before"),
-    "todo.next": ("Dzień później →", "Day after →"),
-    "weekday.mon": ("pon.", "Mon"),
-    "weekday.tue": ("wt.", "Tue"),
-    "weekday.wed": ("śr.", "Wed"),
-    "weekday.thu": ("czw.", "Thu"),
-    "weekday.fri": ("pt.", "Fri"),
-    "weekday.sat": ("sob.", "Sat"),
-    "weekday.sun": ("niedz.", "Sun"),
-    # telephony
-    "nav.callbacks": ("Oddzwoń", "Call back"),
-    "tel.status": ("Status telefoniczny", "Telephone status"),
-    "tel.set": ("Ustaw", "Set"),
-    "tel.ext": ("wew.", "ext."),
-    "tel.extension": ("Numer wewnętrzny (SIP)", "Extension (SIP)"),
-    "tel.pop": ("Połączenie przychodzące", "Incoming call"),
-    "tel.state.ringing": ("Dzwoni", "Ringing"),
-    "tel.state.answered": ("Rozmowa w toku", "Call in progress"),
-    "tel.state.ended": ("Rozmowa zakończona", "Call ended"),
-    "tel.state.missed": ("Nieodebrane", "Missed"),
-    "tel.withheld": ("Numer zastrzeżony", "Withheld number"),
-    "tel.unknown": ("Nieznany numer — brak w kartotece.", "Unknown number — not in the directory."),
-    "tel.recent": ("Ostatnie zgłoszenia", "Recent tickets"),
-    "tel.open_event": ("Otwórz zdarzenie", "Open the event"),
-    "tel.answer_hint": (
-        "Po odebraniu otworzy się zdarzenie ZT ze stoperem.",
-        "Answering opens a ZT event with its stopwatch.",
-    ),
-    "tel.close": ("Zamknij", "Close"),
-    "callbacks.title": ("Oddzwoń", "Call back"),
-    "callbacks.hint": (
-        "Nieodebrane połączenia od znanych klientów; znikają po rozmowie z tym numerem.",
-        "Unanswered calls from known clients; they leave the list once the number is talked to.",
-    ),
-    "callbacks.none": ("Nie ma do kogo oddzwonić.", "Nobody to call back."),
-    "callbacks.last": ("Ostatnio", "Last"),
-    "callbacks.attempts": ("Próby", "Attempts"),
-    "callbacks.done": ("Oddzwoniono", "Called back"),
-    # search stop words (admin)
-    "nav.stop_words": ("Słowa pomijane", "Stop words"),
-    "stopwords.title": ("Słowa pomijane w wyszukiwaniu", "Search stop words"),
-    "stopwords.intro": (
-        "Tych słów wyszukiwarka nie podświetla i nie bierze pod uwagę przy podobnych "
-        "zgłoszeniach; w cudzysłowie (fraza) nadal pasują.",
-        "Search never highlights these words and leaves them out of similar tickets; inside "
-        "a quoted phrase they still match.",
-    ),
-    "stopwords.default": ("Lista domyślna (polska)", "The default (Polish) list"),
-    "stopwords.edited": ("Lista zmieniona przez administratora", "Edited by an administrator"),
-    "stopwords.count": ("Liczba słów", "Words"),
-    "stopwords.field": ("Słowa", "Words"),
-    "stopwords.hint": (
-        "Jedno słowo w wierszu albo po przecinku. Pusta lista przywraca domyślną.",
-        "One word a line, or separated by commas. An empty list restores the default.",
-    ),
-    "stopwords.save": ("Zapisz listę", "Save the list"),
-    "stopwords.restore": ("Przywróć listę domyślną", "Restore the default list"),
-    "stopwords.saved.list": (
-        "Zapisano listę; wyszukiwarka stosuje ją po przeliczeniu indeksu.",
-        "List saved; search applies it once the index has been updated.",
-    ),
-    "stopwords.saved.default": ("Przywrócono listę domyślną.", "The default list is back."),
-    "stopwords.forbidden": (
-        "Listę słów pomijanych może zmieniać tylko administrator.",
-        "Only an administrator may change the stop words.",
-    ),
-    "stopwords.too_many": (
-        "Pole „Słowa”: najwyżej {n} słów.",
-        "Field “words”: at most {n} words.",
-    ),
-    "stopwords.too_long": (
-        "Pole „Słowa”: słowo „{word}” jest dłuższe niż {n} znaków.",
-        "Field “words”: the word “{word}” is longer than {n} characters.",
-    ),
-    # curator's pages (issue 17 item 8)
-    "nav.keywords": ("Słowa kluczowe", "Keywords"),
-    "curator.forbidden": (
-        "Tę stronę widzi tylko kurator wiedzy lub administrator.",
-        "Only a knowledge curator or an administrator can see this page.",
-    ),
-    "curator.report": ("Raport tygodnia", "Weekly report"),
-    "curator.week": ("tydzień", "week"),
-    "curator.week_nav": ("Tygodnie", "Weeks"),
-    "curator.current_week": ("Bieżący tydzień", "Current week"),
-    "curator.save": ("Zapisz", "Save"),
-    "curator.problem.field": (
-        "Nie zapisano: popraw pole „{field}”.",
-        "Not saved: correct the field “{field}”.",
-    ),
-    "curator.problem.generic": (
-        "Nie zapisano: nie można wykonać tej zmiany.",
-        "Not saved: this change cannot be made.",
-    ),
-    "curator.field.name": ("Nazwa", "Name"),
-    "curator.field.synonyms": ("Synonimy", "Synonyms"),
-    "curator.field.into": ("Scal z", "Merge into"),
-    "curator.field.into_id": ("Scal z", "Merge into"),
-    "curator.field.into_ticket_id": ("Scal ze zgłoszeniem", "Merge into ticket"),
-    "curator.field.add_keywords": ("Dodaj słowa kluczowe", "Add keywords"),
-    "curator.field.add_kb_links": ("Dodaj linki do bazy wiedzy", "Add knowledge-base links"),
-    "curator.field.keywords": ("Słowa kluczowe", "Keywords"),
-    "curator.field.kb_links": ("Linki do bazy wiedzy", "Knowledge-base links"),
-    "curator.field.solution": ("Rozwiązanie", "Solution"),
-    "curator.field.verified": ("Zweryfikowane", "Verified"),
-    "curator.field.week": ("Tydzień", "Week"),
-    "curator.saved.added": ("Dodano słowo kluczowe.", "Keyword added."),
-    "curator.saved.edited": ("Zapisano słowo kluczowe.", "Keyword saved."),
-    "curator.saved.merged": ("Scalono.", "Merged."),
-    "curator.saved.ticket": ("Zapisano zgłoszenie.", "Ticket saved."),
-    "curator.keywords.title": ("Słownik słów kluczowych", "Keyword dictionary"),
-    "curator.keywords.find": ("Szukaj w słowniku", "Find in the dictionary"),
-    "curator.keywords.find_button": ("Szukaj", "Find"),
-    "curator.keywords.add": ("Nowe słowo kluczowe", "New keyword"),
-    "curator.keywords.add_button": ("Dodaj", "Add"),
-    "curator.keywords.name": ("Nazwa", "Name"),
-    "curator.keywords.synonyms": ("Synonimy", "Synonyms"),
-    "curator.keywords.synonyms_hint": ("oddzielone przecinkami", "separated by commas"),
-    "curator.keywords.merge_into": ("Scal z", "Merge into"),
-    "curator.keywords.merge_button": ("Scal", "Merge"),
-    "curator.keywords.none": ("Brak słów kluczowych.", "No keywords."),
-    "curator.keywords.count.one": ("{n} słowo kluczowe", "{n} keyword"),
-    "curator.keywords.count.few": ("{n} słowa kluczowe", "{n} keywords"),
-    "curator.keywords.count.many": ("{n} słów kluczowych", "{n} keywords"),
-    "curator.queue.title": ("Kolejka kuracji", "Curation queue"),
-    "curator.queue.empty": (
-        "W tym tygodniu wszystkie rozwiązane zgłoszenia są opisane.",
-        "Every ticket solved this week is described.",
-    ),
-    "curator.queue.missing": ("Brakuje", "Missing"),
-    "curator.queue.duplicates": ("Prawdopodobne duplikaty", "Likely duplicates"),
-    "curator.queue.similarity": ("Podobieństwo", "Similarity"),
-    "curator.queue.merge_into": ("Scal rozwiązanie z", "Merge the solution into"),
-    "curator.queue.merge_button": ("Scal", "Merge"),
-    "curator.missing.keywords": ("słowa kluczowe", "keywords"),
-    "curator.missing.solution": ("rozwiązanie", "solution"),
-    "curator.missing.kb_links": ("linki do bazy wiedzy", "knowledge-base links"),
-    "curator.missing.verification": ("weryfikacja", "verification"),
+    key: (polish, MESSAGES["en"].get(key, "")) for key, polish in MESSAGES["pl"].items()
 }
+"""key: (Polish, English), as the console had it before the catalogues (read-only)."""
 
 
 def text(lang: str, key: str) -> str:
     """The string for `key` in `lang`; a missing key shows itself, so gaps are visible."""
-    pair = CATALOGUE.get(key)
-    if pair is None:
-        return key
-    return pair[1] if lang == "en" else pair[0]
+    return MESSAGES.get(lang, MESSAGES["pl"]).get(key, key)
 
 
 def plural_form(lang: str, n: int) -> str:
-    """`one`, `few` or `many`: Polish has three forms (1 zgłoszenie, 2–4 zgłoszenia, 5 and
-    12–14 zgłoszeń, 22–24 zgłoszenia again), English two (`few` and `many` say the same)."""
-    if n == 1:
-        return "one"
-    if lang != "en" and n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
-        return "few"
-    return "many"
+    """`one`, `few` or `many`, by the CLDR plural rules Babel carries: Polish has three forms
+    (1 wynik, 2–4 wyniki, 5 and 12–14 wyników, 22–24 wyniki again), English two (`few` and
+    `many` then say the same)."""
+    form = Locale.parse(lang).plural_form(n)
+    return form if form in ("one", "few") else "many"
 
 
 def count_text(lang: str, key: str, n: int) -> str:
-    """The string of `key.one|few|many` for `n`, with `{n}` filled in."""
-    return text(lang, f"{key}.{plural_form(lang, n)}").replace("{n}", str(n))
+    """The string of `key.one|few|many` for `n`, with `{n}` filled in (`1 234` in Polish)."""
+    return text(lang, f"{key}.{plural_form(lang, n)}").replace("{n}", number(lang, n))
+
+
+def number(lang: str, value: float) -> str:
+    """A number as the language writes it (Polish: `1 234,5`)."""
+    return format_decimal(value, locale=lang)
+
+
+def date_time(lang: str, at: dt.datetime, tz: dt.tzinfo) -> str:
+    """A point in time in the desk's zone, in the language's short form (`1.12.2026, 14:04`)."""
+    return format_datetime(at, "short", tzinfo=tz, locale=lang)
 
 
 def translator(lang: str) -> Callable[..., str]:

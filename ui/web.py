@@ -9,11 +9,13 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from jinja2 import pass_context
 from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
@@ -30,7 +32,7 @@ from api.deps import TOKEN_COOKIE, bearer_token, container_of
 from tickets.accounts.auth import authenticate_token, has_role
 from tickets.core.schemas import Actor
 from tickets.domain.errors import DomainError
-from ui import i18n
+from ui import i18n, labels
 
 UI_DIR: Final = Path(__file__).resolve().parent
 TEMPLATE_DIR: Final = UI_DIR / "templates"
@@ -89,8 +91,10 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.globals["snippet"] = snippet_markup
-        engine.engine.filters["when"] = local_time
+        engine.engine.filters["when"] = _when
+        engine.engine.filters["number"] = _number
         engine.engine.globals["count_text"] = i18n.count_text
+        engine.engine.globals.update(labels.HELPERS)
 
     return TemplateConfig(
         directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=configure
@@ -204,13 +208,23 @@ def _balanced(text: str) -> str:
     return "".join(result)
 
 
-def local_time(at: dt.datetime | None) -> str:
-    """A timestamp as the office reads it (Warsaw time)."""
+def local_time(at: dt.datetime | None, lang: str = "pl") -> str:
+    """A timestamp as the office reads it (Warsaw time, the language's short form)."""
     if at is None:
         return ""
     if at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
-    return at.astimezone(OFFICE_TZ).strftime("%Y-%m-%d %H:%M")
+    return i18n.date_time(lang, at, OFFICE_TZ)
+
+
+@pass_context
+def _when(context: Mapping[str, Any], at: dt.datetime | None) -> str:
+    return local_time(at, context.get("lang", "pl"))
+
+
+@pass_context
+def _number(context: Mapping[str, Any], value: float) -> str:
+    return i18n.number(context.get("lang", "pl"), value)
 
 
 def mail_html(body_html: str | None) -> str | None:
@@ -249,11 +263,48 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if isinstance(exc, NotAuthorizedException):
         return to_login(request, exc)
     status = exc.status_code if isinstance(exc, HTTPException) else _domain_status(exc)
-    detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+    t = i18n.translator(language(request))
     template = page(
-        request, "error.html", actor=current_actor(request), status_code=status, detail=detail
+        request,
+        "error.html",
+        actor=current_actor(request),
+        status_code=status,
+        detail=error_text(t, exc, status),
     )
     return template
+
+
+def error_text(t: labels.Translate, exc: Exception, status: int) -> str:
+    """What went wrong, in the page's language: the domain error's own data put into a
+    catalogue sentence (never the English message meant for logs and the API)."""
+    from tickets.domain.errors import InvalidTransition, NotFound, ValidationFailed
+
+    if isinstance(exc, NotFound):
+        what = t(f"error.what.{exc.what}", exc.what)
+        return t("error.not_found").format(what=what, key=exc.key)
+    if isinstance(exc, InvalidTransition):
+        return t("error.transition").format(
+            current=t(f"state.{exc.current}", exc.current),
+            target=t(f"state.{exc.target}", exc.target),
+        )
+    if isinstance(exc, ValidationFailed):
+        return t("error.invalid").format(field=t(f"field.{exc.field}", exc.field))
+    if isinstance(exc, HTTPException) and exc.detail and status not in (404, 405):
+        text = str(t(f"error.status.{status}", ""))
+        return text or str(exc.detail)
+    return str(t(f"error.status.{status}", t("error.status.400")))
+
+
+def unknown_url_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A URL no route serves: the console's 404 page for a browser, problem+json for the API
+    and for every client that does not ask for HTML."""
+    from api.errors import http_error_handler
+
+    path = request.url.path
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if not wants_html or path.startswith(("/api/", "/schema", "/health", "/ready", "/metrics")):
+        return http_error_handler(request, exc)
+    return error_page(request, exc)
 
 
 def _domain_status(exc: Exception) -> int:

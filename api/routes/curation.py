@@ -75,6 +75,7 @@ def _csv(report: curation_shapes.WeekReport) -> Response[Any]:
         200: ResponseSpec(
             data_container=curation_shapes.WeekReport,
             description="The report as JSON, or as CSV with `?format=csv`",
+            generate_examples=False,
         )
     },
     operation_class=JsonOrCsvOperation,
@@ -97,7 +98,11 @@ def curation_week(
     "/api/curation/week.csv",
     sync_to_thread=True,
     tags=["curation"],
-    responses={200: ResponseSpec(data_container=str, media_type=CSV, description="CSV")},
+    responses={
+        200: ResponseSpec(
+            data_container=str, media_type=CSV, description="CSV", generate_examples=False
+        )
+    },
 )
 def curation_week_csv(
     container: ContainerDep, actor: ActorDep, week: FromQuery[str | None] = None

@@ -78,7 +78,11 @@ def _ingest(container: Container, raw: bytes, info: dict[str, Any]) -> service.I
     tags=["intake"],
     request_max_body_size=PIPE_MAX_BYTES,
     status_code=202,
-    responses={200: ResponseSpec(CallResult, description="The same Message-ID seen before")},
+    responses={
+        200: ResponseSpec(
+            CallResult, description="The same Message-ID seen before", generate_examples=False
+        )
+    },
     opt={"request_body": {t: {"type": "string", "minLength": 1} for t in MAIL_TYPES}},
 )
 async def pipe_mail(request: Request[Any, Any, Any], actor: ActorDep) -> Response[CallResult]:

@@ -25,6 +25,7 @@ from search.stopwords import (
     replace_stop_words,
     stop_words,
 )
+from tickets import examples as ex
 from tickets.core.schemas import Actor
 from tickets.domain.errors import ValidationFailed
 
@@ -40,23 +41,23 @@ class SameSolution(msgspec.Struct):
     """A ticket whose solution is the one of the hit it was collapsed into."""
 
     ticket_id: int
-    number: str
-    title: str
+    number: ex.TicketNumber
+    title: ex.TicketTitle
 
 
 class Hit(msgspec.Struct):
     ticket_id: int
-    number: str
-    title: str
+    number: ex.TicketNumber
+    title: ex.TicketTitle
     title_highlighted: str
     snippet: str
-    solution: str
-    keywords: list[str]
-    kb_links: list[str]
-    product: str
-    module: str
-    type: str
-    version: str
+    solution: ex.Solution
+    keywords: ex.Keywords
+    kb_links: ex.KbLinks
+    product: ex.Product
+    module: ex.Module
+    type: ex.TicketType
+    version: ex.Version
     score: float
     resolution: str = ""
     """`resolved`, `rejected` ("we will not do it", shown as such) or empty (a phone event)."""

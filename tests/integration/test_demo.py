@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api.settings import load_settings
 from sqlalchemy import select
 
 from api.bootstrap import Container, build_container
 from intake.orm import IntakeCallRow
 from tickets.core.db import Database
 from tickets.core.orm import ClientRow, ContactRow, TicketRow
+from tickets.core.settings import load_settings
 from tickets.handoff.orm import DevOpsHandoffRow
 from tools.demo import CLIENTS, WARSAW, load_demo, load_problems, nip_is_valid
 

@@ -4,7 +4,6 @@ each one is a new tag definition that needs the "Create tag definition" permissi
 from __future__ import annotations
 
 import pytest
-from api.settings import load_settings
 
 from tests.integration.test_devops_contract import (  # the served stand-in
     STANDIN_PAT,
@@ -12,6 +11,7 @@ from tests.integration.test_devops_contract import (  # the served stand-in
     served,  # noqa: F401
     standin_fixture,  # noqa: F401
 )
+from tickets.core.settings import load_settings
 from tickets.handoff.azure_devops import (
     AzureDevOpsClient,
     DevOpsRetryable,

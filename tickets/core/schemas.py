@@ -9,9 +9,12 @@ import msgspec
 from email_validator import EmailNotValidError, validate_email
 from msgspec import UNSET, Meta, UnsetType
 
+from tickets import examples as ex
 from tickets.domain.errors import ValidationFailed
 
-Title = Annotated[str, Meta(min_length=1, max_length=500)]
+Title = Annotated[
+    str, Meta(min_length=1, max_length=500, examples=["Faktura nie wysyła się do KSeF: błąd 401"])
+]
 Text = Annotated[str, Meta(max_length=200_000)]
 Short = Annotated[str, Meta(max_length=200)]
 Priority = Literal["krytyczny", "wysoki", "normalny", "niski"]
@@ -88,26 +91,26 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     definition: Annotated[str, Meta(min_length=1, max_length=16)] = "ZS"
     title: Title
-    description: Text = ""
-    solution: Text = ""
+    description: Annotated[Text, ex.DESCRIPTION] = ""
+    solution: Annotated[Text, ex.SOLUTION] = ""
     client_id: int | None = None
     partner_id: int | None = None
     contact_id: int | None = None
     contact_email: EmailAddress | None = None
-    licence: Short | None = None
+    licence: Annotated[Short, ex.LICENCE] | None = None
     lead_consultant_id: int | None = None
-    product: Short = ""
-    version: Short = ""
-    module: Short = ""
+    product: Annotated[Short, ex.PRODUCT] = ""
+    version: Annotated[Short, ex.VERSION] = ""
+    module: Annotated[Short, ex.MODULE] = ""
     area: Short = ""
     interface: Short = ""
-    type: Short = ""
+    type: Annotated[Short, ex.TICKET_TYPE] = ""
     submission_mode: Short = ""
     priority: Priority = "normalny"
     reported_at: Timestamp | None = None
     notes: Text = ""
-    keywords: Words = msgspec.field(default_factory=list)
-    kb_links: UrlList = msgspec.field(default_factory=list)
+    keywords: Annotated[Words, ex.KEYWORDS] = msgspec.field(default_factory=list)
+    kb_links: Annotated[UrlList, ex.KB_LINKS] = msgspec.field(default_factory=list)
     parent_id: int | None = None
 
     def __post_init__(self) -> None:
@@ -163,17 +166,17 @@ class PhoneEventCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     """A phone call being registered by a consultant (a ZT event)."""
 
     title: Title
-    description: Text = ""
-    licence: Short | None = None
+    description: Annotated[Text, ex.DESCRIPTION] = ""
+    licence: Annotated[Short, ex.LICENCE] | None = None
     client_id: int | None = None
     contact_id: int | None = None
     contact_name: Short | None = None
     contact_email: EmailAddress | None = None
     contact_phone: Short | None = None
-    product: Short = ""
-    version: Short = ""
-    module: Short = ""
-    type: Short = ""
+    product: Annotated[Short, ex.PRODUCT] = ""
+    version: Annotated[Short, ex.VERSION] = ""
+    module: Annotated[Short, ex.MODULE] = ""
+    type: Annotated[Short, ex.TICKET_TYPE] = ""
     priority: Priority = "normalny"
 
     def __post_init__(self) -> None:
@@ -246,45 +249,45 @@ class AttachmentView(msgspec.Struct):
 
 class TicketLink(msgspec.Struct):
     id: int
-    number: str
-    title: str
-    state: str
+    number: ex.TicketNumber
+    title: ex.TicketTitle
+    state: ex.State
 
 
 class TicketView(msgspec.Struct):
     """A ticket as every reader sees it, warnings included."""
 
-    id: int
-    number: str
+    id: ex.TicketId
+    number: ex.TicketNumber
     definition: str
     kind: str
-    state: str
+    state: ex.State
     state_label: str
     resolution: str | None
-    title: str
-    description: str
-    solution: str
+    title: ex.TicketTitle
+    description: ex.Description
+    solution: ex.Solution
     client_id: int | None
-    client_name: str | None
+    client_name: ex.ClientName | None
     partner_id: int | None
     partner_name: str | None
     contact_id: int | None
     contact_email: str | None
-    licence: str | None
+    licence: ex.Licence | None
     lead_consultant_id: int | None
-    product: str
-    version: str
-    module: str
+    product: ex.Product
+    version: ex.Version
+    module: ex.Module
     area: str
     interface: str
-    type: str
+    type: ex.TicketType
     submission_mode: str
     priority: str
     reported_at: dt.datetime
     completed_at: dt.datetime | None
     notes: str
-    keywords: list[str]
-    kb_links: list[str]
+    keywords: ex.Keywords
+    kb_links: ex.KbLinks
     verified: bool
     reuse_count: int
     parent: TicketLink | None
@@ -305,15 +308,15 @@ class TicketView(msgspec.Struct):
 
 
 class TicketSummary(msgspec.Struct):
-    id: int
-    number: str
+    id: ex.TicketId
+    number: ex.TicketNumber
     definition: str
-    state: str
+    state: ex.State
     resolution: str | None
-    title: str
+    title: ex.TicketTitle
     client_id: int | None
-    product: str
-    module: str
+    product: ex.Product
+    module: ex.Module
     priority: str
     reported_at: dt.datetime
     completed_at: dt.datetime | None

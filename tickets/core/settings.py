@@ -82,6 +82,8 @@ class Settings(msgspec.Struct, frozen=True):
     """Signs our Message-IDs and UI sessions; set it in production."""
     public_url: str = "http://127.0.0.1:8000"
     """Where users reach the UI; used in links sent out (mail, DevOps)."""
+    public_url_explicit: bool = False
+    """`SEDNO_PUBLIC_URL` was given; when not, `sedno serve` uses its own host and port."""
     spamd_host: str | None = None
     spamd_port: int = 783
     devops: DevOpsSettings | None = None
@@ -211,6 +213,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         mail_domain=get("MAIL_DOMAIN") or domain,
         secret_key=get("SECRET_KEY") or "sedno-dev-secret",
         public_url=(get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        public_url_explicit=get("PUBLIC_URL") is not None,
         spamd_host=get("SPAMD_HOST"),
         spamd_port=whole("SPAMD_PORT", 783),
         devops=devops,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import msgspec
+from msgspec import Meta
+
+from tickets import examples as ex
 
 
 class TicketBrief(msgspec.Struct):
     id: int
-    number: str
-    title: str
-    module: str
+    number: ex.TicketNumber
+    title: ex.TicketTitle
+    module: ex.Module
     completed_at: dt.datetime | None
     verified: bool
 
@@ -31,37 +35,37 @@ class ReusedSolution(msgspec.Struct):
 
 
 class QueryCount(msgspec.Struct):
-    query: str
-    count: int
+    query: ex.SearchQuery
+    count: ex.Count
     users: int
 
 
 class KeywordBrief(msgspec.Struct):
     id: int
-    name: str
-    synonyms: list[str]
+    name: Annotated[str, Meta(examples=["ksef"])]
+    synonyms: Annotated[list[str], Meta(examples=[["e-faktura", "krajowy system e-faktur"]])]
     created_at: dt.datetime
 
 
 class BrokenLink(msgspec.Struct):
-    url: str
-    http_status: int | None
-    error: str
+    url: ex.Url
+    http_status: Annotated[int, Meta(examples=[404])] | None
+    error: ex.LinkError
     checked_at: dt.datetime | None
     broken_since: dt.datetime | None
     tickets: list[TicketBrief]
 
 
 class ModuleCount(msgspec.Struct):
-    module: str
-    resolved: int
+    module: ex.Module
+    resolved: ex.Count
 
 
 class WeekReport(msgspec.Struct):
     """`GET /api/curation/week`: counts are of the week's resolved tickets."""
 
-    week: str
-    resolved: int
+    week: ex.IsoWeek
+    resolved: ex.Count
     with_keywords: int
     with_kb_links: int
     verified: int

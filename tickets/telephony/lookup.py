@@ -8,6 +8,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tickets import examples as ex
 from tickets.core.orm import ClientRow, ContactRow, PartnerRow, TicketRow
 from tickets.directory import service as directory
 from tickets.telephony.numbers import display
@@ -30,8 +31,8 @@ class Party(msgspec.Struct):
 
 class TicketBrief(msgspec.Struct):
     id: int
-    number: str
-    title: str
+    number: ex.TicketNumber
+    title: ex.TicketTitle
     state: str
     reported_at: dt.datetime
 

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
 TELEPHONY_SECRET = "ui-pbx-secret"
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
@@ -132,3 +134,26 @@ def login(page: Any, url: str, user: str = "konsultant") -> None:
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def no_sideways_scroll(page: Any) -> None:
+    """The page is no wider than the screen: nothing to scroll sideways to."""
+    scroll, client = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert scroll <= client, f"{page.url} is {scroll}px wide on a {client}px screen"
+
+
+@contextmanager
+def sized_tab(browser: Any, viewport: dict[str, int], **options: Any) -> Iterator[Any]:
+    """A Polish tab of the given size (Warsaw time); no script error may happen in it."""
+    context = browser.new_context(
+        viewport=viewport, locale="pl-PL", timezone_id="Europe/Warsaw", **options
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    context.close()
+    assert errors == []

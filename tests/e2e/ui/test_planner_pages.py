@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.ui.conftest import Server, login, screenshot
+from tests.e2e.ui.conftest import PHONE, Server, login, no_sideways_scroll, screenshot, sized_tab
 from tickets.accounts.auth import create_user
 from tickets.core.orm import UserRow
 from tickets.core.schemas import SYSTEM, TicketCreate
@@ -24,7 +24,6 @@ from tickets.planner.settings import PlannerSettings
 MONDAY = dt.date(2027, 1, 11)
 TUESDAY, WEDNESDAY, FRIDAY = (MONDAY + dt.timedelta(days=n) for n in (1, 2, 4))
 WEEK_8_16 = {day: [["08:00", "16:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
-PHONE = {"width": 390, "height": 844}
 
 
 class Plan:
@@ -79,19 +78,8 @@ class Plan:
 
 @pytest.fixture
 def phone(browser: Any, ui_server: Server) -> Iterator[Any]:
-    context = browser.new_context(viewport=PHONE, locale="pl-PL", timezone_id="Europe/Warsaw")
-    context.set_default_timeout(10_000)
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield tab
-    context.close()
-    assert errors == []
-
-
-def _no_sideways_scroll(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width
+    with sized_tab(browser, PHONE) as tab:
+        yield tab
 
 
 def _saved(page: Any, action: Callable[[], None], message: str = "Zapisano termin") -> None:
@@ -202,7 +190,7 @@ def test_on_a_phone_the_planner_does_not_scroll_sideways_and_drag_and_drop_works
         )  # fmt: skip
     login(phone, ui_server.url)
     phone.goto(plan.url(ui_server))
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     # drag the appointment two hours later on the same day
     block = phone.locator(f"#day-{plan.technik}-{WEDNESDAY} .appt")
     block.scroll_into_view_if_needed()
@@ -210,7 +198,7 @@ def test_on_a_phone_the_planner_does_not_scroll_sideways_and_drag_and_drop_works
     _saved(phone, lambda: block.drag_to(target, source_position={"x": 12, "y": 6}))
     moved = phone.locator(f"#day-{plan.technik}-{WEDNESDAY} .appt")
     assert c_number in moved.inner_text() and "11:00–12:00" in moved.inner_text()
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     moved.scroll_into_view_if_needed()
     screenshot(phone, "planner-phone")
     # on a phone a far drag is awkward: tap "Zaplanuj", then tap the time
@@ -237,7 +225,7 @@ def test_the_to_do_page_on_a_phone_lists_the_day_and_checks_off(
     phone.goto(f"{ui_server.url}/todo?date={TUESDAY}")
     item = phone.locator(f"#appointment-{appointment_id}")
     assert "14:00–15:00" in item.inner_text() and number in item.inner_text()
-    _no_sideways_scroll(phone)
+    no_sideways_scroll(phone)
     screenshot(phone, "todo")
     item.get_by_role("button", name="Odhacz").click()
     phone.wait_for_url(f"**/todo?date={TUESDAY}*")

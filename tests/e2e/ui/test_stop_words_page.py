@@ -11,9 +11,8 @@ import pytest
 
 from search.ports import DEFAULT_STOP_WORDS
 from search.stopwords import replace_stop_words, stop_words
-from tests.e2e.ui.conftest import Server, login, screenshot
+from tests.e2e.ui.conftest import PHONE, Server, login, no_sideways_scroll, screenshot
 
-PHONE = {"width": 390, "height": 844}
 QUERY = "rozrachunki automatycznie"
 NEW_STOP_WORD = "automatycznie"
 
@@ -25,11 +24,6 @@ def default_list_after(ui_server: Server) -> Iterator[None]:
     with ui_server.container.db.transaction() as s:
         replace_stop_words(s, [])
     ui_server.index()
-
-
-def _no_sideways_scroll(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], width
 
 
 def _highlighted(page: Any, url: str) -> list[str]:
@@ -131,11 +125,11 @@ def test_the_page_fits_a_phone(browser: Any, ui_server: Server) -> None:
         login(phone, ui_server.url, "admin.demo")
         phone.goto(f"{ui_server.url}/admin/stop-words")
         assert re.search(r"\d+", phone.locator("#stop-words-count").inner_text())
-        _no_sideways_scroll(phone)
+        no_sideways_scroll(phone)
         screenshot(phone, "stop-words-phone")
         phone.goto(f"{ui_server.url}/lang/en?next=/admin/stop-words")
         assert phone.locator("h1").inner_text() == "Search stop words"
-        _no_sideways_scroll(phone)
+        no_sideways_scroll(phone)
     finally:
         context.close()
     assert errors == []

@@ -10,15 +10,20 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.ui.conftest import TELEPHONY_SECRET, Server, login, screenshot
+from tests.e2e.ui.conftest import (
+    PHONE,
+    TELEPHONY_SECRET,
+    Server,
+    login,
+    no_sideways_scroll,
+    screenshot,
+)
 from tickets.core.db import utcnow
 from tickets.core.orm import TicketRow, TimeEntryRow, UserRow
 from tickets.telephony import statuses
 from tickets.telephony.orm import CallRow, TelephonyUserRow
 from tools.pbx_replay import Pbx, plan_day, replay
 from tools.telephony_demo import load_telephony_demo
-
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -45,11 +50,6 @@ def _set_status(server: Server, login_name: str, status: str) -> None:
 
 def _wait_for_stream(page: Any) -> None:
     page.locator("body[data-tel-stream=open]").wait_for(state="attached")
-
-
-def _no_sideways_scroll(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"], f"page is {width}px wide"
 
 
 def test_ringing_pops_the_caller_warnings_first_and_answer_opens_the_zt(
@@ -136,7 +136,7 @@ def test_the_pop_on_a_phone_does_not_scroll_sideways(
     try:
         login(tab, ui_server.url)
         tab.locator(".tel-status select").wait_for()
-        _no_sideways_scroll(tab)
+        no_sideways_scroll(tab)
         _wait_for_stream(tab)
         # Marta Łączka of Piekarnia Łączka, whose own consultant is Anna (ext. 101).
         _set_status(ui_server, "konsultant", "available")
@@ -147,13 +147,13 @@ def test_the_pop_on_a_phone_does_not_scroll_sideways(
         assert tab.locator("#tel-pop .warnings").count() == 0
         box = tab.locator("#tel-pop").bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-        _no_sideways_scroll(tab)
+        no_sideways_scroll(tab)
         screenshot(tab, "telephony-pop-phone")
         pbx.event("ui-call-2", "ended", "600 100 201", "101", None)  # unanswered
         tab.goto(f"{ui_server.url}/telephony/callbacks")
         tab.locator(".callback").first.wait_for()
         assert "Marta Łączka" in tab.locator(".callbacks").inner_text()
-        _no_sideways_scroll(tab)
+        no_sideways_scroll(tab)
         screenshot(tab, "telephony-callbacks-phone")
         tab.locator(".callback", has_text="Marta Łączka").locator("button").click()
         tab.wait_for_url(f"{ui_server.url}/telephony/callbacks")

@@ -1,0 +1,186 @@
+"""Every page of the console on a phone (360, 390 and 414 px wide) and on a desktop: nothing
+scrolls sideways, the side cards stack under the content, the queue's "Przyjmij" and the call
+form's stopwatch are on the screen."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from tests.e2e.ui.conftest import (
+    PHONE,
+    VIEWPORT,
+    Server,
+    login,
+    no_sideways_scroll,
+    screenshot,
+    sized_tab,
+)
+from tickets.core.schemas import SYSTEM, PhoneEventCreate, TicketCreate
+from tickets.core.services import create_ticket, register_phone_event
+
+LONG_WORD = "Zażółćgęśląjaźń" * 8  # a pasted path or token: one word wider than a phone
+
+
+class Seeded:
+    def __init__(self, ticket_id: int, event_id: int, call_id: int | None) -> None:
+        self.ticket_id, self.event_id, self.call_id = ticket_id, event_id, call_id
+
+
+@pytest.fixture(scope="module")
+def seeded(ui_server: Server) -> Seeded:
+    """A ticket with long text, an open phone event and (with intake) a pending mail."""
+    with ui_server.container.db.transaction() as s:
+        ticket = create_ticket(
+            s,
+            SYSTEM,
+            TicketCreate(
+                title=f"Wydruk faktury ucina kolumnę {LONG_WORD}",
+                description=f"Ścieżka: C:\\Program Files\\enova365\\{LONG_WORD}\\wydruki.xml",
+                product="enova365",
+                module="Handel",
+                keywords=["wydruk", "faktura"],
+                kb_links=[f"https://pomoc.example.pl/{LONG_WORD}/wydruki"],
+            ),
+        )
+        event = register_phone_event(
+            s,
+            SYSTEM,
+            PhoneEventCreate(title="Klient pyta o korektę faktury", licence="EN-100203"),
+        )
+        ticket_id, event_id = ticket.id, event.id
+    ui_server.index()
+    return Seeded(ticket_id, event_id, _pending_mail(ui_server))
+
+
+def _pending_mail(server: Server) -> int | None:
+    try:
+        from intake.service import IntakeContext, ingest_mail
+    except ImportError:
+        return None
+    msg = EmailMessage()
+    msg["From"] = f"Ewa Nowak <ewa.{uuid.uuid4().hex[:6]}@biuro-rachunkowe.pl>"
+    msg["To"] = "pomoc@sedno.localhost"
+    msg["Subject"] = f"Nie działa wysyłka JPK_V7M, błąd podpisu {LONG_WORD}"
+    msg["Message-ID"] = f"<{uuid.uuid4()}@example.pl>"
+    msg.set_content("Dzień dobry,\nplik JPK jest odrzucany przez bramkę.\nEwa Nowak")
+    ctx = IntakeContext(server.container.settings, blobs=server.container.blobs)
+    with server.container.db.transaction() as s:
+        return int(ingest_mail(s, ctx, msg.as_bytes()).call_id)
+
+
+def _pages(seeded: Seeded) -> list[str]:
+    return [
+        "/",
+        "/?q=faktura",
+        "/call",
+        f"/call/{seeded.event_id}",
+        "/queue",
+        "/queue?state=dropped",
+        f"/tickets/{seeded.ticket_id}",
+        "/definitions",
+        "/planner",
+        "/todo",
+        "/telephony/callbacks",
+        "/admin/stop-words",
+        "/admin/devops",
+        "/curation/week",
+        "/tickets/99999999",  # the error page
+        "/no-such-page",
+    ]
+
+
+@pytest.fixture(scope="module")
+def admin_state(browser: Any, ui_server: Server) -> Any:
+    """The administrator's cookies, logged in once (every page is theirs to see)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="pl-PL")
+    tab = context.new_page()
+    login(tab, ui_server.url, "admin.demo")
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture
+def screen(request: Any, browser: Any, admin_state: Any) -> Iterator[Any]:
+    width, height = request.param
+    with sized_tab(browser, {"width": width, "height": height}, storage_state=admin_state) as tab:
+        yield tab
+
+
+@pytest.mark.parametrize(
+    "screen", [(360, 740), (PHONE["width"], PHONE["height"]), (414, 896)], indirect=True
+)
+def test_no_page_scrolls_sideways_on_a_phone(
+    screen: Any, ui_server: Server, seeded: Seeded
+) -> None:
+    wide: list[str] = []
+    for path in _pages(seeded):
+        screen.goto(f"{ui_server.url}{path}")
+        screen.wait_for_load_state("networkidle")
+        try:
+            no_sideways_scroll(screen)
+        except AssertionError as exc:
+            wide.append(str(exc))
+    assert wide == []
+
+
+def _inside_screen(page: Any, selector: str) -> None:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    width = page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box, width)
+
+
+@pytest.mark.parametrize("screen", [(PHONE["width"], PHONE["height"])], indirect=True)
+def test_on_a_phone_side_cards_stack_and_actions_fit(
+    screen: Any, ui_server: Server, seeded: Seeded
+) -> None:
+    screen.goto(f"{ui_server.url}/tickets/{seeded.ticket_id}")
+    content = screen.locator(".ticket-main, .ticket-layout > div").first.bounding_box()
+    side = screen.locator(".ticket-side").bounding_box()
+    assert content is not None and side is not None
+    assert side["y"] >= content["y"] + content["height"] - 1, "side cards cover the fields"
+    assert side["width"] >= content["width"] - 1
+    screenshot(screen, "ticket-phone")
+
+    screen.goto(f"{ui_server.url}/call")
+    _inside_screen(screen, ".stopwatch")
+    _inside_screen(screen, "#title")
+    screenshot(screen, "call-new-phone")
+    screen.goto(f"{ui_server.url}/call/{seeded.event_id}")
+    _inside_screen(screen, ".stopwatch")
+
+    if seeded.call_id is not None:
+        screen.goto(f"{ui_server.url}/queue")
+        row = f"#call-{seeded.call_id}"
+        _inside_screen(screen, f"{row} form.accept button[type=submit]")
+        screenshot(screen, "queue-phone")
+
+    screen.goto(f"{ui_server.url}/?q=faktura")
+    screen.locator(".hit").first.wait_for()
+    facets = screen.locator(".facets").bounding_box()
+    hits = screen.locator("ol.hits").bounding_box()
+    assert facets is not None and hits is not None
+    assert hits["x"] + hits["width"] <= PHONE["width"]
+    screenshot(screen, "search-phone")
+
+
+@pytest.mark.parametrize("screen", [(VIEWPORT["width"], VIEWPORT["height"])], indirect=True)
+def test_on_a_desktop_the_side_cards_sit_beside_the_content(
+    screen: Any, ui_server: Server, seeded: Seeded
+) -> None:
+    for path in _pages(seeded):
+        screen.goto(f"{ui_server.url}{path}")
+        screen.wait_for_load_state("networkidle")
+        no_sideways_scroll(screen)
+    screen.goto(f"{ui_server.url}/tickets/{seeded.ticket_id}")
+    content = screen.locator(".ticket-layout > div").first.bounding_box()
+    side = screen.locator(".ticket-side").bounding_box()
+    assert content is not None and side is not None
+    assert side["x"] >= content["x"] + content["width"], "the side cards should be a column"
+    assert abs(side["y"] - content["y"]) < 2
