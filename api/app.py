@@ -33,6 +33,8 @@ from api.routes.system import health, metrics, ready
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.settings import Settings, load_settings
+from tickets.tasks.routes import ROUTES as TASK_ROUTES
+from tickets.timecost.routes import ROUTES as TIMECOST_ROUTES
 
 log = logging.getLogger("sedno")
 
@@ -161,6 +163,8 @@ def create_app(
                     *PLANNER_ROUTES,
                     *_optional_routes(),
                     *TELEPHONY_ROUTES,
+                    *TASK_ROUTES,
+                    *TIMECOST_ROUTES,
                 ],
                 security=[{"bearer": []}],
             ),

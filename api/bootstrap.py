@@ -61,7 +61,7 @@ def build_container(settings: Settings, *, prepare: str = "auto") -> Container:
     tests), "none", or "auto" = migrate the embedded SQLite database, leave PostgreSQL to
     `sedno migrate` (so that replicas never race on migrations)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database.url)
+    db = Database(settings.database.url, desk_timezone=settings.timezone)
     if prepare == "auto":
         prepare = "migrate" if db.is_sqlite else "none"
     if prepare == "migrate":

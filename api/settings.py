@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import zoneinfo
 from pathlib import Path
 
 import msgspec
 
 from tickets.telephony.settings import TelephonySettings, load_telephony_settings
+from tickets.timecost.settings import TimeCostSettings, load_timecost_settings
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -88,6 +90,9 @@ class Settings(msgspec.Struct, frozen=True):
     sender_max_per_hour: int = 20
     ack_max_per_sender_per_day: int = 5
     telephony: TelephonySettings = TelephonySettings()
+    timezone: str = "Europe/Warsaw"
+    """The desk's time zone (`SEDNO_TIMEZONE`): the year of ticket numbers, report days."""
+    timecost: TimeCostSettings = TimeCostSettings()
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -147,6 +152,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             pat=get("DEVOPS_PAT") or "",
             webhook_secret=get("DEVOPS_WEBHOOK_SECRET") or "",
         )
+    timezone = get("TIMEZONE") or "Europe/Warsaw"
+    zoneinfo.ZoneInfo(timezone)  # a zone that does not exist fails at start, not at 1 January
     mail_from = get("MAIL_FROM") or "Sedno <pomoc@sedno.localhost>"
     domain = mail_from.rsplit("@", 1)[-1].strip(">").strip() or "sedno.localhost"
     return Settings(
@@ -170,4 +177,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         run_workers=_flag(get("RUN_WORKERS"), True),
         auto_accept_known=_flag(get("AUTO_ACCEPT_KNOWN"), True),
         telephony=load_telephony_settings(env),
+        timezone=timezone,
+        timecost=load_timecost_settings(env),
     )

@@ -310,7 +310,7 @@ def run_intake_worker(settings: Settings, db: Database, stop_event: threading.Ev
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = load_settings()
-    db = Database(settings.database.url)
+    db = Database(settings.database.url, desk_timezone=settings.timezone)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
