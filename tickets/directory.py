@@ -229,7 +229,8 @@ def client_view(row: ClientRow) -> ClientView:
 
 def create_partner(session: Session, data: PartnerIn) -> PartnerRow:
     fields = msgspec.structs.asdict(data)
-    row = PartnerRow(**fields, **_address_fields(fields.pop("address")))
+    address = _address_fields(fields.pop("address"))
+    row = PartnerRow(**fields, **address)
     session.add(row)
     session.flush()
     return row
@@ -400,7 +401,7 @@ def find_contacts(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(ContactRow.name, ContactRow.id).limit(limit).offset(offset)
-    ).tuples()
+    ).all()
     return [contact_view(c, name) for c, name in rows], int(total)
 
 

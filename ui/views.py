@@ -21,6 +21,8 @@ from ui import (
     ticket_pages,
 )
 from ui.planner_pages import PAGES as PLANNER_PAGES
+from ui.task_pages import PAGES as TASK_PAGES
+from ui.timecost_pages import PAGES as TIMECOST_PAGES
 from ui.web import (
     STATIC_DIR,
     UI_EXCEPTION_HANDLERS,
@@ -77,6 +79,8 @@ PAGES: list[Any] = [
     *telephony_pages.PAGES,
     admin_pages.devops_page,
     *stopword_pages.PAGES,
+    *TASK_PAGES,
+    *TIMECOST_PAGES,
 ]
 
 # Pages other capabilities add to the console, mounted when they are installed.

@@ -118,7 +118,12 @@ def checklist_view(session: Session, ticket_id: int) -> list[ChecklistItemView]:
     items = ticket_items(session, ticket_id)
     user_ids = {i.done_by_id for i in items if i.done_by_id is not None}
     names = (
-        dict(session.execute(select(UserRow.id, UserRow.name).where(UserRow.id.in_(user_ids))))
+        {
+            user_id: name
+            for user_id, name in session.execute(
+                select(UserRow.id, UserRow.name).where(UserRow.id.in_(user_ids))
+            )
+        }
         if user_ids
         else {}
     )
@@ -148,16 +153,7 @@ def tick(
     item.done = done
     item.done_by_id = actor.user_id if done else None
     item.done_at = utcnow() if done else None
-    record(
-        session,
-        ticket,
-        actor,
-        "checklist",
-        field="checklist",
-        old=not done,
-        new=done,
-        note=item.text,
-    )
+    record(session, ticket, actor, "checklist_done" if done else "checklist_undone", new=item.text)
     session.flush()
     return item
 

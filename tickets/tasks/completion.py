@@ -58,4 +58,11 @@ def check_completion(
         raise ChildrenOpen(numbers)
     if not (note or "").strip():
         raise ValidationFailed("note", "a forced completion needs a note saying why")
-    record(session, ticket, actor, "forced_completion", new=numbers, note=(note or "").strip())
+    record(
+        session,
+        ticket,
+        actor,
+        "forced_completion",
+        new=", ".join(numbers),
+        note=(note or "").strip(),
+    )

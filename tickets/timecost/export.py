@@ -70,14 +70,23 @@ def report_csv(report: TimeReport) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def render_time_chart(report: TimeReport, top: int = 12) -> str:
-    """Hours per row (all and billable), the busiest first; the hour axis in whole hours."""
+POLISH_CHART = {"title": "Czas według {group} [h]", "total": "łącznie", "billable": "rozliczane"}
+
+
+def render_time_chart(
+    report: TimeReport, top: int = 12, words: dict[str, str] | None = None
+) -> str:
+    """Hours per row (all and billable), the busiest first; the hour axis in whole hours.
+    `words`: the title (with `{group}`), the two series' names, and labels by row key."""
+    words = words or POLISH_CHART
     rows = report.rows[:top]
     longest = max((r.seconds for r in rows), default=0) / 3600
     ceiling = max(1, math.ceil(longest))
     step = max(1, math.ceil(ceiling / 8))
     chart = pygal.HorizontalBar(
-        title=f"Czas według {GROUP_TITLES.get(report.group_by, report.group_by)} [h]",
+        title=words["title"].replace(
+            "{group}", words.get("group", GROUP_TITLES.get(report.group_by, report.group_by))
+        ),
         style=_STYLE,
         js=[],
         disable_xml_declaration=True,
@@ -88,11 +97,10 @@ def render_time_chart(report: TimeReport, top: int = 12) -> str:
         height=max(220, 60 + 44 * len(rows)),
         margin=16,
         range=(0, ceiling),
-        y_labels=list(range(0, ceiling + step, step)),
-        value_formatter=lambda v: f"{v:.1f} h".replace(".", ","),
+        y_labels=[{"label": f"{v} h", "value": v} for v in range(0, ceiling + step, step)],
     )
     ordered = list(reversed(rows))
-    chart.x_labels = [r.label for r in ordered]
-    chart.add("łącznie", [round(r.seconds / 3600, 2) for r in ordered])
-    chart.add("rozliczane", [round(r.billable_seconds / 3600, 2) for r in ordered])
+    chart.x_labels = [words.get("row:" + r.key, r.label) for r in ordered]
+    chart.add(words["total"], [round(r.seconds / 3600, 2) for r in ordered])
+    chart.add(words["billable"], [round(r.billable_seconds / 3600, 2) for r in ordered])
     return _svg(chart)

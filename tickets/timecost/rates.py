@@ -47,7 +47,7 @@ def _check(session: Session, data: RatesIn) -> None:
             raise ValidationFailed(f"{field}.user_id", f"no such user: {item.user_id}")
         if item.partner_id is not None and session.get(PartnerRow, item.partner_id) is None:
             raise ValidationFailed(f"{field}.partner_id", f"no such partner: {item.partner_id}")
-        rate = item.hourly_rate
+        rate = Decimal(item.hourly_rate)
         if not rate.is_finite() or rate < 0 or rate > MAX_RATE or rate != rate.quantize(CENT):
             raise ValidationFailed(
                 f"{field}.hourly_rate", "PLN from 0 to 100000 with at most 2 decimal places"
@@ -67,15 +67,15 @@ def replace_rates(session: Session, data: RatesIn) -> None:
             HourlyRateRow(
                 user_id=item.user_id,
                 partner_id=item.partner_id,
-                hourly_rate=item.hourly_rate.quantize(CENT),
+                hourly_rate=Decimal(item.hourly_rate).quantize(CENT),
             )
         )
     session.flush()
 
 
 def list_rates(session: Session) -> list[RateView]:
-    users = dict(session.execute(select(UserRow.id, UserRow.name)).tuples())
-    partners = dict(session.execute(select(PartnerRow.id, PartnerRow.name)).tuples())
+    users = {i: n for i, n in session.execute(select(UserRow.id, UserRow.name))}
+    partners = {i: n for i, n in session.execute(select(PartnerRow.id, PartnerRow.name))}
     out = []
     for r in session.scalars(select(HourlyRateRow).order_by(HourlyRateRow.id)):
         parts = []

@@ -59,7 +59,7 @@ def _bounds(start: dt.date, end: dt.date, settings: TimeCostSettings) -> tuple[d
 
 
 def _names(session: Session, model: type[UserRow | PartnerRow | ClientRow]) -> dict[int, str]:
-    return {int(i): str(n) for i, n in session.execute(select(model.id, model.name)).tuples()}
+    return {int(i): str(n) for i, n in session.execute(select(model.id, model.name))}
 
 
 def build_report(
@@ -79,9 +79,9 @@ def build_report(
             TimeEntryRow.started_at < hi,
             TimeEntryRow.seconds.is_not(None),
         )
-    ).tuples()
+    ).all()
     rates = rate_table(session)
-    client_partner = dict(session.execute(select(ClientRow.id, ClientRow.partner_id)).tuples())
+    client_partner = {i: p for i, p in session.execute(select(ClientRow.id, ClientRow.partner_id))}
     seconds: dict[str, int] = defaultdict(int)
     billable: dict[str, int] = defaultdict(int)
     cost: dict[str, Decimal] = defaultdict(Decimal)

@@ -10,10 +10,11 @@ import msgspec
 from msgspec import Meta
 
 Money = Annotated[
-    Decimal,
+    str,
     Meta(
-        description='PLN as a decimal string with at most 2 places (`"150.00"`).',
-        extra_json_schema={"type": "string", "pattern": r"^[0-9]{1,8}(\.[0-9]{1,2})?$"},
+        pattern=r"^[0-9]{1,6}(\.[0-9]{1,2})?$",
+        description="PLN as a decimal string with at most 2 places (`150.00`): a string, so that "
+        "no binary fraction rounds it.",
     ),
 ]
 GroupBy = Literal["consultant", "partner", "client", "module"]
