@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from tests.e2e.ui.conftest import Server, login, screenshot
 from tickets import services
 from tickets.adapters.orm import UserRow
+from tickets.auth import create_user
 from tickets.schemas import SYSTEM, Actor, TicketCreate
 from tickets.tasks.checklists import replace_template
 from tickets.tasks.schemas import ChecklistItemIn, ChecklistTemplateIn
@@ -117,9 +119,14 @@ def test_the_checklist_and_children_hold_completion_until_done(
 
 @pytest.fixture
 def month_of_time(ui_server: Server) -> Actor:
-    consultant = _user(ui_server, "konsultant")
+    """A consultant of its own (the server is shared by the package) with 2 hours this month."""
     now = dt.datetime.now(dt.UTC)
+    suffix = uuid.uuid4().hex[:6]
     with ui_server.container.db.transaction() as s:
+        user, _token = create_user(
+            s, login=f"ewa-{suffix}", name=f"Ewa Łęcka {suffix}", role="consultant"
+        )
+        consultant = Actor(user.id, user.name, user.role)
         replace_rates(s, RatesIn(items=[RateIn(user_id=consultant.user_id, hourly_rate="150")]))
         task = services.create_ticket(s, consultant, TicketCreate(title="Konfiguracja płac"))
         services.add_time(s, consultant, task.id, 90, now - dt.timedelta(minutes=120), "analiza")
@@ -151,6 +158,10 @@ def test_the_time_report_page_for_a_curator(
     assert "Czas według konsultanta [h]" in svg and "do rozliczenia" in svg
     _no_sideways_scroll(page)
     screenshot(page, "time-report" if viewport is None else "time-report-phone")
+    href = page.locator("a[href*='format=csv']").get_attribute("href") or ""
+    csv = page.request.get(f"{ui_server.url}{href}")
+    assert csv.status == 200 and csv.body().startswith(b"\xef\xbb\xbf")
+    assert month_of_time.name in csv.body().decode("utf-8-sig")
 
     page.select_option("select[name=group_by]", "module")
     page.locator(".time-filter button[type=submit]").click()
@@ -161,11 +172,6 @@ def test_the_time_report_page_for_a_curator(
     page.fill("input[name=date_to]", "2026-01-01")
     page.locator(".time-filter button[type=submit]").click()
     assert "Pole „Do dnia”" in page.locator("[role=alert]").inner_text()
-
-    csv = page.request.get(
-        f"{ui_server.url}/api/reports/time?from=2000-01-01&to=2099-12-31&format=csv"
-    )
-    assert csv.status == 200 and csv.body().startswith(b"\xef\xbb\xbf")
 
 
 def test_a_consultant_has_no_report_link_and_is_refused_in_polish(
