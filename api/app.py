@@ -36,8 +36,10 @@ from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
 from api.routes.planner import ROUTES as PLANNER_ROUTES
 from api.routes.system import health, metrics, ready
+from api.routes.tasks import ROUTES as TASK_ROUTES
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
+from api.routes.timecost import ROUTES as TIMECOST_ROUTES
 from api.scheduler import run_scheduler
 from api.swagger import swagger_assets, swagger_plugin
 from intake.worker import run_intake_worker
@@ -133,6 +135,8 @@ def create_app(
                     *keyword_routes.ROUTES,
                     *ui_views.ROUTES,
                     *TELEPHONY_ROUTES,
+                    *TASK_ROUTES,
+                    *TIMECOST_ROUTES,
                 ],
                 security=[{"bearer": []}],
             ),

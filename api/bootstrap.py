@@ -26,7 +26,9 @@ import tickets.curation.orm
 import tickets.handoff.orm
 import tickets.handoff.pause
 import tickets.planner.orm
+import tickets.tasks.orm
 import tickets.telephony.orm
+import tickets.timecost.orm
 from api.container import Container
 from intake import handlers as intake_handlers
 from intake.purge import run_scheduled_purge
@@ -59,6 +61,8 @@ TABLE_MODULES = (
     intake.lease,
     tickets.handoff.orm,
     tickets.handoff.pause,
+    tickets.tasks.orm,
+    tickets.timecost.orm,
     tickets.curation.orm,
     tickets.planner.orm,
     tickets.telephony.orm,
@@ -137,7 +141,7 @@ def build_container(
     come from `config`, else from the environment and `.env`."""
     config = config or load_configuration()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.database.url)
+    db = Database(settings.database.url, desk_timezone=settings.timezone)
     if prepare == "auto":
         prepare = "migrate" if db.is_sqlite else "none"
     if prepare == "migrate":

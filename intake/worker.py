@@ -311,7 +311,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     env = environment()
     settings = load_settings(env)
-    db = Database(settings.database.url)
+    db = Database(settings.database.url, desk_timezone=settings.timezone)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

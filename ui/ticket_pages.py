@@ -27,6 +27,7 @@ class TransitionForm(msgspec.Struct, kw_only=True):
     note: Annotated[str, Meta(max_length=200_000)] = ""
     resolution: Literal["", "resolved", "rejected"] = ""
     solution: Annotated[str, Meta(max_length=200_000)] = ""
+    force: Literal["", "1"] = ""
 
 
 class TimerForm(msgspec.Struct, kw_only=True):
@@ -126,22 +127,48 @@ def ticket_by_number(container: ContainerDep, actor: ActorDep, number: FromPath[
 
 @post("/tickets/{ticket_id:int}/transition", sync_to_thread=True, status_code=303)
 def ticket_transition(
+    request: Request[Any, Any, Any],
     container: ContainerDep,
     actor: ActorDep,
     ticket_id: FromPath[int],
     data: URLEncodedBody[TransitionForm],
 ) -> Response[Any]:
-    with container.db.transaction() as s:
-        services.transition_ticket(
-            s,
-            actor,
-            ticket_id,
-            data.to,
-            resolution=data.resolution or None,
-            solution=data.solution if data.solution.strip() else None,
-            note=data.note or None,
-        )
+    from tickets.tasks.completion import ChecklistIncomplete, ChildrenOpen
+
+    try:
+        with container.db.transaction() as s:
+            services.transition_ticket(
+                s,
+                actor,
+                ticket_id,
+                data.to,
+                resolution=data.resolution or None,
+                solution=data.solution if data.solution.strip() else None,
+                note=data.note or None,
+                force=data.force == "1",
+            )
+    except (ChecklistIncomplete, ChildrenOpen) as exc:
+        return _not_completed(request, actor, exc)
+    except ValidationFailed as exc:
+        if exc.field != "note" or data.force != "1":
+            raise
+        return _not_completed(request, actor, exc)
     return Redirect(f"/tickets/{ticket_id}", status_code=303)
+
+
+def _not_completed(request: Request[Any, Any, Any], actor: Actor, exc: Exception) -> Template:
+    """Why the task cannot be completed yet, in the page's language (409)."""
+    from tickets.tasks.completion import ChecklistIncomplete
+    from ui import i18n
+
+    t = i18n.translator(language(request))
+    if isinstance(exc, ChecklistIncomplete):
+        detail = t("ticket.checklist_incomplete") + " " + "; ".join(exc.items)
+    elif isinstance(exc, ValidationFailed):
+        detail = t("ticket.force_needs_note")
+    else:
+        detail = t("ticket.children_open") + " " + ", ".join(getattr(exc, "numbers", []))
+    return page(request, "error.html", actor=actor, status_code=409, detail=detail)
 
 
 @post("/tickets/{ticket_id:int}/timer", sync_to_thread=True, status_code=303)

@@ -22,6 +22,8 @@ from ui import (
 from ui.curation_views import curation_week_page
 from ui.curator_pages import PAGES as CURATOR_PAGES
 from ui.planner_pages import PAGES as PLANNER_PAGES
+from ui.task_pages import PAGES as TASK_PAGES
+from ui.timecost_pages import PAGES as TIMECOST_PAGES
 from ui.web import (
     STATIC_DIR,
     UI_EXCEPTION_HANDLERS,
@@ -78,6 +80,8 @@ PAGES: list[Any] = [
     *telephony_pages.PAGES,
     admin_pages.devops_page,
     *stopword_pages.PAGES,
+    *TASK_PAGES,
+    *TIMECOST_PAGES,
 ]
 
 PAGES.extend([curation_week_page, *CURATOR_PAGES])

@@ -23,6 +23,11 @@ class PartnerList(msgspec.Struct):
     total: int
 
 
+class ContactList(msgspec.Struct):
+    items: list[d.ContactView]
+    total: int
+
+
 class DirectoryController(Controller):
     path = "/api"
     tags = ["directory"]  # noqa: RUF012
@@ -94,4 +99,22 @@ class DirectoryController(Controller):
         self, container: ContainerDep, actor: ActorDep, data: JSONBody[d.ContactIn]
     ) -> d.ContactView:
         with container.db.transaction() as s:
-            return msgspec.convert(d.create_contact(s, data), d.ContactView, from_attributes=True)
+            return d.contact_view(d.create_contact(s, data))
+
+    @get("/contacts", sync_to_thread=True)
+    def contacts(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        q: FromQuery[str | None] = None,
+        client_id: FromQuery[int | None] = None,
+        partner_id: FromQuery[int | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> ContactList:
+        """Contacts by name, e-mail, role or phone number (any format), as you type."""
+        with container.db.read() as s:
+            items, total = d.find_contacts(
+                s, q=q, client_id=client_id, partner_id=partner_id, limit=limit, offset=offset
+            )
+        return ContactList(items=items, total=total)

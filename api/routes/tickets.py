@@ -68,7 +68,9 @@ def _on_phone_event(session: Any, ticket: Any) -> None:
 
 
 def _entry(e: Any) -> TimeEntryView:
-    return TimeEntryView(e.id, e.user_id, e.started_at, e.stopped_at, e.seconds, e.manual, e.note)
+    return TimeEntryView(
+        e.id, e.user_id, e.started_at, e.stopped_at, e.seconds, e.manual, e.note, e.billable
+    )
 
 
 class TicketController(Controller):
@@ -165,6 +167,7 @@ class TicketController(Controller):
                 resolution=data.resolution,
                 solution=data.solution,
                 note=data.note,
+                force=data.force,
             )
             return ticket_view(s, ticket_id)
 
@@ -207,7 +210,9 @@ class TicketController(Controller):
         data: JSONBody[ManualTimeEntry],
     ) -> TimerResult:
         with container.db.transaction() as s:
-            entry = services.add_time(s, actor, ticket_id, data.minutes, data.started_at, data.note)
+            entry = services.add_time(
+                s, actor, ticket_id, data.minutes, data.started_at, data.note, data.billable
+            )
             return TimerResult(_entry(entry), services.time_total_s(s, ticket_id))
 
     @post("/{ticket_id:int}/reuse", status_code=200, sync_to_thread=True)

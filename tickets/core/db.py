@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
+import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,6 +53,15 @@ class Base(DeclarativeBase):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+DEFAULT_DESK_TIMEZONE = "Europe/Warsaw"
+DESK_TIMEZONE_KEY = "sedno_desk_timezone"
+
+
+def desk_zone(session: Session) -> zoneinfo.ZoneInfo:
+    """The desk's time zone (`SEDNO_TIMEZONE`) of the database this session belongs to."""
+    return zoneinfo.ZoneInfo(str(session.info.get(DESK_TIMEZONE_KEY, DEFAULT_DESK_TIMEZONE)))
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -113,8 +123,9 @@ def _ping_when_idle(engine: Engine, idle_s: float) -> None:
 class Database:
     """Owns the engines; `transaction()` is the unit of work for writers, `read()` for readers."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, desk_timezone: str = DEFAULT_DESK_TIMEZONE) -> None:
         self.url = url
+        self.desk_timezone = desk_timezone
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.write_engine = _sqlite_engine(url, immediate=True)
@@ -123,8 +134,11 @@ class Database:
             self.write_engine = create_engine(url, pool_size=10, max_overflow=30)
             _ping_when_idle(self.write_engine, IDLE_PING_S)
             self.read_engine = self.write_engine
-        self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
-        self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
+        # The desk's time zone travels with every session: ticket numbers take their year
+        # from the desk's calendar, not UTC's (`desk_zone`).
+        info = {DESK_TIMEZONE_KEY: desk_timezone}
+        self._writer = sessionmaker(self.write_engine, expire_on_commit=False, info=info)
+        self._reader = sessionmaker(self.read_engine, expire_on_commit=False, info=info)
 
     @property
     def dialect(self) -> str:

@@ -112,6 +112,12 @@ class PartnerRow(PhoneNumbered, Base):
     phone: Mapped[str | None] = mapped_column(String(64))
     phone_e164: Mapped[str | None] = mapped_column(String(32), index=True)
     """`phone` normalised to E.164, for finding a caller by number."""
+    tax_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    """NIP, digits only (checksum validated when set through the directory)."""
+    street: Mapped[str] = mapped_column(String(300), default="")
+    postal_code: Mapped[str] = mapped_column(String(16), default="")
+    city: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2), default="PL")
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     sales_note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -129,7 +135,12 @@ class ClientRow(PhoneNumbered, Base):
     phone: Mapped[str | None] = mapped_column(String(64))
     phone_e164: Mapped[str | None] = mapped_column(String(32), index=True)
     """`phone` normalised to E.164, for finding a caller by number."""
-    tax_id: Mapped[str | None] = mapped_column(String(32))
+    tax_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    """NIP, digits only (checksum validated when set through the directory)."""
+    street: Mapped[str] = mapped_column(String(300), default="")
+    postal_code: Mapped[str] = mapped_column(String(16), default="")
+    city: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2), default="PL")
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     sales_note: Mapped[str] = mapped_column(Text, default="")
     consultant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -165,6 +176,10 @@ class ContactRow(PhoneNumbered, Base):
     """`phone` normalised to E.164, for finding a caller by number."""
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    role: Mapped[str] = mapped_column(String(100), default="")
+    """What the person is at the client, e.g. "księgowa", "administrator IT"."""
+    preferred_channel: Mapped[str] = mapped_column(String(16), default="email")
+    """`email` or `phone`: how the person wants to be reached."""
 
 
 # Intake asks "is this sender a known contact, client or partner?" for every mail, by the
@@ -220,6 +235,16 @@ class TicketRow(Base):
     devops_state: Mapped[str | None] = mapped_column(String(64))
     second_line_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    category: Mapped[str] = mapped_column(String(100), default="", index=True)
+    """A name from the task category dictionary (`task_categories`), or empty."""
+    due_from: Mapped[dt.datetime | None] = mapped_column()
+    due_to: Mapped[dt.datetime | None] = mapped_column(index=True)
+    """The deadline: an open task past it is overdue."""
+    location: Mapped[str] = mapped_column(String(300), default="")
+    billable: Mapped[bool] = mapped_column(Boolean, default=True)
+    """The task's time may be billed; an entry is billable only if its task is too."""
+    paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The client has paid for the task."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -297,6 +322,8 @@ class TimeEntryRow(Base):
     seconds: Mapped[int | None] = mapped_column(Integer)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
+    billable: Mapped[bool] = mapped_column(Boolean, default=True)
+    """This entry may be billed (and its task is billable): counted in `billable_seconds`."""
 
 
 class ReuseRow(Base):

@@ -11,6 +11,7 @@ from msgspec import UNSET, Meta, UnsetType
 
 from tickets import examples as ex
 from tickets.domain.errors import ValidationFailed
+from tickets.tasks.schemas import ChecklistItemView, ChildrenProgress
 
 Title = Annotated[
     str, Meta(min_length=1, max_length=500, examples=["Faktura nie wysyła się do KSeF: błąd 401"])
@@ -112,6 +113,13 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     keywords: Annotated[Words, ex.KEYWORDS] = msgspec.field(default_factory=list)
     kb_links: Annotated[UrlList, ex.KB_LINKS] = msgspec.field(default_factory=list)
     parent_id: int | None = None
+    category: Annotated[str, Meta(max_length=100)] = ""
+    """A task category from the dictionary; its checklist is copied onto the task."""
+    due_from: Timestamp | None = None
+    due_to: Timestamp | None = None
+    location: Annotated[str, Meta(max_length=300)] = ""
+    billable: bool = True
+    paid: bool = False
 
     def __post_init__(self) -> None:
         check_addresses(self, "contact_email")
@@ -142,6 +150,12 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     keywords: Words | UnsetType = UNSET
     kb_links: UrlList | UnsetType = UNSET
     verified: bool | UnsetType = UNSET
+    category: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
+    due_from: Timestamp | UnsetType | None = UNSET
+    due_to: Timestamp | UnsetType | None = UNSET
+    location: Annotated[str, Meta(max_length=300)] | UnsetType = UNSET
+    billable: bool | UnsetType = UNSET
+    paid: bool | UnsetType = UNSET
 
     def __post_init__(self) -> None:
         check_addresses(self, "contact_email")
@@ -160,6 +174,8 @@ class TransitionRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
     note: Text | None = None
     resolution: Literal["resolved", "rejected"] | None = None
     solution: Text | None = None
+    force: bool = False
+    """Complete a parent whose children are still open; needs a `note` (kept in history)."""
 
 
 class PhoneEventCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -195,6 +211,7 @@ class ManualTimeEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     minutes: Annotated[int, Meta(gt=0, le=24 * 60)]
     started_at: Timestamp | None = None
     note: Text = ""
+    billable: bool = True
 
 
 class ReuseRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -236,6 +253,7 @@ class TimeEntryView(msgspec.Struct):
     seconds: int | None
     manual: bool
     note: str
+    billable: bool = True
 
 
 class AttachmentView(msgspec.Struct):
@@ -305,6 +323,17 @@ class TicketView(msgspec.Struct):
     history: list[HistoryEntry] = msgspec.field(default_factory=list)
     time_entries: list[TimeEntryView] = msgspec.field(default_factory=list)
     attachments: list[AttachmentView] = msgspec.field(default_factory=list)
+    category: str = ""
+    due_from: dt.datetime | None = None
+    due_to: dt.datetime | None = None
+    overdue: bool = False
+    """An open task past `due_to`."""
+    location: str = ""
+    billable: bool = True
+    paid: bool = False
+    checklist: list[ChecklistItemView] = msgspec.field(default_factory=list)
+    children_progress: ChildrenProgress | None = None
+    """Of a parent: how many children are closed, of how many."""
 
 
 class TicketSummary(msgspec.Struct):

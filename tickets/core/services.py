@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
 from tickets.core import sequence
+from tickets.core.db import desk_zone
 from tickets.core.knowledge import knowledge_ids
 from tickets.core.orm import (
     ClientRow,
@@ -33,7 +34,7 @@ from tickets.core.schemas import (
 )
 from tickets.domain.definitions import Definition, StateChanged, transition
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
-from tickets.domain.numbering import parse_number
+from tickets.domain.numbering import numbering_year, parse_number
 
 INDEX_JOB = "search.index"
 NOTIFY_JOB = "mail.notify_state"
@@ -143,6 +144,29 @@ def _fill_from_licence(session: Session, values: dict[str, Any]) -> None:
         values["product"] = licence.product
 
 
+def _fill_partner_from_client(session: Session, values: dict[str, Any]) -> None:
+    """A ticket that names a client and no partner gets the client's partner."""
+    if values.get("client_id") is None or values.get("partner_id") is not None:
+        return
+    client = session.get(ClientRow, values["client_id"])
+    if client is not None:
+        values["partner_id"] = client.partner_id
+
+
+def _check_task_fields(
+    session: Session, values: dict[str, Any], ticket_type: str, kind: str
+) -> None:
+    """Deadline and category of a task (the category dictionary lives in `tickets.tasks`)."""
+    from tickets.tasks.categories import check_category
+    from tickets.tasks.deadlines import check_deadline
+
+    check_deadline(values.get("due_from"), values.get("due_to"))
+    if values.get("category"):
+        if kind != "task":
+            raise ValidationFailed("category", "only a task has a category")
+        check_category(session, values["category"], ticket_type)
+
+
 def _normalise_words(words: Sequence[str]) -> list[str]:
     seen: dict[str, None] = {}
     for w in words:
@@ -162,17 +186,24 @@ def create_ticket(
     external_id: str | None = None,
     completed_at: dt.datetime | None = None,
     resolution: str | None = None,
+    now: dt.datetime | None = None,
 ) -> TicketRow:
-    """Open a ticket with the next number of its definition; `number` keeps an imported one."""
+    """Open a ticket with the next number of its definition; `number` keeps an imported one.
+
+    The number's year is the desk's calendar year (`SEDNO_TIMEZONE`) at `now` (default: the
+    clock), or at `reported_at` for an import."""
     definition = defs.get_definition(session, data.definition)
     values: dict[str, Any] = {f: getattr(data, f) for f in data.__struct_fields__}
     values.pop("definition")
     _fill_from_licence(session, values)
     _check_dictionaries(session, values)
     _check_references(session, values)
+    _fill_partner_from_client(session, values)
+    values["category"] = values["category"].strip()
+    _check_task_fields(session, values, values["type"], definition.kind)
     values["keywords"] = _normalise_words(values["keywords"])
     values["kb_links"] = _normalise_words(values["kb_links"])
-    reported_at = values.pop("reported_at") or utcnow()
+    reported_at = values.pop("reported_at") or now or utcnow()
     state = state or definition.initial_state
     if state not in definition.state_codes():
         raise ValidationFailed("state", f"{state!r} is not a state of {definition.code}")
@@ -184,7 +215,7 @@ def create_ticket(
         sequence.reserve_number(session, definition.code, year, seq)
         number = str(parsed)
     else:
-        year = reported_at.year if external_id else utcnow().year
+        year = numbering_year(reported_at if external_id else now or utcnow(), desk_zone(session))
         seq = sequence.next_number(session, definition.code, year)
         number = definition.format_number(year, seq)
     if state == "completed" and definition.kind == "task":
@@ -207,6 +238,10 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     record(session, ticket, actor, "created", new=number)
+    if ticket.category:
+        from tickets.tasks.checklists import copy_template
+
+        copy_template(session, ticket)
     if state == "completed":
         request_reindex(session, ticket.id)
     return ticket
@@ -231,6 +266,17 @@ def update_ticket(session: Session, actor: Actor, ticket_id: int, patch: TicketP
         changes.update({k: v for k, v in merged.items() if k not in changes or changes[k] is None})
     _check_dictionaries(session, changes)
     _check_references(session, changes)
+    if "client_id" in changes and "partner_id" not in changes and changes["client_id"] is not None:
+        _fill_partner_from_client(session, changes)
+    if isinstance(changes.get("category"), str):
+        changes["category"] = str(changes["category"]).strip()
+    definition = defs.get_definition(session, ticket.definition_code)
+    merged = {
+        f: changes.get(f, getattr(ticket, f)) for f in ("due_from", "due_to", "category", "type")
+    }
+    if "category" not in changes and "type" not in changes:
+        merged["category"] = ""  # an unchanged category is not checked again
+    _check_task_fields(session, merged, str(merged["type"]), definition.kind)
     changed = False
     for field, new in changes.items():
         old = getattr(ticket, field)
@@ -246,6 +292,10 @@ def update_ticket(session: Session, actor: Actor, ticket_id: int, patch: TicketP
         session.flush()
         if ticket.state == "completed":
             request_reindex(session, ticket.id)
+        if "category" in changes and ticket.category:
+            from tickets.tasks.checklists import copy_template
+
+            copy_template(session, ticket)
     return ticket
 
 
@@ -300,9 +350,15 @@ def transition_ticket(
     resolution: str | None = None,
     solution: str | None = None,
     note: str | None = None,
+    force: bool = False,
 ) -> TicketRow:
+    """A user's move: a task is completed only with its required checklist done and its
+    children closed (`force` with a note overrides the children, recorded in history)."""
+    from tickets.tasks.completion import check_completion
+
     ticket = get_ticket(session, ticket_id, for_update=True)
     definition = defs.get_definition(session, ticket.definition_code)
+    check_completion(session, actor, ticket, definition, target, force=force, note=note)
     apply_transition(
         session,
         actor,
@@ -511,6 +567,7 @@ def add_time(
     minutes: int,
     started_at: dt.datetime | None,
     note: str,
+    billable: bool = True,
 ) -> TimeEntryRow:
     if actor.user_id is None:
         raise ValidationFailed("user", "only a user records time")
@@ -524,6 +581,7 @@ def add_time(
         seconds=minutes * 60,
         manual=True,
         note=note,
+        billable=billable,
     )
     session.add(entry)
     session.flush()

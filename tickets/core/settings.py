@@ -8,10 +8,13 @@ them all once with the same mapping, so `.env` and the environment count alike e
 from __future__ import annotations
 
 import os
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
+
+from tickets.timecost.settings import TimeCostSettings, load_timecost_settings
 
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
@@ -106,6 +109,10 @@ class Settings(msgspec.Struct, frozen=True):
     intake_lease_s: float = 30.0
     """How long the mailbox worker's lease lasts (`SEDNO_INTAKE_LEASE_S`); one worker polls."""
 
+    timezone: str = "Europe/Warsaw"
+    """The desk's time zone (`SEDNO_TIMEZONE`): the year of ticket numbers, report days."""
+    timecost: TimeCostSettings = TimeCostSettings()
+
 
 class SettingsError(ValueError):
     """A setting whose value cannot be used; the message starts with the variable's name."""
@@ -196,6 +203,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             webhook_secret=get("DEVOPS_WEBHOOK_SECRET") or "",
             ticket_tag=_flag(get("DEVOPS_TICKET_TAG"), True),
         )
+    timezone = get("TIMEZONE") or "Europe/Warsaw"
+    try:  # a zone that does not exist fails at start, not at 1 January
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError("SEDNO_TIMEZONE", f"not a time zone: {timezone!r}") from None
     mail_from = get("MAIL_FROM") or "Sedno <pomoc@sedno.localhost>"
     domain = mail_from.rsplit("@", 1)[-1].strip(">").strip() or "sedno.localhost"
     return Settings(
@@ -225,4 +237,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auto_accept_known=_flag(get("AUTO_ACCEPT_KNOWN"), True),
         outbox_lease_s=env_number(env, "SEDNO_OUTBOX_LEASE_S", 120.0),
         intake_lease_s=env_number(env, "SEDNO_INTAKE_LEASE_S", 30.0),
+        timezone=timezone,
+        timecost=load_timecost_settings(env),
     )

@@ -24,9 +24,11 @@ from tickets.core.schemas import (
     TicketView,
     TimeEntryView,
 )
-from tickets.core.services import get_ticket, time_total_s
+from tickets.core.services import get_ticket, time_total_s, utcnow
 from tickets.directory.service import warnings_for
 from tickets.domain.numbering import parse_number
+from tickets.tasks.checklists import checklist_view
+from tickets.tasks.children import progress
 
 
 def ticket_warnings(session: Session, ticket: TicketRow) -> list[str]:
@@ -51,6 +53,7 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
     children = session.scalars(
         select(TicketRow).where(TicketRow.parent_id == t.id).order_by(TicketRow.id)
     )
+    children_progress = progress(session, t.id)
     messages = session.scalars(
         select(TicketMessageRow)
         .where(TicketMessageRow.ticket_id == t.id)
@@ -133,13 +136,26 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
             for h in history
         ],
         time_entries=[
-            TimeEntryView(e.id, e.user_id, e.started_at, e.stopped_at, e.seconds, e.manual, e.note)
+            TimeEntryView(
+                e.id, e.user_id, e.started_at, e.stopped_at, e.seconds, e.manual, e.note, e.billable
+            )
             for e in entries
         ],
         attachments=[
             AttachmentView(a.id, a.filename, a.content_type, a.size, a.sha256, a.created_at)
             for a in attachments
         ],
+        category=t.category,
+        due_from=t.due_from,
+        due_to=t.due_to,
+        overdue=t.due_to is not None
+        and t.state not in definition.final_states
+        and t.due_to < utcnow(),
+        location=t.location,
+        billable=t.billable,
+        paid=t.paid,
+        checklist=checklist_view(session, t.id),
+        children_progress=children_progress if children_progress.total else None,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -12,12 +13,60 @@ from sqlalchemy.orm import Session
 from tickets.core.orm import ClientRow, ContactRow, LicenceRow, PartnerRow, UserRow
 from tickets.core.schemas import EmailAddress, check_addresses
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
+from tickets.domain.tax_id import InvalidTaxId, digits_only, normalise_nip
 from tickets.domain.text import fold
 
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 Email = EmailAddress
 
 DO_NOT_CONTACT = "Zakaz kontaktu"
+TaxId = Annotated[str, Meta(max_length=32, description="NIP; stored and returned as 10 digits")]
+Channel = Literal["email", "phone"]
+_POSTAL_PL = re.compile(r"^[0-9]{2}-[0-9]{3}$")
+
+
+class Address(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A postal address; a Polish postal code is `NN-NNN`."""
+
+    street: Annotated[str, Meta(max_length=300)] = ""
+    postal_code: Annotated[str, Meta(max_length=16)] = ""
+    city: Annotated[str, Meta(max_length=200)] = ""
+    country: Annotated[str, Meta(min_length=2, max_length=2, pattern="^[A-Z]{2}$")] = "PL"
+
+    def __post_init__(self) -> None:
+        self.postal_code = self.postal_code.strip()
+        if self.country == "PL" and self.postal_code and not _POSTAL_PL.match(self.postal_code):
+            raise ValidationFailed("address.postal_code", "a Polish postal code is NN-NNN")
+
+
+def tax_id_or_none(value: str | None) -> str | None:
+    """The NIP as ten digits (checksum validated), or 422 naming `tax_id`."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return normalise_nip(value)
+    except InvalidTaxId as exc:
+        raise ValidationFailed("tax_id", str(exc)) from None
+
+
+def _address_fields(address: Address | None) -> dict[str, Any]:
+    if address is None:
+        return {}
+    return {
+        "street": address.street.strip(),
+        "postal_code": address.postal_code,
+        "city": address.city.strip(),
+        "country": address.country,
+    }
+
+
+def address_of(row: ClientRow | PartnerRow) -> Address:
+    return Address(
+        street=row.street or "",
+        postal_code=row.postal_code or "",
+        city=row.city or "",
+        country=row.country or "PL",
+    )
 
 
 class LicenceIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -30,11 +79,14 @@ class PartnerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
     email: Email | None = None
     phone: Annotated[str, Meta(max_length=64)] | None = None
+    tax_id: TaxId | None = None
+    address: Address | None = None
     do_not_contact: bool = False
     sales_note: Annotated[str, Meta(max_length=5000)] = ""
 
     def __post_init__(self) -> None:
         check_addresses(self, "email")
+        self.tax_id = tax_id_or_none(self.tax_id)
 
 
 class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -42,7 +94,8 @@ class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     partner_id: int | None = None
     email: Email | None = None
     phone: Annotated[str, Meta(max_length=64)] | None = None
-    tax_id: Annotated[str, Meta(max_length=32)] | None = None
+    tax_id: TaxId | None = None
+    address: Address | None = None
     licences: list[LicenceIn] = msgspec.field(default_factory=list)
     do_not_contact: bool = False
     sales_note: Annotated[str, Meta(max_length=5000)] = ""
@@ -51,6 +104,7 @@ class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __post_init__(self) -> None:
         check_addresses(self, "email")
+        self.tax_id = tax_id_or_none(self.tax_id)
 
 
 class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -58,6 +112,8 @@ class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     partner_id: int | UnsetType | None = UNSET
     email: Email | UnsetType | None = UNSET
     phone: Annotated[str, Meta(max_length=64)] | UnsetType | None = UNSET
+    tax_id: TaxId | UnsetType | None = UNSET
+    address: Address | UnsetType = UNSET
     do_not_contact: bool | UnsetType = UNSET
     sales_note: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
     add_licences: list[LicenceIn] | UnsetType = UNSET
@@ -65,6 +121,8 @@ class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __post_init__(self) -> None:
         check_addresses(self, "email")
+        if isinstance(self.tax_id, str):
+            self.tax_id = tax_id_or_none(self.tax_id)
 
 
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -73,6 +131,9 @@ class ContactIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     phone: Annotated[str, Meta(max_length=64)] | None = None
     client_id: int | None = None
     partner_id: int | None = None
+    role: Annotated[str, Meta(max_length=100)] = ""
+    """What the person is at the client, e.g. "księgowa"."""
+    preferred_channel: Channel = "email"
 
     def __post_init__(self) -> None:
         check_addresses(self, "email")
@@ -91,6 +152,8 @@ class PartnerView(msgspec.Struct):
     phone: str | None
     do_not_contact: bool
     sales_note: str
+    tax_id: str | None = None
+    address: Address | None = None
 
 
 class ClientView(msgspec.Struct):
@@ -104,6 +167,8 @@ class ClientView(msgspec.Struct):
     sales_note: str
     warnings: list[str]
     consultant_id: int | None = None
+    tax_id: str | None = None
+    address: Address | None = None
 
 
 class ContactView(msgspec.Struct):
@@ -113,6 +178,9 @@ class ContactView(msgspec.Struct):
     phone: str | None
     client_id: int | None
     partner_id: int | None
+    role: str = ""
+    preferred_channel: str = "email"
+    client_name: str | None = None
 
 
 def warnings_for(client: ClientRow | None, partner: PartnerRow | None) -> list[str]:
@@ -130,7 +198,16 @@ def warnings_for(client: ClientRow | None, partner: PartnerRow | None) -> list[s
 
 
 def partner_view(row: PartnerRow) -> PartnerView:
-    return msgspec.convert(row, PartnerView, from_attributes=True)
+    return PartnerView(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        do_not_contact=row.do_not_contact,
+        sales_note=row.sales_note,
+        tax_id=row.tax_id,
+        address=address_of(row),
+    )
 
 
 def client_view(row: ClientRow) -> ClientView:
@@ -145,11 +222,15 @@ def client_view(row: ClientRow) -> ClientView:
         sales_note=row.sales_note,
         warnings=warnings_for(row, row.partner),
         consultant_id=row.consultant_id,
+        tax_id=row.tax_id,
+        address=address_of(row),
     )
 
 
 def create_partner(session: Session, data: PartnerIn) -> PartnerRow:
-    row = PartnerRow(**msgspec.structs.asdict(data))
+    fields = msgspec.structs.asdict(data)
+    address = _address_fields(fields.pop("address"))
+    row = PartnerRow(**fields, **address)
     session.add(row)
     session.flush()
     return row
@@ -184,7 +265,8 @@ def create_client(session: Session, data: ClientIn) -> ClientRow:
     _check_consultant(session, data.consultant_id)
     fields = msgspec.structs.asdict(data)
     licences = fields.pop("licences")
-    row = ClientRow(**fields, search_name=fold(data.name))
+    address = _address_fields(fields.pop("address"))
+    row = ClientRow(**fields, **address, search_name=fold(data.name))
     session.add(row)
     session.flush()
     _add_licences(session, row, licences)
@@ -201,6 +283,10 @@ def update_client(session: Session, client_id: int, patch: ClientPatch) -> Clien
             continue
         if field == "add_licences":
             _add_licences(session, row, value)
+            continue
+        if field == "address":
+            for key, part in _address_fields(value).items():
+                setattr(row, key, part)
             continue
         if field == "consultant_id":
             _check_consultant(session, value)
@@ -248,14 +334,75 @@ def find_clients(
         licence_match = select(LicenceRow.client_id).where(
             func.lower(LicenceRow.number).like(f"{folded}%")
         )
-        query = query.where(
-            or_(ClientRow.search_name.like(f"%{folded}%"), ClientRow.id.in_(licence_match))
-        )
+        matches = [ClientRow.search_name.like(f"%{folded}%"), ClientRow.id.in_(licence_match)]
+        nip = _nip_prefix(q)
+        if nip:
+            matches.append(ClientRow.tax_id.like(f"{nip}%"))
+        query = query.where(or_(*matches))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(
         session.scalars(query.order_by(ClientRow.name).limit(limit).offset(offset)).unique()
     )
     return rows, int(total)
+
+
+def _nip_prefix(q: str) -> str:
+    """A query typed as (the start of) a NIP, `526-02` or `PL526`: its digits; else empty."""
+    text = q.strip()
+    if text[:2].upper() == "PL":
+        text = text[2:]
+    if len(digits_only(text)) >= 3 and re.fullmatch(r"[0-9 \-]+", text.strip()):
+        return digits_only(text)
+    return ""
+
+
+def contact_view(row: ContactRow, client_name: str | None = None) -> ContactView:
+    return ContactView(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        client_id=row.client_id,
+        partner_id=row.partner_id,
+        role=row.role or "",
+        preferred_channel=row.preferred_channel or "email",
+        client_name=client_name,
+    )
+
+
+def find_contacts(
+    session: Session,
+    *,
+    q: str | None = None,
+    client_id: int | None = None,
+    partner_id: int | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[ContactView], int]:
+    """Contacts by name, address, role or phone number (any format), as you type."""
+    query = select(ContactRow, ClientRow.name).outerjoin(
+        ClientRow, ClientRow.id == ContactRow.client_id
+    )
+    if client_id is not None:
+        query = query.where(ContactRow.client_id == client_id)
+    if partner_id is not None:
+        query = query.where(ContactRow.partner_id == partner_id)
+    if q and q.strip():
+        needle = f"%{q.strip().lower()}%"
+        matches = [
+            func.lower(ContactRow.name).like(needle),
+            func.lower(ContactRow.email).like(needle),
+            func.lower(ContactRow.role).like(needle),
+        ]
+        digits = digits_only(q)
+        if len(digits) >= 3:
+            matches.append(ContactRow.phone_e164.like(f"%{digits.lstrip('0')}%"))
+        query = query.where(or_(*matches))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(ContactRow.name, ContactRow.id).limit(limit).offset(offset)
+    ).all()
+    return [contact_view(c, name) for c, name in rows], int(total)
 
 
 def list_partners(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 
 import msgspec
 
@@ -16,6 +18,13 @@ class TicketNumber(msgspec.Struct, frozen=True):
 
     def __str__(self) -> str:
         return f"{self.code}/{self.year}/{self.n}"
+
+
+def numbering_year(at: dt.datetime, zone: zoneinfo.ZoneInfo) -> int:
+    """The year a ticket opened at `at` is numbered in: the desk's calendar year, so a ticket
+    opened at 00:30 on 1 January in Warsaw (23:30 UTC on 31 December) is the new year's."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+    return aware.astimezone(zone).year
 
 
 def parse_number(text: str) -> TicketNumber | None:

@@ -1,0 +1,1 @@
+"""Work on a task: the category dictionary, checklists, deadlines, parents and children."""
