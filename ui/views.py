@@ -20,6 +20,7 @@ from ui import (
     telephony_pages,
     ticket_pages,
 )
+from ui.console_pages import PAGES as CONSOLE_PAGES
 from ui.planner_pages import PAGES as PLANNER_PAGES
 from ui.web import (
     STATIC_DIR,
@@ -66,6 +67,9 @@ PAGES: list[Any] = [
     ticket_pages.ticket_edit,
     ticket_pages.ticket_verify,
     ticket_pages.ticket_handoff,
+    ticket_pages.ticket_reply,
+    ticket_pages.ticket_note,
+    ticket_pages.ticket_upload,
     queue_pages.queue_page,
     queue_pages.queue_accept,
     queue_pages.queue_drop,
@@ -74,6 +78,7 @@ PAGES: list[Any] = [
     admin_pages.definitions_page,
     admin_pages.definition_save,
     *PLANNER_PAGES,
+    *CONSOLE_PAGES,
     *telephony_pages.PAGES,
     admin_pages.devops_page,
     *stopword_pages.PAGES,
