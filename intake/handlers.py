@@ -35,5 +35,7 @@ def intake_context(container: IntakeRuntime) -> IntakeContext:
 def register_outbox_handlers(
     container: IntakeRuntime, single: dict[str, Any], batch: dict[str, Any]
 ) -> None:
-    single[SEND_MAIL_JOB] = make_send_mail_handler(container.settings, container.db)
+    single[SEND_MAIL_JOB] = make_send_mail_handler(
+        container.settings, container.db, container.blobs
+    )
     batch[SPAM_LEARN_JOB] = make_spam_learn_handler(container.db, intake_context(container))

@@ -31,6 +31,7 @@ from email.utils import formatdate, getaddresses
 from typing import Any, Final
 
 from intake.suppression import NOT_SENT, blocked_reason
+from tickets.core.attachments import BlobStore
 from tickets.core.db import Database, utcnow
 from tickets.core.orm import TicketRow
 from tickets.core.outbox import OutboxJob, PermanentFailure, RetryLater
@@ -69,8 +70,9 @@ def recipients(payload: dict[str, Any], field: str) -> list[str]:
     return found
 
 
-def build_message(payload: dict[str, Any]) -> EmailMessage:
-    """The RFC 5322 message described by a `mail.send` payload (ValueError if it cannot be)."""
+def build_message(payload: dict[str, Any], blobs: BlobStore | None = None) -> EmailMessage:
+    """The RFC 5322 message described by a `mail.send` payload (ValueError if it cannot be);
+    attachments naming a stored file (`sha256`) are read from `blobs`."""
     message = EmailMessage()
     message["From"] = one_line(payload["from"])
     message["To"] = ", ".join(recipients(payload, "to"))
@@ -85,8 +87,26 @@ def build_message(payload: dict[str, Any]) -> EmailMessage:
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html", charset="utf-8")
     for attachment in payload.get("attachments") or ():
-        _attach_text(message, attachment)
+        if "sha256" in attachment:
+            _attach_file(message, attachment, blobs)
+        else:
+            _attach_text(message, attachment)
     return message
+
+
+def _attach_file(
+    message: EmailMessage, attachment: dict[str, Any], blobs: BlobStore | None
+) -> None:
+    """A file of the ticket: `{filename, content_type, sha256}`, its bytes from the store."""
+    if blobs is None or not blobs.exists(str(attachment["sha256"])):
+        raise PermanentFailure(f"the attached file is not stored: {attachment['filename']!r}")
+    maintype, _, subtype = str(attachment["content_type"]).partition("/")
+    message.add_attachment(
+        blobs.get(str(attachment["sha256"])),
+        maintype=maintype or "application",
+        subtype=subtype or "octet-stream",
+        filename=str(attachment["filename"]),
+    )
 
 
 def _attach_text(message: EmailMessage, attachment: dict[str, Any]) -> None:
@@ -172,7 +192,7 @@ def allowed_recipients(db: Database, job_id: int, payload: dict[str, Any]) -> di
 
 
 def make_send_mail_handler(
-    settings: Settings, db: Database | None = None
+    settings: Settings, db: Database | None = None, blobs: BlobStore | None = None
 ) -> Callable[[OutboxJob], None]:
     """The `mail.send` handler for `OutboxWorker(handlers={SEND_MAIL_JOB: ...})`; with `db`,
     recipients who must not get automatic mail are left out (see the module docstring)."""
@@ -189,7 +209,7 @@ def make_send_mail_handler(
         if settings.smtp is None:
             raise RetryLater("SMTP is not configured", delay_s=NOT_CONFIGURED_RETRY_S)
         try:
-            message = build_message(payload)
+            message = build_message(payload, blobs)
         except (ValueError, KeyError, TypeError) as exc:
             # Retrying cannot mend the payload (a recipient that is no address, a missing
             # part): the job is kept as dead, with the reason, instead of failing forever.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import datetime as dt
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -13,12 +14,14 @@ from msgspec import Meta
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ContainerDep
+from tickets.console.choices import field_choices
 from tickets.core import definitions as defs
 from tickets.core import services
 from tickets.core.schemas import CloseEventRequest, PhoneEventCreate, Priority
 from tickets.core.views import ticket_view
 from tickets.directory import service as directory
 from ui.search_pages import OPEN_CALL_COOKIE
+from ui.ticket_pages import form_words
 from ui.web import page
 
 Short = Annotated[str, Meta(max_length=200)]
@@ -34,6 +37,17 @@ class CallForm(msgspec.Struct, kw_only=True):
     contact_email: Annotated[str, Meta(max_length=320)] = ""
     contact_phone: Short = ""
     priority: Priority = "normalny"
+    product: Short = ""
+    module: Short = ""
+    version: Short = ""
+    type: Short = ""
+    area: Short = ""
+    interface: Short = ""
+    notes: Annotated[str, Meta(max_length=200_000)] = ""
+    keywords: Annotated[str, Meta(max_length=5000)] = ""
+    kb_links: Annotated[str, Meta(max_length=50_000)] = ""
+    call_started_at: Annotated[str, Meta(max_length=64)] = ""
+    """When the form was opened: the stopwatch's start, so the time before registering counts."""
 
 
 class CloseForm(msgspec.Struct, kw_only=True):
@@ -52,6 +66,18 @@ def _on_phone_event(session: Session, ticket: Any) -> None:
     log_phone_call(session, ticket)
 
 
+PROCESS_FIELDS: Final = ("product", "module", "version", "type", "area", "interface")
+
+
+def _started(raw: str) -> dt.datetime | None:
+    """The form's opening time; anything unreadable counts as now."""
+    try:
+        at = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+
+
 def task_definitions(session: Session) -> list[Any]:
     return [d for d in defs.list_definitions(session) if d.kind == "task"]
 
@@ -60,22 +86,39 @@ def task_definitions(session: Session) -> list[Any]:
 def call_form(
     request: Request[Any, Any, Any], container: ContainerDep, actor: ActorDep
 ) -> Template:
-    return page(request, "call_new.html", actor=actor, priorities=PRIORITIES)
+    with container.db.read() as s:
+        choices = field_choices(s)
+    return page(
+        request,
+        "call_new.html",
+        actor=actor,
+        priorities=PRIORITIES,
+        choices=choices,
+        started_at=services.utcnow().isoformat(),
+    )
 
 
 @post("/call", sync_to_thread=True, status_code=303)
 def call_register(
     container: ContainerDep, actor: ActorDep, data: URLEncodedBody[CallForm]
 ) -> Response[Any]:
-    event = PhoneEventCreate(
-        title=data.title,
-        description=data.description,
-        licence=data.licence.strip() or None,
-        client_id=int(data.client_id) if data.client_id.isdigit() else None,
-        contact_name=data.contact_name.strip() or None,
-        contact_email=data.contact_email.strip() or None,
-        contact_phone=data.contact_phone.strip() or None,
-        priority=data.priority,
+    event = msgspec.convert(
+        {
+            "title": data.title,
+            "description": data.description,
+            "licence": data.licence.strip() or None,
+            "client_id": int(data.client_id) if data.client_id.isdigit() else None,
+            "contact_name": data.contact_name.strip() or None,
+            "contact_email": data.contact_email.strip() or None,
+            "contact_phone": data.contact_phone.strip() or None,
+            "priority": data.priority,
+            **{f: getattr(data, f).strip() for f in PROCESS_FIELDS},
+            "notes": data.notes,
+            "keywords": form_words(data.keywords),
+            "kb_links": form_words(data.kb_links),
+            "call_started_at": _started(data.call_started_at),
+        },
+        PhoneEventCreate,
     )
     with container.db.transaction() as s:
         row = services.register_phone_event(s, actor, event)
@@ -102,6 +145,7 @@ def call_console(
         running = services.running_timer(s, actor.user_id, ticket_id) if actor.user_id else None
         running_since = running.started_at.isoformat() if running else None
         tasks = task_definitions(s)
+        choices = field_choices(s)
     return page(
         request,
         "call_open.html",
@@ -110,6 +154,7 @@ def call_console(
         running_since=running_since,
         task_definitions=tasks,
         priorities=PRIORITIES,
+        choices=choices,
     )
 
 

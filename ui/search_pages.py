@@ -23,7 +23,8 @@ from search.ports import SimilarRequest
 from tickets.core.schemas import Actor
 from tickets.core.services import get_ticket
 from tickets.domain.errors import NotFound
-from ui.web import page
+from ui.console_pages import my_open_work
+from ui.web import language, page
 
 OPEN_CALL_COOKIE: Final = "sedno_open_call"
 FACET_FIELDS: Final = tuple(FACETS)
@@ -74,6 +75,7 @@ def _render_search(
     q: str,
     filters: NamedDependency[dict[str, str]],
     ticket: int | None,
+    **extra: Any,
 ) -> Template:
     """The search page and its as-you-type fragment render the same context."""
     return page(
@@ -85,6 +87,7 @@ def _render_search(
         facet_fields=FACET_FIELDS,
         result=_search(container, q, filters, actor),
         context=open_context(container, request, ticket),
+        **extra,
     )
 
 
@@ -119,7 +122,10 @@ def search_page(
         result = _search(container, q, filters, actor)
         if result is not None and result.number_match is not None:
             return Redirect(f"/tickets/{result.number_match}", status_code=303)
-    return _render_search(request, container, actor, "search.html", q, filters, ticket)
+    my_work = my_open_work(container, actor.user_id, language(request))
+    return _render_search(
+        request, container, actor, "search.html", q, filters, ticket, my_work=my_work
+    )
 
 
 @get("/fragments/search", sync_to_thread=True, dependencies=FILTERS)

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, URLEncodedBody
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
-from msgspec import UNSET, Meta
+from msgspec import Meta
 from sqlalchemy.orm import Session
 
 from api.container import Container
 from api.deps import ActorDep, ContainerDep, require
 from api.routes.search import SearchResult, similar_suggestions
+from api.routes.tickets import mail_sender, read_upload
+from search.keywords import keywords_in_text
 from search.ports import SimilarRequest
+from tickets.console import replies
+from tickets.console.choices import field_choices
+from tickets.console.handoff_offer import handoff_offer
 from tickets.core import services
-from tickets.core.schemas import Actor, TicketPatch, TicketView
+from tickets.core.schemas import Actor, Priority, TicketPatch, TicketView
 from tickets.domain.errors import ValidationFailed
+from tickets.notifications.service import contact_address
 from ui.web import language, mail_html, page
 
 
@@ -34,12 +42,28 @@ class TimerForm(msgspec.Struct, kw_only=True):
     action: Literal["start", "stop"]
 
 
+Line = Annotated[str, Meta(max_length=200)]
+
+
 class EditForm(msgspec.Struct, kw_only=True):
+    """The ticket page's (and the call console's) edit form: a field sent is a field set."""
+
     title: Annotated[str, Meta(max_length=500)] | None = None
     description: Annotated[str, Meta(max_length=200_000)] | None = None
     solution: Annotated[str, Meta(max_length=200_000)] | None = None
+    notes: Annotated[str, Meta(max_length=200_000)] | None = None
     keywords: Annotated[str, Meta(max_length=5000)] | None = None
     kb_links: Annotated[str, Meta(max_length=50_000)] | None = None
+    product: Line | None = None
+    module: Line | None = None
+    version: Line | None = None
+    type: Line | None = None
+    area: Line | None = None
+    interface: Line | None = None
+    priority: Priority | None = None
+    contact_name: Line | None = None
+    contact_phone: Annotated[str, Meta(max_length=64)] | None = None
+    contact_email: Annotated[str, Meta(max_length=320)] | None = None
     back: Annotated[str, Meta(max_length=200)] = ""
 
 
@@ -80,6 +104,26 @@ def _similar(container: Container, view: TicketView) -> SearchResult | None:
     return similar_suggestions(container, req)
 
 
+NOTICES: Final = ("reply_sent", "reply_blocked", "note_added", "uploaded")
+
+
+def console_context(session: Session, view: TicketView) -> dict[str, Any]:
+    """What the page's edit, handoff, reply and note forms need beside the ticket."""
+    blocked = [h.note for h in view.history if h.action == "reply_blocked"]
+    ticket = services.get_ticket(session, view.id)
+    return {
+        "choices": field_choices(session),
+        "offer": handoff_offer(session, view.id),
+        "reply_to": contact_address(session, ticket) or "",
+        "suggested_keywords": [
+            k
+            for k in keywords_in_text(session, f"{view.title}\n{view.description}")
+            if k not in view.keywords
+        ][:8],
+        "blocked_note": blocked[-1] if blocked else "",
+    }
+
+
 def _reused(view: TicketView) -> list[str]:
     return [str(h.new_value) for h in view.history if h.action == "reused" and h.new_value]
 
@@ -97,12 +141,14 @@ def ticket_page(
     container: ContainerDep,
     actor: ActorDep,
     ticket_id: FromPath[int],
+    notice: FromQuery[str] = "",
 ) -> Template:
     from tickets.core.views import ticket_view
 
     with container.db.read() as s:
         view = ticket_view(s, ticket_id, lang=language(request))
         running_since = _running_since(s, actor, ticket_id)
+        desk = console_context(s, view)
     return page(
         request,
         "ticket.html",
@@ -110,6 +156,9 @@ def ticket_page(
         ticket=view,
         timeline=timeline(view),
         running_since=running_since,
+        notice=notice if notice in NOTICES else "",
+        max_upload=container.settings.attachment_max_bytes,
+        **desk,
         handoff_enabled=container.settings.devops is not None,
         similar=_similar(container, view) if view.state != "completed" else None,
         reused=_reused(view),
@@ -186,8 +235,42 @@ def ticket_timer(
     return Redirect(f"/tickets/{ticket_id}", status_code=303)
 
 
-def _words(raw: str) -> list[str]:
+def form_words(raw: str) -> list[str]:
+    """Comma- or line-separated words of a form field."""
     return [w.strip() for w in raw.replace("\n", ",").split(",") if w.strip()]
+
+
+TEXT_FIELDS: Final = ("description", "solution", "notes")
+LINE_FIELDS: Final = ("product", "module", "version", "type", "area", "interface", "priority")
+OPTIONAL_FIELDS: Final = ("contact_name", "contact_phone", "contact_email")
+
+
+def edit_patch(data: EditForm) -> TicketPatch:
+    """The form's fields as a patch: absent fields stay, an empty contact field clears it."""
+    values: dict[str, Any] = {}
+    if data.title is not None:
+        values["title"] = data.title.strip()
+    for field in (*TEXT_FIELDS, *LINE_FIELDS):
+        raw = getattr(data, field)
+        if raw is not None:
+            values[field] = raw if field in TEXT_FIELDS else raw.strip()
+    for field in OPTIONAL_FIELDS:
+        raw = getattr(data, field)
+        if raw is not None:
+            values[field] = raw.strip() or None
+    if data.keywords is not None:
+        values["keywords"] = form_words(data.keywords)
+    if data.kb_links is not None:
+        values["kb_links"] = form_words(data.kb_links)
+    if values.get("priority") == "":
+        del values["priority"]
+    try:
+        return msgspec.convert(values, TicketPatch)
+    except ValidationFailed:
+        raise
+    except msgspec.ValidationError as exc:
+        field = str(exc).rsplit("$.", 1)[-1].rstrip("`").split("`")[0] or "form"
+        raise ValidationFailed(field, str(exc)) from None
 
 
 @post("/tickets/{ticket_id:int}/edit", sync_to_thread=True, status_code=303)
@@ -199,13 +282,7 @@ def ticket_edit(
 ) -> Response[Any]:
     if data.title is not None and not data.title.strip():
         raise ValidationFailed("title", "must not be empty")
-    patch = TicketPatch(
-        title=data.title.strip() if data.title is not None else UNSET,
-        description=data.description if data.description is not None else UNSET,
-        solution=data.solution if data.solution is not None else UNSET,
-        keywords=_words(data.keywords) if data.keywords is not None else UNSET,
-        kb_links=_words(data.kb_links) if data.kb_links is not None else UNSET,
-    )
+    patch = edit_patch(data)
     with container.db.transaction() as s:
         services.update_ticket(s, actor, ticket_id, patch)
     back = f"/call/{ticket_id}" if data.back == "call" else f"/tickets/{ticket_id}"
@@ -236,3 +313,83 @@ def ticket_handoff(
     with container.db.transaction() as s:
         request_handoff(s, actor, ticket_id)
     return Redirect(f"/tickets/{ticket_id}", status_code=303)
+
+
+class ReplyForm(msgspec.Struct, kw_only=True):
+    text: Annotated[str, Meta(max_length=100_000)]
+    to: Annotated[str, Meta(max_length=320)] = ""
+    attachment_ids: list[str] | str | None = None
+
+
+class NoteForm(msgspec.Struct, kw_only=True):
+    text: Annotated[str, Meta(max_length=100_000)]
+
+
+@post("/tickets/{ticket_id:int}/reply", sync_to_thread=True, status_code=303)
+def ticket_reply(
+    container: ContainerDep,
+    actor: ActorDep,
+    ticket_id: FromPath[int],
+    data: URLEncodedBody[ReplyForm],
+) -> Response[Any]:
+    """Reply to the customer; a refusal (do-not-contact) comes back as the page's notice."""
+    if not data.text.strip():
+        raise ValidationFailed("text", "must not be empty")
+    ids = data.attachment_ids
+    request = msgspec.convert(
+        {
+            "text": data.text.strip(),
+            "to": data.to.strip() or None,
+            "attachment_ids": [
+                int(i) for i in ([ids] if isinstance(ids, str) else ids or []) if i.isdigit()
+            ],
+        },
+        replies.ReplyRequest,
+    )
+    with container.db.transaction() as s:
+        outcome = replies.reply_to_customer(s, mail_sender(container), actor, ticket_id, request)
+    notice = "reply_blocked" if isinstance(outcome, replies.Refused) else "reply_sent"
+    return Redirect(f"/tickets/{ticket_id}?notice={notice}#reply", status_code=303)
+
+
+@post("/tickets/{ticket_id:int}/note", sync_to_thread=True, status_code=303)
+def ticket_note(
+    container: ContainerDep,
+    actor: ActorDep,
+    ticket_id: FromPath[int],
+    data: URLEncodedBody[NoteForm],
+) -> Response[Any]:
+    if not data.text.strip():
+        raise ValidationFailed("text", "must not be empty")
+    with container.db.transaction() as s:
+        replies.add_internal_note(s, actor, ticket_id, data.text)
+    return Redirect(f"/tickets/{ticket_id}?notice=note_added", status_code=303)
+
+
+@post("/tickets/{ticket_id:int}/attachments", sync_to_thread=True, status_code=303)
+def ticket_upload(
+    container: ContainerDep,
+    actor: ActorDep,
+    ticket_id: FromPath[int],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Response[Any]:
+    """Files from the page's file input or dropped on it, with the API's size limit."""
+    raw = data.get("files")
+    files = [f for f in (raw if isinstance(raw, list) else [raw]) if isinstance(f, UploadFile)]
+    if not files:
+        raise ValidationFailed("files", "choose a file")
+    limit = container.settings.attachment_max_bytes
+    contents = [(f, read_upload(f, limit)) for f in files]
+    with container.db.transaction() as s:
+        for upload, content in contents:
+            replies.attach_file(
+                s,
+                container.blobs,
+                actor,
+                ticket_id,
+                filename=upload.filename or "attachment",
+                data=content,
+                declared_type=upload.content_type or "",
+                max_bytes=limit,
+            )
+    return Redirect(f"/tickets/{ticket_id}?notice=uploaded", status_code=303)

@@ -19,6 +19,7 @@ from ui import (
     telephony_pages,
     ticket_pages,
 )
+from ui.console_pages import PAGES as CONSOLE_PAGES
 from ui.curation_views import curation_week_page
 from ui.curator_pages import PAGES as CURATOR_PAGES
 from ui.planner_pages import PAGES as PLANNER_PAGES
@@ -69,6 +70,9 @@ PAGES: list[Any] = [
     ticket_pages.ticket_edit,
     ticket_pages.ticket_verify,
     ticket_pages.ticket_handoff,
+    ticket_pages.ticket_reply,
+    ticket_pages.ticket_note,
+    ticket_pages.ticket_upload,
     queue_pages.queue_page,
     queue_pages.queue_accept,
     queue_pages.queue_drop,
@@ -77,6 +81,7 @@ PAGES: list[Any] = [
     admin_pages.definitions_page,
     admin_pages.definition_save,
     *PLANNER_PAGES,
+    *CONSOLE_PAGES,
     *telephony_pages.PAGES,
     admin_pages.devops_page,
     *stopword_pages.PAGES,

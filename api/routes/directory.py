@@ -9,7 +9,10 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
+from api.container import planner_settings
 from api.deps import ActorDep, ContainerDep, require
+from tickets.console.client_card import ClientCard, client_card
+from tickets.core.db import utcnow
 from tickets.directory import service as d
 
 
@@ -53,6 +56,14 @@ class DirectoryController(Controller):
     ) -> d.ClientView:
         with container.db.read() as s:
             return d.client_view(d.get_client(s, client_id))
+
+    @get("/clients/{client_id:int}/card", sync_to_thread=True)
+    def client_card(
+        self, container: ContainerDep, actor: ActorDep, client_id: FromPath[int]
+    ) -> ClientCard:
+        """Warnings, contacts, licences, open and recent tickets, handoffs, time this month."""
+        with container.db.read() as s:
+            return client_card(s, client_id, utcnow(), planner_settings(container).zone)
 
     @post("/clients", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def create_client(

@@ -16,16 +16,19 @@ from litestar.params import (
     Parameter,
     QueryParameter,
 )
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
+from api.container import Container
 from api.deps import ActorDep, ContainerDep, require
+from tickets.console import replies
+from tickets.console.worklist import Sort, TicketFilter, find_tickets
 from tickets.core import services
-from tickets.core.attachments import add_attachment
 from tickets.core.orm import AttachmentRow
 from tickets.core.schemas import (
     CloseEventRequest,
     ManualTimeEntry,
     PhoneEventCreate,
+    Priority,
     ReuseRequest,
     TicketCreate,
     TicketPatch,
@@ -34,7 +37,7 @@ from tickets.core.schemas import (
     TimeEntryView,
     TransitionRequest,
 )
-from tickets.core.views import list_tickets, ticket_view
+from tickets.core.views import ticket_view
 from tickets.domain.errors import NotFound, ValidationFailed
 
 Limit = Annotated[int, Parameter(ge=1, le=500)]
@@ -91,11 +94,18 @@ class TicketController(Controller):
                     client_id=data.client_id,
                     contact_id=data.contact_id,
                     contact_email=data.contact_email,
+                    contact_name=data.contact_name,
+                    contact_phone=data.contact_phone,
                     product=data.product,
                     version=data.version,
                     module=data.module,
+                    area=data.area,
+                    interface=data.interface,
                     type=data.type,
                     priority=data.priority,
+                    notes=data.notes,
+                    keywords=data.keywords,
+                    kb_links=data.kb_links,
                 )
                 row = services.register_phone_event(s, actor, event)
                 _on_phone_event(s, row)
@@ -113,20 +123,43 @@ class TicketController(Controller):
         definition: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
         client_id: FromQuery[int | None] = None,
+        priority: FromQuery[Priority | None] = None,
+        module: FromQuery[str | None] = None,
+        mine: Annotated[
+            bool,
+            QueryParameter(description="Only tickets where I am lead consultant or second line."),
+        ] = False,
+        open_only: Annotated[
+            bool, QueryParameter(name="open", description="Only tickets not in a final state.")
+        ] = False,
+        sort: Annotated[
+            Sort, QueryParameter(description="newest (default), oldest, priority, updated")
+        ] = "newest",
+        overdue_first: Annotated[
+            bool, QueryParameter(description="Open tickets past their priority's target first.")
+        ] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> TicketList:
+        wanted = TicketFilter(
+            number=number,
+            state=ticket_state,
+            definition=definition,
+            q=q,
+            client_id=client_id,
+            priority=priority,
+            module=module,
+            assigned_to=actor.user_id if mine else None,
+            open_only=open_only,
+            sort=sort,
+            overdue_first=overdue_first,
+            limit=limit,
+            offset=offset,
+        )
+        if mine and actor.user_id is None:
+            return TicketList(items=[], total=0, limit=limit, offset=offset)
         with container.db.read() as s:
-            items, total = list_tickets(
-                s,
-                number=number,
-                state=ticket_state,
-                definition=definition,
-                q=q,
-                client_id=client_id,
-                limit=limit,
-                offset=offset,
-            )
+            items, total = find_tickets(s, wanted, services.utcnow())
         return TicketList(items=items, total=total, limit=limit, offset=offset)
 
     @get("/{ticket_id:int}", sync_to_thread=True)
@@ -236,26 +269,62 @@ class TicketController(Controller):
         data: MultipartBody[UploadFile],
     ) -> TicketView:
         limit = container.settings.attachment_max_bytes
-        content = data.file.read(limit + 1)
-        if len(content) > limit:
-            data.file.seek(0, 2)  # the whole upload's size, not the bytes read to notice it
-            raise ValidationFailed("file", f"{data.file.tell()} bytes is over the limit of {limit}")
+        content = read_upload(data, limit)
         with container.db.transaction() as s:
-            services.get_ticket(s, ticket_id)
-            row = add_attachment(
+            replies.attach_file(
                 s,
                 container.blobs,
+                actor,
+                ticket_id,
                 filename=data.filename or "attachment",
                 data=content,
                 declared_type=data.content_type or "",
-                max_bytes=container.settings.attachment_max_bytes,
-                ticket_id=ticket_id,
-                user_id=actor.user_id,
-            )
-            services.record(
-                s, services.get_ticket(s, ticket_id), actor, "attachment", new=row.filename
+                max_bytes=limit,
             )
             return ticket_view(s, ticket_id)
+
+    @post("/{ticket_id:int}/reply", status_code=HTTP_202_ACCEPTED, sync_to_thread=True)
+    def reply(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        ticket_id: FromPath[int],
+        data: JSONBody[replies.ReplyRequest],
+    ) -> TicketView:
+        """Answer the customer by mail (queued in the outbox); do-not-contact → 409."""
+        with container.db.transaction() as s:
+            outcome = replies.reply_to_customer(s, mail_sender(container), actor, ticket_id, data)
+            view = ticket_view(s, ticket_id)
+        if isinstance(outcome, replies.Refused):
+            raise replies.ReplyBlocked(outcome.address, outcome.reason)
+        return view
+
+    @post("/{ticket_id:int}/notes", status_code=HTTP_201_CREATED, sync_to_thread=True)
+    def note(
+        self,
+        container: ContainerDep,
+        actor: ActorDep,
+        ticket_id: FromPath[int],
+        data: JSONBody[replies.NoteRequest],
+    ) -> TicketView:
+        """An internal note on the timeline: never mailed."""
+        with container.db.transaction() as s:
+            replies.add_internal_note(s, actor, ticket_id, data.text)
+            return ticket_view(s, ticket_id)
+
+
+def read_upload(upload: UploadFile, limit: int) -> bytes:
+    """The uploaded bytes, or 422 naming `file` when over the limit (without reading it all)."""
+    content = upload.file.read(limit + 1)
+    if len(content) > limit:
+        upload.file.seek(0, 2)  # the whole upload's size, not the bytes read to notice it
+        raise ValidationFailed("file", f"{upload.file.tell()} bytes is over the limit of {limit}")
+    return content
+
+
+def mail_sender(container: Container) -> replies.MailSender:
+    settings = container.settings
+    return replies.MailSender(settings.mail_from, settings.mail_domain, settings.secret_key)
 
 
 @get(

@@ -145,6 +145,8 @@ class ClientRow(PhoneNumbered, Base):
     sales_note: Mapped[str] = mapped_column(Text, default="")
     consultant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     """The client's own consultant (opiekun klienta): their calls go to this person first."""
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """What the desk keeps about the client (the client card shows it)."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     partner: Mapped[PartnerRow | None] = relationship(lazy="joined")
@@ -225,6 +227,9 @@ class TicketRow(Base):
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     kb_links: Mapped[list[str]] = mapped_column(JSON, default=list)
     contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_name: Mapped[str | None] = mapped_column(String(300))
+    """Who called or wrote, as the consultant noted it (the contact row may be shared)."""
+    contact_phone: Mapped[str | None] = mapped_column(String(64))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)

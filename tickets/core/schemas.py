@@ -98,6 +98,8 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     partner_id: int | None = None
     contact_id: int | None = None
     contact_email: EmailAddress | None = None
+    contact_name: Short | None = None
+    contact_phone: Annotated[str, Meta(max_length=64)] | None = None
     licence: Annotated[Short, ex.LICENCE] | None = None
     lead_consultant_id: int | None = None
     product: Annotated[Short, ex.PRODUCT] = ""
@@ -135,6 +137,8 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     partner_id: int | UnsetType | None = UNSET
     contact_id: int | UnsetType | None = UNSET
     contact_email: EmailAddress | UnsetType | None = UNSET
+    contact_name: Short | UnsetType | None = UNSET
+    contact_phone: Annotated[str, Meta(max_length=64)] | UnsetType | None = UNSET
     licence: Short | UnsetType | None = UNSET
     lead_consultant_id: int | UnsetType | None = UNSET
     product: Short | UnsetType = UNSET
@@ -192,8 +196,16 @@ class PhoneEventCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     product: Annotated[Short, ex.PRODUCT] = ""
     version: Annotated[Short, ex.VERSION] = ""
     module: Annotated[Short, ex.MODULE] = ""
+    area: Short = ""
+    interface: Short = ""
     type: Annotated[Short, ex.TICKET_TYPE] = ""
     priority: Priority = "normalny"
+    notes: Text = ""
+    keywords: Words = msgspec.field(default_factory=list)
+    kb_links: UrlList = msgspec.field(default_factory=list)
+    call_started_at: Timestamp | None = None
+    """When the consultant picked up (the call form's stopwatch started): the time before
+    registering counts. A moment in the future, or over 12 hours ago, is taken as now."""
 
     def __post_init__(self) -> None:
         check_addresses(self, "contact_email")
@@ -334,6 +346,10 @@ class TicketView(msgspec.Struct):
     checklist: list[ChecklistItemView] = msgspec.field(default_factory=list)
     children_progress: ChildrenProgress | None = None
     """Of a parent: how many children are closed, of how many."""
+    contact_name: str | None = None
+    """The caller's name as noted on the ticket, else the contact's."""
+    contact_phone: str | None = None
+    second_line_id: int | None = None
 
 
 class TicketSummary(msgspec.Struct):
@@ -350,3 +366,8 @@ class TicketSummary(msgspec.Struct):
     reported_at: dt.datetime
     completed_at: dt.datetime | None
     warnings: list[str]
+    state_label: str = ""
+    lead_consultant_id: int | None = None
+    second_line_id: int | None = None
+    overdue: bool = False
+    """Open past its priority's target time (`tickets.console.worklist.TARGET_HOURS`)."""

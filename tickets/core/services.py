@@ -35,6 +35,7 @@ from tickets.core.schemas import (
 from tickets.domain.definitions import Definition, StateChanged, transition
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.numbering import numbering_year, parse_number
+from tickets.handoff.orm import DevOpsModuleRow
 
 INDEX_JOB = "search.index"
 NOTIFY_JOB = "mail.notify_state"
@@ -108,6 +109,21 @@ def _check_dictionaries(session: Session, values: dict[str, Any]) -> None:
                 raise ValidationFailed(
                     field, f"{value!r} is not one of {', '.join(sorted(allowed))}"
                 )
+
+
+def _check_module(session: Session, values: dict[str, Any]) -> None:
+    """A module must be one of the module dictionary's (when it has any), in its spelling."""
+    value = values.get("module")
+    if not value or not isinstance(value, str):
+        return
+    known = list(session.scalars(select(DevOpsModuleRow.module).where(DevOpsModuleRow.active)))
+    if not known:
+        return
+    for name in known:
+        if name.casefold() == value.strip().casefold():
+            values["module"] = name
+            return
+    raise ValidationFailed("module", f"{value!r} is not a module of the dictionary")
 
 
 def _check_references(session: Session, values: dict[str, Any]) -> None:
@@ -197,6 +213,8 @@ def create_ticket(
     values.pop("definition")
     _fill_from_licence(session, values)
     _check_dictionaries(session, values)
+    if external_id is None:  # history keeps the modules it was written with
+        _check_module(session, values)
     _check_references(session, values)
     _fill_partner_from_client(session, values)
     values["category"] = values["category"].strip()
@@ -265,6 +283,7 @@ def update_ticket(session: Session, actor: Actor, ticket_id: int, patch: TicketP
         _fill_from_licence(session, merged)
         changes.update({k: v for k, v in merged.items() if k not in changes or changes[k] is None})
     _check_dictionaries(session, changes)
+    _check_module(session, changes)
     _check_references(session, changes)
     if "client_id" in changes and "partner_id" not in changes and changes["client_id"] is not None:
         _fill_partner_from_client(session, changes)
@@ -425,17 +444,38 @@ def register_phone_event(session: Session, actor: Actor, data: PhoneEventCreate)
             licence=values["licence"],
             contact_id=contact_id,
             contact_email=data.contact_email,
+            contact_name=data.contact_name,
+            contact_phone=data.contact_phone,
             product=values["product"] or "",
             version=data.version,
             module=data.module,
+            area=data.area,
+            interface=data.interface,
             type=data.type,
             priority=data.priority,
             submission_mode="phone",
+            notes=data.notes,
+            keywords=data.keywords,
+            kb_links=data.kb_links,
         ),
     )
     if actor.user_id is not None:
-        start_timer(session, actor, ticket.id)
+        start_timer(session, actor, ticket.id, at=_call_start(data.call_started_at))
     return ticket
+
+
+CALL_START_MAX_AGE = dt.timedelta(hours=12)
+
+
+def _call_start(started_at: dt.datetime | None) -> dt.datetime | None:
+    """When the call began, as the form says, if that is believable (else None: now)."""
+    if started_at is None:
+        return None
+    at = started_at if started_at.tzinfo else started_at.replace(tzinfo=dt.UTC)
+    now = utcnow()
+    if at > now or now - at > CALL_START_MAX_AGE:
+        return None
+    return at
 
 
 def close_event(
@@ -469,6 +509,8 @@ def close_event(
                 partner_id=event.partner_id,
                 contact_id=event.contact_id,
                 contact_email=event.contact_email,
+                contact_name=event.contact_name,
+                contact_phone=event.contact_phone,
                 licence=event.licence,
                 lead_consultant_id=actor.user_id or event.lead_consultant_id,
                 product=event.product,
@@ -520,13 +562,16 @@ def running_timer(session: Session, user_id: int, ticket_id: int) -> TimeEntryRo
     )
 
 
-def start_timer(session: Session, actor: Actor, ticket_id: int) -> TimeEntryRow:
+def start_timer(
+    session: Session, actor: Actor, ticket_id: int, *, at: dt.datetime | None = None
+) -> TimeEntryRow:
+    """The caller's stopwatch on the ticket, started now or at `at` (a call's pick-up)."""
     if actor.user_id is None:
         raise ValidationFailed("user", "only a user has a stopwatch")
     get_ticket(session, ticket_id)
     entry = running_timer(session, actor.user_id, ticket_id)
     if entry is None:
-        entry = TimeEntryRow(ticket_id=ticket_id, user_id=actor.user_id, started_at=utcnow())
+        entry = TimeEntryRow(ticket_id=ticket_id, user_id=actor.user_id, started_at=at or utcnow())
         session.add(entry)
         session.flush()
     return entry
@@ -591,10 +636,14 @@ def add_time(
 def time_total_s(session: Session, ticket_id: int) -> int:
     entries = session.scalars(select(TimeEntryRow).where(TimeEntryRow.ticket_id == ticket_id))
     now = utcnow()
-    return sum(
-        e.seconds if e.seconds is not None else int((now - e.started_at).total_seconds())
-        for e in entries
-    )
+    return sum(entry_seconds(e, now) for e in entries)
+
+
+def entry_seconds(entry: TimeEntryRow, now: dt.datetime) -> int:
+    """A stopwatch entry's length; a running one counts up to `now`."""
+    if entry.seconds is not None:
+        return entry.seconds
+    return int((now - entry.started_at).total_seconds())
 
 
 # Reuse --------------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
 from tickets.core.orm import (
     AttachmentRow,
     ClientRow,
+    ContactRow,
     PartnerRow,
     TicketHistoryRow,
     TicketMessageRow,
@@ -20,13 +21,11 @@ from tickets.core.schemas import (
     HistoryEntry,
     MessageView,
     TicketLink,
-    TicketSummary,
     TicketView,
     TimeEntryView,
 )
 from tickets.core.services import get_ticket, time_total_s, utcnow
 from tickets.directory.service import warnings_for
-from tickets.domain.numbering import parse_number
 from tickets.tasks.checklists import checklist_view
 from tickets.tasks.children import progress
 
@@ -70,6 +69,7 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
     attachments = session.scalars(
         select(AttachmentRow).where(AttachmentRow.ticket_id == t.id).order_by(AttachmentRow.id)
     )
+    contact = session.get(ContactRow, t.contact_id) if t.contact_id else None
     return TicketView(
         id=t.id,
         number=t.number,
@@ -156,61 +156,7 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
         paid=t.paid,
         checklist=checklist_view(session, t.id),
         children_progress=children_progress if children_progress.total else None,
+        contact_name=t.contact_name or (contact.name if contact else None),
+        contact_phone=t.contact_phone or (contact.phone if contact else None),
+        second_line_id=t.second_line_id,
     )
-
-
-def list_tickets(
-    session: Session,
-    *,
-    number: str | None = None,
-    state: str | None = None,
-    definition: str | None = None,
-    q: str | None = None,
-    client_id: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[TicketSummary], int]:
-    query = select(TicketRow)
-    if number:
-        parsed = parse_number(number)
-        query = query.where(TicketRow.number == (str(parsed) if parsed else number.strip()))
-    if state:
-        query = query.where(TicketRow.state == state)
-    if definition:
-        query = query.where(TicketRow.definition_code == definition.upper())
-    if client_id is not None:
-        query = query.where(TicketRow.client_id == client_id)
-    if q:
-        pattern = f"%{q.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(TicketRow.title).like(pattern),
-                func.lower(TicketRow.number).like(pattern),
-            )
-        )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(TicketRow.id.desc()).limit(limit).offset(offset))
-    clients: dict[int, ClientRow | None] = {}
-    items = []
-    for t in rows:
-        if t.client_id is not None and t.client_id not in clients:
-            clients[t.client_id] = session.get(ClientRow, t.client_id)
-        client = clients.get(t.client_id) if t.client_id is not None else None
-        items.append(
-            TicketSummary(
-                id=t.id,
-                number=t.number,
-                definition=t.definition_code,
-                state=t.state,
-                resolution=t.resolution,
-                title=t.title,
-                client_id=t.client_id,
-                product=t.product,
-                module=t.module,
-                priority=t.priority,
-                reported_at=t.reported_at,
-                completed_at=t.completed_at,
-                warnings=warnings_for(client, client.partner if client else None),
-            )
-        )
-    return items, int(total)

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from tickets.core.orm import ClientRow, ContactRow, LicenceRow, PartnerRow, UserRow
 from tickets.core.schemas import EmailAddress, check_addresses
@@ -101,6 +102,7 @@ class ClientIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sales_note: Annotated[str, Meta(max_length=5000)] = ""
     consultant_id: int | None = None
     """The client's own consultant (opiekun klienta)."""
+    notes: Annotated[str, Meta(max_length=20_000)] = ""
 
     def __post_init__(self) -> None:
         check_addresses(self, "email")
@@ -118,6 +120,7 @@ class ClientPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     sales_note: Annotated[str, Meta(max_length=5000)] | UnsetType = UNSET
     add_licences: list[LicenceIn] | UnsetType = UNSET
     consultant_id: int | UnsetType | None = UNSET
+    notes: Annotated[str, Meta(max_length=20_000)] | UnsetType = UNSET
 
     def __post_init__(self) -> None:
         check_addresses(self, "email")
@@ -323,37 +326,21 @@ def find_clients(
     limit: int = 20,
     offset: int = 0,
 ) -> tuple[list[ClientRow], int]:
-    """By exact licence number, or by name / licence prefix as the consultant types."""
+    """By exact licence number, or as the consultant types: name, licence number with or
+    without its prefix ("100203" finds "EN-100203"), phone number (client's or a contact's,
+    any format) or NIP (with or without dashes)."""
     query = select(ClientRow)
     if licence:
         query = query.join(LicenceRow, LicenceRow.client_id == ClientRow.id).where(
             LicenceRow.number == licence.strip()
         )
     if q:
-        folded = fold(q.strip())
-        licence_match = select(LicenceRow.client_id).where(
-            func.lower(LicenceRow.number).like(f"{folded}%")
-        )
-        matches = [ClientRow.search_name.like(f"%{folded}%"), ClientRow.id.in_(licence_match)]
-        nip = _nip_prefix(q)
-        if nip:
-            matches.append(ClientRow.tax_id.like(f"{nip}%"))
-        query = query.where(or_(*matches))
+        query = query.where(or_(*_typed_matches(q)))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(
         session.scalars(query.order_by(ClientRow.name).limit(limit).offset(offset)).unique()
     )
     return rows, int(total)
-
-
-def _nip_prefix(q: str) -> str:
-    """A query typed as (the start of) a NIP, `526-02` or `PL526`: its digits; else empty."""
-    text = q.strip()
-    if text[:2].upper() == "PL":
-        text = text[2:]
-    if len(digits_only(text)) >= 3 and re.fullmatch(r"[0-9 \-]+", text.strip()):
-        return digits_only(text)
-    return ""
 
 
 def contact_view(row: ContactRow, client_name: str | None = None) -> ContactView:
@@ -403,6 +390,46 @@ def find_contacts(
         query.order_by(ContactRow.name, ContactRow.id).limit(limit).offset(offset)
     ).all()
     return [contact_view(c, name) for c, name in rows], int(total)
+
+
+MIN_NUMBER_DIGITS = 3
+"""Digits typed before a look-up by licence digits, phone or NIP (fewer match too much)."""
+
+
+def _typed_matches(q: str) -> list[ColumnElement[bool]]:
+    folded = fold(q.strip())
+    licence_match = select(LicenceRow.client_id).where(
+        func.lower(LicenceRow.number).like(f"{folded}%")
+    )
+    found: list[ColumnElement[bool]] = [
+        ClientRow.search_name.like(f"%{folded}%"),
+        ClientRow.id.in_(licence_match),
+    ]
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= MIN_NUMBER_DIGITS and len(digits) * 2 >= len(q.replace(" ", "")):
+        by_digits = select(LicenceRow.client_id).where(
+            _only_digits(LicenceRow.number).like(f"%{digits}%")
+        )
+        found.append(ClientRow.id.in_(by_digits))
+        found.append(_only_digits(func.coalesce(ClientRow.tax_id, "")).like(f"{digits}%"))
+        national = digits[2:] if digits.startswith("48") and len(digits) > 9 else digits
+        phone = f"%{national}%"
+        found.append(ClientRow.phone_e164.like(phone))
+        found.append(
+            ClientRow.id.in_(
+                select(ContactRow.client_id).where(
+                    ContactRow.phone_e164.like(phone), ContactRow.client_id.is_not(None)
+                )
+            )
+        )
+    return found
+
+
+def _only_digits(column: Any) -> Any:
+    """The column without the separators people write numbers with."""
+    for sep in ("-", " ", "/", "."):
+        column = func.replace(column, sep, "")
+    return column
 
 
 def list_partners(
