@@ -1,7 +1,7 @@
 """devops_retry_after: Azure DevOps's Retry-After, honoured by every process
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-01 13:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import tickets.core.db
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
