@@ -33,6 +33,7 @@ from api.routes.system import health, metrics, ready
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.settings import Settings, load_settings
+from tickets.protocol.routes import ROUTES as PROTOCOL_ROUTES
 
 log = logging.getLogger("sedno")
 
@@ -161,6 +162,7 @@ def create_app(
                     *PLANNER_ROUTES,
                     *_optional_routes(),
                     *TELEPHONY_ROUTES,
+                    *PROTOCOL_ROUTES,
                 ],
                 security=[{"bearer": []}],
             ),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import msgspec
 
+from tickets.protocol.settings import ProtocolSettings, load_protocol_settings
 from tickets.telephony.settings import TelephonySettings, load_telephony_settings
 
 
@@ -88,6 +89,7 @@ class Settings(msgspec.Struct, frozen=True):
     sender_max_per_hour: int = 20
     ack_max_per_sender_per_day: int = 5
     telephony: TelephonySettings = TelephonySettings()
+    protocol: ProtocolSettings = ProtocolSettings()
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -170,4 +172,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         run_workers=_flag(get("RUN_WORKERS"), True),
         auto_accept_known=_flag(get("AUTO_ACCEPT_KNOWN"), True),
         telephony=load_telephony_settings(env),
+        protocol=load_protocol_settings(env),
     )

@@ -143,6 +143,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "ticket.devops": ("DevOps", "DevOps"),
     "ticket.parent": ("Powstało z", "Created from"),
     "ticket.children": ("Powiązane zadania", "Related tasks"),
+    "ticket.print_protocol": ("Drukuj protokół", "Print protocol"),
     "ticket.reuse": ("Wykorzystane rozwiązania", "Reused solutions"),
     "ticket.reuse_count": ("Wykorzystano", "Reused"),
     "ticket.similar": ("Podobne rozwiązane zgłoszenia", "Similar solved tickets"),
