@@ -33,6 +33,7 @@ from api.routes.system import health, metrics, ready
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.settings import Settings, load_settings
+from tickets.notices.routes import ROUTES as NOTICE_ROUTES
 from tickets.protocol.routes import ROUTES as PROTOCOL_ROUTES
 
 log = logging.getLogger("sedno")
@@ -163,6 +164,7 @@ def create_app(
                     *_optional_routes(),
                     *TELEPHONY_ROUTES,
                     *PROTOCOL_ROUTES,
+                    *NOTICE_ROUTES,
                 ],
                 security=[{"bearer": []}],
             ),

@@ -15,6 +15,8 @@ from tickets.adapters.outbox import OutboxWorker
 from tickets.attachments import BlobStore
 from tickets.auth import ensure_bootstrap_admin
 from tickets.definitions import seed_defaults
+from tickets.notices import dispatch as _notice_events  # noqa: F401  (its flush listener)
+from tickets.notices.rules import seed_rules
 from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
 from tickets.planner.settings import PlannerSettings, load_planner_settings
@@ -72,6 +74,7 @@ def build_container(settings: Settings, *, prepare: str = "auto") -> Container:
         db.create_all()
     with db.transaction() as session:
         seed_defaults(session)
+        seed_rules(session)
         seed_statuses(session)
         ensure_bootstrap_admin(session, settings.admin_token)
     return Container(settings=settings, db=db, blobs=BlobStore(settings.data_dir / "blobs"))

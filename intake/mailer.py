@@ -35,6 +35,7 @@ from intake.suppression import NOT_SENT, blocked_reason
 from tickets.adapters.db import Database, utcnow
 from tickets.adapters.orm import TicketRow
 from tickets.adapters.outbox import OutboxJob, PermanentFailure, RetryLater
+from tickets.notices.optout import with_footer
 from tickets.schemas import SYSTEM
 from tickets.services import record
 
@@ -188,6 +189,7 @@ def make_send_mail_handler(
             payload = allowed
         if settings.smtp is None:
             raise RetryLater("SMTP is not configured", delay_s=NOT_CONFIGURED_RETRY_S)
+        payload = with_footer(payload, settings.public_url, settings.secret_key)
         try:
             message = build_message(payload)
         except (ValueError, KeyError, TypeError) as exc:

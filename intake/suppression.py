@@ -21,6 +21,7 @@ from intake.orm import AddressStatusRow
 from intake.parse import ParsedMail
 from tickets.adapters.db import utcnow
 from tickets.adapters.orm import TicketRow
+from tickets.notices.optout import OPTED_OUT, opted_out
 from tickets.notifications import do_not_contact_reason
 
 BOUNCE_LIMIT: Final = 3
@@ -46,6 +47,8 @@ def blocked_reason(session: Session, address: str, ticket: TicketRow | None = No
     dnc = do_not_contact_reason(session, ticket, address)
     if dnc is not None:
         return f"{DO_NOT_CONTACT} ({dnc})"
+    if opted_out(session, address):
+        return OPTED_OUT
     status = session.get(AddressStatusRow, address)
     if status is not None:
         if status.complained_at is not None:

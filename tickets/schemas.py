@@ -302,6 +302,9 @@ class TicketView(msgspec.Struct):
     history: list[HistoryEntry] = msgspec.field(default_factory=list)
     time_entries: list[TimeEntryView] = msgspec.field(default_factory=list)
     attachments: list[AttachmentView] = msgspec.field(default_factory=list)
+    second_line_id: int | None = None
+    """The module's production person consulted or handed the ticket (second line)."""
+    second_line_name: str | None = None
 
 
 class TicketSummary(msgspec.Struct):

@@ -27,6 +27,7 @@ from tickets.domain.definitions import Definition, StateChanged, transition
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.numbering import parse_number
 from tickets.knowledge import knowledge_ids
+from tickets.notices import rules
 from tickets.schemas import (
     Actor,
     CloseEventRequest,
@@ -286,7 +287,9 @@ def apply_transition(
     if ticket.devops_work_item_id is not None and actor != DEVOPS_ACTOR:
         payload = {"ticket_id": ticket.id, "old": event.old, "new": event.new, "note": note or ""}
         enqueue(session, DEVOPS_EXPORT_JOB, payload)
-    if event.new in definition.notify_states:
+    if rules.wants(
+        session, "state", "contact", "email", definition=definition.code, state=event.new
+    ):
         enqueue(session, NOTIFY_JOB, {"ticket_id": ticket.id, "state": event.new, "old": event.old})
     return event
 

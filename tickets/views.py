@@ -14,6 +14,7 @@ from tickets.adapters.orm import (
     TicketMessageRow,
     TicketRow,
     TimeEntryRow,
+    UserRow,
 )
 from tickets.directory import warnings_for
 from tickets.domain.numbering import parse_number
@@ -48,6 +49,7 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
     client = session.get(ClientRow, t.client_id) if t.client_id else None
     partner = session.get(PartnerRow, t.partner_id) if t.partner_id else None
     parent = session.get(TicketRow, t.parent_id) if t.parent_id else None
+    second = session.get(UserRow, t.second_line_id) if t.second_line_id else None
     children = session.scalars(
         select(TicketRow).where(TicketRow.parent_id == t.id).order_by(TicketRow.id)
     )
@@ -140,6 +142,8 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
             AttachmentView(a.id, a.filename, a.content_type, a.size, a.sha256, a.created_at)
             for a in attachments
         ],
+        second_line_id=t.second_line_id,
+        second_line_name=second.name if second else None,
     )
 
 
@@ -151,6 +155,7 @@ def list_tickets(
     definition: str | None = None,
     q: str | None = None,
     client_id: int | None = None,
+    second_line_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[TicketSummary], int]:
@@ -164,6 +169,8 @@ def list_tickets(
         query = query.where(TicketRow.definition_code == definition.upper())
     if client_id is not None:
         query = query.where(TicketRow.client_id == client_id)
+    if second_line_id is not None:
+        query = query.where(TicketRow.second_line_id == second_line_id)
     if q:
         pattern = f"%{q.strip().lower()}%"
         query = query.where(

@@ -24,6 +24,7 @@ from tickets.adapters.orm import AttachmentRow
 from tickets.attachments import add_attachment
 from tickets.domain.errors import NotFound, ValidationFailed
 from tickets.schemas import (
+    Actor,
     CloseEventRequest,
     ManualTimeEntry,
     PhoneEventCreate,
@@ -65,6 +66,15 @@ def _on_phone_event(session: Any, ticket: Any) -> None:
     except ImportError:
         return
     log_phone_call(session, ticket)
+
+
+def _second_line(actor: Actor, value: str | None) -> int | None:
+    """`second_line=me` is the caller; a token without a user has no tickets of its own."""
+    if value is None:
+        return None
+    if value == "me":
+        return actor.user_id if actor.user_id is not None else -1
+    return int(value)
 
 
 def _entry(e: Any) -> TimeEntryView:
@@ -111,6 +121,14 @@ class TicketController(Controller):
         definition: FromQuery[str | None] = None,
         q: FromQuery[str | None] = None,
         client_id: FromQuery[int | None] = None,
+        second_line: Annotated[
+            str | None,
+            QueryParameter(
+                description="`me` (the caller) or a user id: tickets where that user is the "
+                "second line",
+                pattern=r"^(me|[0-9]{1,9})$",
+            ),
+        ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> TicketList:
@@ -122,6 +140,7 @@ class TicketController(Controller):
                 definition=definition,
                 q=q,
                 client_id=client_id,
+                second_line_id=_second_line(actor, second_line),
                 limit=limit,
                 offset=offset,
             )

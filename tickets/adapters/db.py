@@ -164,7 +164,9 @@ def import_all_models() -> None:
     for name in MODEL_MODULES:
         if importlib.util.find_spec(name) is not None:
             importlib.import_module(name)
+    import tickets.notices.orm
     import tickets.planner.orm
+    import tickets.projects.orm
     import tickets.telephony.orm  # noqa: F401
 
 

@@ -218,7 +218,9 @@ class TicketRow(Base):
     devops_url: Mapped[str | None] = mapped_column(String(500))
     devops_rev: Mapped[int | None] = mapped_column(Integer)
     devops_state: Mapped[str | None] = mapped_column(String(64))
-    second_line_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    second_line_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    """The project (of a campaign) the task or event belongs to (`tickets.projects`)."""
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
