@@ -34,6 +34,7 @@ from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
 from api.routes.tickets import TicketController, download_attachment, register_phone_event
 from api.settings import Settings, load_settings
 from tickets.notices.routes import ROUTES as NOTICE_ROUTES
+from tickets.projects.routes import ROUTES as PROJECT_ROUTES
 from tickets.protocol.routes import ROUTES as PROTOCOL_ROUTES
 
 log = logging.getLogger("sedno")
@@ -165,6 +166,7 @@ def create_app(
                     *TELEPHONY_ROUTES,
                     *PROTOCOL_ROUTES,
                     *NOTICE_ROUTES,
+                    *PROJECT_ROUTES,
                 ],
                 security=[{"bearer": []}],
             ),

@@ -109,6 +109,7 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     keywords: Words = msgspec.field(default_factory=list)
     kb_links: UrlList = msgspec.field(default_factory=list)
     parent_id: int | None = None
+    project_id: int | None = None
 
     def __post_init__(self) -> None:
         check_addresses(self, "contact_email")
@@ -139,6 +140,7 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     keywords: Words | UnsetType = UNSET
     kb_links: UrlList | UnsetType = UNSET
     verified: bool | UnsetType = UNSET
+    project_id: int | UnsetType | None = UNSET
 
     def __post_init__(self) -> None:
         check_addresses(self, "contact_email")
@@ -305,6 +307,9 @@ class TicketView(msgspec.Struct):
     second_line_id: int | None = None
     """The module's production person consulted or handed the ticket (second line)."""
     second_line_name: str | None = None
+    project_id: int | None = None
+    """The project (of a campaign) the ticket belongs to."""
+    project_name: str | None = None
 
 
 class TicketSummary(msgspec.Struct):
@@ -321,3 +326,4 @@ class TicketSummary(msgspec.Struct):
     reported_at: dt.datetime
     completed_at: dt.datetime | None
     warnings: list[str]
+    project_id: int | None = None

@@ -28,6 +28,7 @@ from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.numbering import parse_number
 from tickets.knowledge import knowledge_ids
 from tickets.notices import rules
+from tickets.projects.orm import ProjectRow
 from tickets.schemas import (
     Actor,
     CloseEventRequest,
@@ -117,6 +118,7 @@ def _check_references(session: Session, values: dict[str, Any]) -> None:
         "contact_id": ContactRow,
         "lead_consultant_id": UserRow,
         "parent_id": TicketRow,
+        "project_id": ProjectRow,
     }
     for field, model in refs.items():
         value = values.get(field)

@@ -18,6 +18,7 @@ from tickets.adapters.orm import (
 )
 from tickets.directory import warnings_for
 from tickets.domain.numbering import parse_number
+from tickets.projects.orm import ProjectRow
 from tickets.schemas import (
     AttachmentView,
     HistoryEntry,
@@ -50,6 +51,7 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
     partner = session.get(PartnerRow, t.partner_id) if t.partner_id else None
     parent = session.get(TicketRow, t.parent_id) if t.parent_id else None
     second = session.get(UserRow, t.second_line_id) if t.second_line_id else None
+    project = session.get(ProjectRow, t.project_id) if t.project_id else None
     children = session.scalars(
         select(TicketRow).where(TicketRow.parent_id == t.id).order_by(TicketRow.id)
     )
@@ -144,6 +146,8 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
         ],
         second_line_id=t.second_line_id,
         second_line_name=second.name if second else None,
+        project_id=t.project_id,
+        project_name=project.name if project else None,
     )
 
 
@@ -156,6 +160,7 @@ def list_tickets(
     q: str | None = None,
     client_id: int | None = None,
     second_line_id: int | None = None,
+    project_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[TicketSummary], int]:
@@ -171,6 +176,8 @@ def list_tickets(
         query = query.where(TicketRow.client_id == client_id)
     if second_line_id is not None:
         query = query.where(TicketRow.second_line_id == second_line_id)
+    if project_id is not None:
+        query = query.where(TicketRow.project_id == project_id)
     if q:
         pattern = f"%{q.strip().lower()}%"
         query = query.where(
@@ -202,6 +209,7 @@ def list_tickets(
                 reported_at=t.reported_at,
                 completed_at=t.completed_at,
                 warnings=warnings_for(client, client.partner if client else None),
+                project_id=t.project_id,
             )
         )
     return items, int(total)

@@ -20,6 +20,7 @@ from ui import (
     telephony_pages,
     ticket_pages,
 )
+from ui.notice_pages import PAGES as NOTICE_PAGES
 from ui.planner_pages import PAGES as PLANNER_PAGES
 from ui.web import (
     STATIC_DIR,
@@ -77,6 +78,7 @@ PAGES: list[Any] = [
     *telephony_pages.PAGES,
     admin_pages.devops_page,
     *stopword_pages.PAGES,
+    *NOTICE_PAGES,
 ]
 
 # Pages other capabilities add to the console, mounted when they are installed.

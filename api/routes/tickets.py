@@ -129,6 +129,7 @@ class TicketController(Controller):
                 pattern=r"^(me|[0-9]{1,9})$",
             ),
         ] = None,
+        project_id: FromQuery[int | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> TicketList:
@@ -141,6 +142,7 @@ class TicketController(Controller):
                 q=q,
                 client_id=client_id,
                 second_line_id=_second_line(actor, second_line),
+                project_id=project_id,
                 limit=limit,
                 offset=offset,
             )

@@ -20,7 +20,15 @@ def _text(pdf: bytes, tmp_path: Path) -> str:
     return " ".join(out.stdout.decode("utf-8").split())
 
 
-def test_protocol_carries_the_ticket_in_polish(api: Api, tmp_path: Path) -> None:
+def _fonts(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "f.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdffonts", str(path)], capture_output=True, check=True).stdout.decode()
+
+
+def test_protocol_carries_the_ticket_in_polish(
+    api: Api, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     h = api.h("consultant")
     partner = api.client.post("/api/partners", json={"name": "Źródło Partnerskie"}, headers=h)
     client = api.client.post(
@@ -56,6 +64,11 @@ def test_protocol_carries_the_ticket_in_polish(api: Api, tmp_path: Path) -> None
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/pdf"
     assert answer.content.startswith(b"%PDF-")
+    # The template's own font was loaded (no fallback) and is embedded in the file.
+    assert not [r for r in caplog.records if "cannot be loaded" in r.getMessage()]
+    fonts = _fonts(answer.content, tmp_path)
+    # Subsets of the template's @font-face (DejaVu Sans), embedded: "+Protocol … yes yes yes".
+    assert "+Protocol " in fonts and "+Protocol-Bold " in fonts and " yes " in fonts, fonts
     text = _text(answer.content, tmp_path)
     assert f"Protokół zadania {ticket['number']}" in text
     for words in ("Zakład Usług Różnych Łódź", "NIP 7251234567", "Źródło Partnerskie", "EN-4711",

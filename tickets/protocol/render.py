@@ -119,17 +119,13 @@ def protocol_html(protocol: Protocol, settings: ProtocolSettings) -> str:
 
 
 def render_pdf(html: str) -> bytes:
-    """Print HTML to PDF with WeasyPrint; fonts come from local files only, nothing is fetched."""
+    """Print HTML to PDF with WeasyPrint; only local files (the fonts) are read, nothing is
+    fetched from the network."""
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
 
-    def no_network(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        if not url.startswith("file://"):
-            raise ValueError(f"the protocol loads no remote resource: {url}")
-        from weasyprint import default_url_fetcher
-
-        return default_url_fetcher(url, *args, **kwargs)  # type: ignore[no-any-return]
-
-    document: bytes = HTML(string=html, url_fetcher=no_network).write_pdf()
+    fetcher = URLFetcher(allowed_protocols=("file",))
+    document: bytes = HTML(string=html, url_fetcher=fetcher).write_pdf()
     return document
 
 
