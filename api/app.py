@@ -36,6 +36,7 @@ from api.settings import Settings, load_settings
 from tickets.notices.routes import ROUTES as NOTICE_ROUTES
 from tickets.projects.routes import ROUTES as PROJECT_ROUTES
 from tickets.protocol.routes import ROUTES as PROTOCOL_ROUTES
+from tickets.protocol.routes import warm_up_printing
 
 log = logging.getLogger("sedno")
 
@@ -180,7 +181,7 @@ def create_app(
             AllowHeaderMiddleware(),
             *_session_cookie_csrf(),
         ],
-        on_startup=[on_startup, *_ui_startup()],
+        on_startup=[on_startup, *_ui_startup(), warm_up_printing],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.request_max_bytes,
         template_config=_ui_template_config(),

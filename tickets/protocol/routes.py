@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import zoneinfo
+from typing import Any
 
 from litestar import Response, get
 from litestar.openapi.datastructures import ResponseSpec
@@ -42,6 +44,19 @@ def ticket_protocol(
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def warm_up_printing(app: Any) -> None:
+    """Import WeasyPrint (and through it Pango) in the background at start: the first import
+    takes seconds on a busy machine, which the first protocol request should not wait for."""
+
+    def load() -> None:
+        import weasyprint  # noqa: F401
+
+    app.state.protocol_warm_up = threading.Thread(
+        target=load, name="sedno-pdf-warm-up", daemon=True
+    )
+    app.state.protocol_warm_up.start()
 
 
 ROUTES = [ticket_protocol]
