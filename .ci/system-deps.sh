@@ -6,6 +6,10 @@ command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # SpamAssassin's spamd for the intake tests (Debian splits spamd out of spamassassin).
 { command -v spamd >/dev/null 2>&1 || [ -x /usr/sbin/spamd ]; } || need+=(spamassassin spamd spamc)
+# The ticket protocol: WeasyPrint needs Pango; the PDF embeds DejaVu; its test reads it with pdftotext.
+[ -e /usr/lib/x86_64-linux-gnu/libpangoft2-1.0.so.0 ] || ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi

@@ -34,7 +34,11 @@ from api.routes import keywords as keyword_routes
 from api.routes import search as search_routes
 from api.routes.admin import AdminController
 from api.routes.directory import DirectoryController
+from api.routes.notices import ROUTES as NOTICE_ROUTES
 from api.routes.planner import ROUTES as PLANNER_ROUTES
+from api.routes.projects import ROUTES as PROJECT_ROUTES
+from api.routes.protocol import ROUTES as PROTOCOL_ROUTES
+from api.routes.protocol import warm_up_printing
 from api.routes.system import health, metrics, ready
 from api.routes.tasks import ROUTES as TASK_ROUTES
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
@@ -137,6 +141,9 @@ def create_app(
                     *TELEPHONY_ROUTES,
                     *TASK_ROUTES,
                     *TIMECOST_ROUTES,
+                    *PROTOCOL_ROUTES,
+                    *NOTICE_ROUTES,
+                    *PROJECT_ROUTES,
                 ],
                 security=[{"bearer": []}],
             ),
@@ -150,7 +157,7 @@ def create_app(
             AllowHeaderMiddleware(),
             SessionCookieCsrfMiddleware(ui_views.csrf_protection),
         ],
-        on_startup=[on_startup, ui_web.on_startup],
+        on_startup=[on_startup, ui_web.on_startup, warm_up_printing],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.request_max_bytes,
         template_config=ui_web.template_config(),

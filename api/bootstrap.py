@@ -25,7 +25,9 @@ import tickets.core.outbox
 import tickets.curation.orm
 import tickets.handoff.orm
 import tickets.handoff.pause
+import tickets.notices.orm
 import tickets.planner.orm
+import tickets.projects.orm
 import tickets.tasks.orm
 import tickets.telephony.orm
 import tickets.timecost.orm
@@ -44,6 +46,8 @@ from tickets.curation import schedule as curation_schedule
 from tickets.curation.linkcheck import LinkCheckSettings, load_linkcheck_settings
 from tickets.curation.weeks import CurationSettings, load_curation_settings
 from tickets.handoff import service as handoff
+from tickets.notices import dispatch as _notice_events  # noqa: F401  (its flush listener)
+from tickets.notices.rules import seed_rules
 from tickets.notifications import service as notifications
 from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
@@ -152,6 +156,7 @@ def build_container(
         create_tables(db)
     with db.transaction() as session:
         seed_defaults(session)
+        seed_rules(session)
         seed_statuses(session)
         ensure_bootstrap_admin(session, settings.admin_token)
     return Container(

@@ -38,6 +38,7 @@ from tickets.core.outbox import OutboxJob, PermanentFailure, RetryLater
 from tickets.core.schemas import SYSTEM
 from tickets.core.services import record
 from tickets.core.settings import Settings, SmtpSettings
+from tickets.notices.optout import with_footer
 
 log = logging.getLogger("sedno.mail")
 
@@ -208,6 +209,7 @@ def make_send_mail_handler(
             payload = allowed
         if settings.smtp is None:
             raise RetryLater("SMTP is not configured", delay_s=NOT_CONFIGURED_RETRY_S)
+        payload = with_footer(payload, settings.public_url, settings.secret_key)
         try:
             message = build_message(payload, blobs)
         except (ValueError, KeyError, TypeError) as exc:

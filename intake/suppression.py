@@ -21,6 +21,7 @@ from intake.orm import AddressStatusRow
 from intake.parse import ParsedMail
 from tickets.core.db import utcnow
 from tickets.core.orm import TicketRow
+from tickets.notices.optout import OPTED_OUT, opted_out
 from tickets.notifications.service import do_not_contact_reason
 
 BOUNCE_LIMIT: Final = 3
@@ -46,6 +47,8 @@ def blocked_reason(session: Session, address: str, ticket: TicketRow | None = No
     dnc = do_not_contact_reason(session, ticket, address)
     if dnc is not None:
         return f"{DO_NOT_CONTACT} ({dnc})"
+    if opted_out(session, address):
+        return OPTED_OUT
     status = session.get(AddressStatusRow, address)
     if status is not None:
         if status.complained_at is not None:

@@ -24,6 +24,8 @@ class TicketDocument(msgspec.Struct, kw_only=True):
     version: str = ""
     type: str = ""
     area: str = ""
+    project: str = ""
+    """The ticket's project id as text (a filter), empty when it has none."""
     resolution: str = ""
     completed_at: int = 0
     verified: bool = False

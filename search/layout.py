@@ -197,6 +197,7 @@ def to_tantivy(
         ("f_type", doc.type),
         ("f_version", doc.version),
         ("f_area", doc.area),
+        ("f_project", doc.project),
     ):
         if value:
             add(name, value)

@@ -79,7 +79,7 @@ _STEM_FIELDS: Final = ["stem_title_f", "stem_body_f"]
 _RETRIEVE: Final = [
     "id", "number", "title", "description", "solution", "keywords", "kb_links",
     "product", "module", "version", "type", "area", "completed_at", "verified", "reuse_count",
-    "resolution",
+    "resolution", "project",
 ]  # fmt: skip
 _RANKING_RULES: Final = [
     "words",
@@ -153,6 +153,7 @@ def to_meili_document(doc: TicketDocument) -> dict[str, Any]:
         "version": doc.version,
         "type": doc.type,
         "area": doc.area,
+        "project": doc.project,
         "completed_at": doc.completed_at,
         "verified": doc.verified,
         "reuse_count": doc.reuse_count,
@@ -746,6 +747,7 @@ class MeiliSearchEngine:
             version=str(h.get("version", "")),
             type=str(h.get("type", "")),
             area=str(h.get("area", "")),
+            project=str(h.get("project", "")),
             resolution=str(h.get("resolution", "")),
         )
 

@@ -21,6 +21,7 @@ FILTER_FIELDS: tuple[str, ...] = (
     "area",
     "kb_link",
     "verified",
+    "project",
 )
 """Fields a request may filter and facet on."""
 

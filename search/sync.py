@@ -62,6 +62,7 @@ def ticket_document(row: TicketRow) -> TicketDocument:
         version=row.version or "",
         type=row.type or "",
         area=row.area or "",
+        project=str(row.project_id) if row.project_id else "",
         resolution=row.resolution or "",
         completed_at=int(completed.timestamp()) if isinstance(completed, dt.datetime) else 0,
         verified=bool(row.verified or row.kb_links),

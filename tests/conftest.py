@@ -18,6 +18,7 @@ from api.bootstrap import TABLE_MODULES
 from tests.services.postgres import create_database, drop_database, postgres_server
 from tickets.core.db import Database
 from tickets.core.definitions import seed_defaults
+from tickets.notices.rules import seed_rules
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -34,6 +35,7 @@ def _build_schema(db: Database) -> None:
     db.create_all()
     with db.transaction() as session:
         seed_defaults(session)
+        seed_rules(session)
 
 
 @pytest.fixture(scope="session")

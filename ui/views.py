@@ -22,6 +22,7 @@ from ui import (
 from ui.console_pages import PAGES as CONSOLE_PAGES
 from ui.curation_views import curation_week_page
 from ui.curator_pages import PAGES as CURATOR_PAGES
+from ui.notice_pages import PAGES as NOTICE_PAGES
 from ui.planner_pages import PAGES as PLANNER_PAGES
 from ui.task_pages import PAGES as TASK_PAGES
 from ui.timecost_pages import PAGES as TIMECOST_PAGES
@@ -87,6 +88,7 @@ PAGES: list[Any] = [
     *stopword_pages.PAGES,
     *TASK_PAGES,
     *TIMECOST_PAGES,
+    *NOTICE_PAGES,
 ]
 
 PAGES.extend([curation_week_page, *CURATOR_PAGES])

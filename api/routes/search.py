@@ -239,13 +239,15 @@ def search_tickets(
     version: FromQuery[str | None] = None,
     keyword: FromQuery[str | None] = None,
     kb_link: FromQuery[str | None] = None,
+    project_id: FromQuery[int | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     offset: Annotated[int, QueryParameter(ge=0, le=10_000)] = 0,
 ) -> SearchResult:
     """Resolved tickets matching a few words, typo-tolerant, best first, with facets."""
     filters = present_filters(
-        product=product, module=module, type=type, version=version, keyword=keyword, kb_link=kb_link
-    )
+        product=product, module=module, type=type, version=version, keyword=keyword, kb_link=kb_link,
+        project=str(project_id) if project_id is not None else None,
+    )  # fmt: skip
     return knowledge_search(container, actor, q, filters, limit=limit, offset=offset)
 
 

@@ -25,6 +25,7 @@ from tickets.console.worklist import Sort, TicketFilter, find_tickets
 from tickets.core import services
 from tickets.core.orm import AttachmentRow
 from tickets.core.schemas import (
+    Actor,
     CloseEventRequest,
     ManualTimeEntry,
     PhoneEventCreate,
@@ -68,6 +69,15 @@ def _on_phone_event(session: Any, ticket: Any) -> None:
     except ImportError:
         return
     log_phone_call(session, ticket)
+
+
+def _second_line(actor: Actor, value: str | None) -> int | None:
+    """`second_line=me` is the caller; a token without a user has no tickets of its own."""
+    if value is None:
+        return None
+    if value == "me":
+        return actor.user_id if actor.user_id is not None else -1
+    return int(value)
 
 
 def _entry(e: Any) -> TimeEntryView:
@@ -138,6 +148,15 @@ class TicketController(Controller):
         overdue_first: Annotated[
             bool, QueryParameter(description="Open tickets past their priority's target first.")
         ] = False,
+        second_line: Annotated[
+            str | None,
+            QueryParameter(
+                description="`me` (the caller) or a user id: tickets where that user is the "
+                "second line",
+                pattern=r"^(me|[0-9]{1,9})$",
+            ),
+        ] = None,
+        project_id: FromQuery[int | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> TicketList:
@@ -153,6 +172,8 @@ class TicketController(Controller):
             open_only=open_only,
             sort=sort,
             overdue_first=overdue_first,
+            second_line=_second_line(actor, second_line),
+            project_id=project_id,
             limit=limit,
             offset=offset,
         )

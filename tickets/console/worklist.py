@@ -37,6 +37,9 @@ class TicketFilter(msgspec.Struct, kw_only=True):
     module: str | None = None
     assigned_to: int | None = None
     """Tickets where this user is the lead consultant or the second line."""
+    second_line: int | None = None
+    """Tickets where this user is the second line (`second_line=me`)."""
+    project_id: int | None = None
     open_only: bool = False
     sort: Sort = "newest"
     overdue_first: bool = False
@@ -88,6 +91,10 @@ def find_tickets(
                 TicketRow.second_line_id == f.assigned_to,
             )
         )
+    if f.second_line is not None:
+        query = query.where(TicketRow.second_line_id == f.second_line)
+    if f.project_id is not None:
+        query = query.where(TicketRow.project_id == f.project_id)
     if f.q:
         pattern = f"%{f.q.strip().lower()}%"
         query = query.where(

@@ -238,7 +238,9 @@ class TicketRow(Base):
     devops_url: Mapped[str | None] = mapped_column(String(500))
     devops_rev: Mapped[int | None] = mapped_column(Integer)
     devops_state: Mapped[str | None] = mapped_column(String(64))
-    second_line_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    second_line_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    """The project (of a campaign) the task or event belongs to (`tickets.projects`)."""
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     category: Mapped[str] = mapped_column(String(100), default="", index=True)
     """A name from the task category dictionary (`task_categories`), or empty."""

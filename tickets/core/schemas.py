@@ -122,6 +122,7 @@ class TicketCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     location: Annotated[str, Meta(max_length=300)] = ""
     billable: bool = True
     paid: bool = False
+    project_id: int | None = None
 
     def __post_init__(self) -> None:
         check_addresses(self, "contact_email")
@@ -160,6 +161,7 @@ class TicketPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     location: Annotated[str, Meta(max_length=300)] | UnsetType = UNSET
     billable: bool | UnsetType = UNSET
     paid: bool | UnsetType = UNSET
+    project_id: int | UnsetType | None = UNSET
 
     def __post_init__(self) -> None:
         check_addresses(self, "contact_email")
@@ -350,6 +352,11 @@ class TicketView(msgspec.Struct):
     """The caller's name as noted on the ticket, else the contact's."""
     contact_phone: str | None = None
     second_line_id: int | None = None
+    """The module's production person consulted or handed the ticket (second line)."""
+    second_line_name: str | None = None
+    project_id: int | None = None
+    """The project (of a campaign) the ticket belongs to."""
+    project_name: str | None = None
 
 
 class TicketSummary(msgspec.Struct):
@@ -371,3 +378,4 @@ class TicketSummary(msgspec.Struct):
     second_line_id: int | None = None
     overdue: bool = False
     """Open past its priority's target time (`tickets.console.worklist.TARGET_HOURS`)."""
+    project_id: int | None = None

@@ -36,6 +36,8 @@ from tickets.domain.definitions import Definition, StateChanged, transition
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.numbering import numbering_year, parse_number
 from tickets.handoff.orm import DevOpsModuleRow
+from tickets.notices import rules
+from tickets.projects.orm import ProjectRow
 
 INDEX_JOB = "search.index"
 NOTIFY_JOB = "mail.notify_state"
@@ -133,6 +135,7 @@ def _check_references(session: Session, values: dict[str, Any]) -> None:
         "contact_id": ContactRow,
         "lead_consultant_id": UserRow,
         "parent_id": TicketRow,
+        "project_id": ProjectRow,
     }
     for field, model in refs.items():
         value = values.get(field)
@@ -355,7 +358,9 @@ def apply_transition(
     if ticket.devops_work_item_id is not None and actor != DEVOPS_ACTOR:
         payload = {"ticket_id": ticket.id, "old": event.old, "new": event.new, "note": note or ""}
         enqueue(session, DEVOPS_EXPORT_JOB, payload)
-    if event.new in definition.notify_states:
+    if rules.wants(
+        session, "state", "contact", "email", definition=definition.code, state=event.new
+    ):
         enqueue(session, NOTIFY_JOB, {"ticket_id": ticket.id, "state": event.new, "old": event.old})
     return event
 

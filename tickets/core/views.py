@@ -15,6 +15,7 @@ from tickets.core.orm import (
     TicketMessageRow,
     TicketRow,
     TimeEntryRow,
+    UserRow,
 )
 from tickets.core.schemas import (
     AttachmentView,
@@ -26,6 +27,7 @@ from tickets.core.schemas import (
 )
 from tickets.core.services import get_ticket, time_total_s, utcnow
 from tickets.directory.service import warnings_for
+from tickets.projects.orm import ProjectRow
 from tickets.tasks.checklists import checklist_view
 from tickets.tasks.children import progress
 
@@ -49,6 +51,8 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
     client = session.get(ClientRow, t.client_id) if t.client_id else None
     partner = session.get(PartnerRow, t.partner_id) if t.partner_id else None
     parent = session.get(TicketRow, t.parent_id) if t.parent_id else None
+    second = session.get(UserRow, t.second_line_id) if t.second_line_id else None
+    project = session.get(ProjectRow, t.project_id) if t.project_id else None
     children = session.scalars(
         select(TicketRow).where(TicketRow.parent_id == t.id).order_by(TicketRow.id)
     )
@@ -159,4 +163,7 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
         contact_name=t.contact_name or (contact.name if contact else None),
         contact_phone=t.contact_phone or (contact.phone if contact else None),
         second_line_id=t.second_line_id,
+        second_line_name=second.name if second else None,
+        project_id=t.project_id,
+        project_name=project.name if project else None,
     )

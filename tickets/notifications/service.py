@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
@@ -20,7 +20,6 @@ from tickets.core.orm import (
     ClientRow,
     ContactRow,
     PartnerRow,
-    TicketHistoryRow,
     TicketMessageRow,
     TicketRow,
     UserRow,
@@ -29,6 +28,7 @@ from tickets.core.outbox import OutboxJob, enqueue
 from tickets.core.runtime import Runtime
 from tickets.core.schemas import SYSTEM
 from tickets.core.services import NOTIFY_JOB, record
+from tickets.notices import rules
 
 if TYPE_CHECKING:
     from tickets.core.settings import Settings
@@ -45,11 +45,13 @@ log = logging.getLogger("sedno.notifications")
 SEND_MAIL_JOB: Final = "mail.send"
 NOTIFY_USER_JOB: Final = "mail.notify_user"
 NOTIFY_STATE_JOB: Final = NOTIFY_JOB
-Reason = Literal["assigned", "handoff", "devops_feedback"]
-FOOTER: Final = (
-    "\n\n--\nWiadomość wysłana automatycznie przez Sedno. "
-    "Powiadomienia możesz wyłączyć w ustawieniach swojego konta."
-)
+Reason = Literal[
+    "assigned", "handoff", "devops_feedback", "created", "state", "reply", "consultation"
+]
+EVENT_OF_REASON: Final = {"devops_feedback": "handoff_returned"}
+"""Notices whose mail another module queues: the matrix is checked when they are composed."""
+FOOTER: Final = "\n\n--\nWiadomość wysłana automatycznie przez Sedno."
+"""The mail sender adds the signed opt-out link below it (`tickets.notices.optout`)."""
 
 
 def notify_user(
@@ -64,23 +66,6 @@ def notify_user(
     """Queue a notice to a Sedno user; composed (and opt-out checked) by the worker."""
     payload = {"user_id": user_id, "ticket_id": ticket_id, "reason": reason, "note": note}
     enqueue(session, NOTIFY_USER_JOB, {**payload, **(extra or {})})
-
-
-@event.listens_for(Session, "before_flush")
-def _notify_new_lead_consultant(session: Session, _context: Any, _instances: Any) -> None:
-    """A ticket given to a consultant by someone else (created for them, or reassigned)."""
-    for obj in list(session.new):
-        if not isinstance(obj, TicketHistoryRow):
-            continue
-        assignee: object = None
-        if obj.action == "field" and obj.field == "lead_consultant_id":
-            assignee = obj.new_value
-        elif obj.action == "created" and obj.user_id is not None:
-            with session.no_autoflush:
-                ticket = session.get(TicketRow, obj.ticket_id)
-            assignee = ticket.lead_consultant_id if ticket is not None else None
-        if isinstance(assignee, int) and assignee != obj.user_id:
-            notify_user(session, assignee, obj.ticket_id, "assigned")
 
 
 # ---------------------------------------------------------------- rules
@@ -157,6 +142,22 @@ def user_notice(
             f"na produkcję i przypisane do Ciebie jako drugiej linii.\n"
             f"Moduł: {ticket.module}\n{link}"
         )
+    elif reason == "consultation":
+        subject = f"[{ticket.number}] Prośba o konsultację: {ticket.title}"
+        text = (
+            f"Dzień dobry,\n\nkonsultant prosi o konsultację w zgłoszeniu {ticket.number} "
+            f"({ticket.title}), moduł {ticket.module or '—'}:\n\n{note}\n\n"
+            "Odpowiedz na tę wiadomość albo w zgłoszeniu; odpowiedź trafi do zgłoszenia.\n"
+            f"{link}"
+        )
+    elif reason in ("created", "state", "reply"):
+        what = {
+            "created": "Nowe zgłoszenie",
+            "state": f"Zmiana stanu na {payload.get('state') or ticket.state}",
+            "reply": "Nowa wiadomość w zgłoszeniu",
+        }[reason]
+        subject = f"[{ticket.number}] {what}: {ticket.title}"
+        text = f"Dzień dobry,\n\n{what}: {ticket.number} ({ticket.title}).\n{note}\n{link}"
     else:
         subject = f"[{ticket.number}] Przydzielono Ci zgłoszenie: {ticket.title}"
         text = (
@@ -231,8 +232,17 @@ class Handlers:
             if user.notify_opt_out:
                 log.info("notice %s not sent: user %s opted out", job.id, user.login)
                 return
+            event = EVENT_OF_REASON.get(str(p["reason"]))
+            if event is not None and not rules.wants(
+                s, event, "lead", "email", definition=ticket.definition_code
+            ):
+                log.info("notice %s not sent: the matrix has no mail for %s", job.id, event)
+                return
             subject, text = user_notice(self.settings, ticket, str(p["reason"]), p)
             message_id = f"sedno.notice.{ticket.id}.{job.id}@{self.settings.mail_domain}"
+            if p["reason"] == "consultation":
+                # Signed, so the second line's answer by mail threads into the ticket.
+                message_id = _message_id(self.settings, ticket.id, job.id)
             enqueue(
                 s,
                 SEND_MAIL_JOB,
@@ -306,3 +316,8 @@ def register_outbox_handlers(
     handlers = Handlers(container)
     single[NOTIFY_USER_JOB] = handlers.notify_user
     single[NOTIFY_STATE_JOB] = handlers.notify_state
+
+
+# The matrix's event listener sends the assignment notice this module used to send itself;
+# importing it here keeps every process that can mail also telling people in the console.
+import tickets.notices.dispatch  # noqa: E402, F401
