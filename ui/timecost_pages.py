@@ -36,10 +36,10 @@ def hours(seconds: int, lang: str) -> str:
 def _chart_words(t: Any, report: TimeReport) -> dict[str, str]:
     return {
         "title": t("time.chart_title"),
-        "group": t("time.chart_group." + report.group_by),
+        "group": t(f"time.chart_group.{report.group_by}"),
         "total": t("time.seconds"),
         "billable": t("time.billable_seconds"),
-        "row:": t("time.none." + report.group_by),
+        "row:": t(f"time.none.{report.group_by}"),
     }
 
 
@@ -77,7 +77,7 @@ def time_report_page(
         )
     except ValidationFailed as exc:
         field = {"from": "date_from", "to": "date_to"}.get(exc.field, exc.field)
-        problem = t("time.bad." + field)
+        problem = t(f"time.bad.{field}")
     else:
         with container.db.read() as s:
             report = build_report(s, start, end, group, settings)

@@ -25,7 +25,7 @@ from search.stopwords import (
     replace_stop_words,
     stop_words,
 )
-from tickets import examples as ex
+from tickets.core import examples as ex
 from tickets.core.schemas import Actor
 from tickets.domain.errors import ValidationFailed
 

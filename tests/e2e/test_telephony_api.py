@@ -16,6 +16,7 @@ from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.settings import load_settings
+from tickets.telephony.settings import load_telephony_settings
 from tickets.telephony.statuses import seed_statuses
 
 SECRET = "pbx-shared-secret"
@@ -24,22 +25,26 @@ PBX = {"X-Sedno-Secret": SECRET}
 
 @pytest.fixture
 def tapi(db: Database, tmp_path: Path) -> Iterator[Api]:
-    settings = load_settings(
-        {
-            "SEDNO_DATA_DIR": str(tmp_path / "data"),
-            "SEDNO_ADMIN_TOKEN": ADMIN,
-            "SEDNO_DATABASE_URL": db.url,
-            "SEDNO_TELEPHONY_SECRET": SECRET,
-            "SEDNO_TELEPHONY_QUEUE_EXTENSION": "800",
-            "SEDNO_TELEPHONY_WRAP_UP_S": "0",
-        }
-    )
+    env = {
+        "SEDNO_DATA_DIR": str(tmp_path / "data"),
+        "SEDNO_ADMIN_TOKEN": ADMIN,
+        "SEDNO_DATABASE_URL": db.url,
+        "SEDNO_TELEPHONY_SECRET": SECRET,
+        "SEDNO_TELEPHONY_QUEUE_EXTENSION": "800",
+        "SEDNO_TELEPHONY_WRAP_UP_S": "0",
+    }
+    settings = load_settings(env)
     tokens = {"admin": ADMIN}
     with db.transaction() as s:
         ensure_bootstrap_admin(s, ADMIN)
         seed_statuses(s)
         _, tokens["consultant"] = create_user(s, login="konsultant", name="Anna", role="consultant")
-    container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
+    container = Container(
+        settings=settings,
+        db=db,
+        blobs=BlobStore(tmp_path / "data" / "blobs"),
+        telephony=load_telephony_settings(env),
+    )
     app = create_app(settings, container=container, run_workers=False)
     with TestClient(app) as client:
         yield Api(client=client, container=container, tokens=tokens)

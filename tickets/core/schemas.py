@@ -9,7 +9,7 @@ import msgspec
 from email_validator import EmailNotValidError, validate_email
 from msgspec import UNSET, Meta, UnsetType
 
-from tickets import examples as ex
+from tickets.core import examples as ex
 from tickets.domain.errors import ValidationFailed
 from tickets.tasks.schemas import ChecklistItemView, ChildrenProgress
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from tickets import examples as ex
+from tickets.core import examples as ex
 
 
 class TicketBrief(msgspec.Struct):

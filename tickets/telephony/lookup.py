@@ -8,7 +8,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tickets import examples as ex
+from tickets.core import examples as ex
 from tickets.core.orm import ClientRow, ContactRow, PartnerRow, TicketRow
 from tickets.directory import service as directory
 from tickets.telephony.numbers import display
