@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from api.bootstrap import build_container, make_outbox_worker
+from api.bootstrap import build_container, load_configuration, make_outbox_worker
 from api.container import Container
 from tickets.core.settings import load_settings
 from tools.demo import load_demo
@@ -55,14 +55,13 @@ def _free_port() -> int:
 @pytest.fixture(scope="package")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("ui-data")
-    settings = load_settings(
-        {
-            "SEDNO_DATA_DIR": str(data),
-            "SEDNO_RUN_WORKERS": "0",
-            "SEDNO_TELEPHONY_SECRET": TELEPHONY_SECRET,
-        }
-    )
-    container = build_container(settings, prepare="create")
+    env = {
+        "SEDNO_DATA_DIR": str(data),
+        "SEDNO_RUN_WORKERS": "0",
+        "SEDNO_TELEPHONY_SECRET": TELEPHONY_SECRET,
+    }
+    settings = load_settings(env)
+    container = build_container(settings, prepare="create", config=load_configuration(env))
     load_demo(container)
     make_outbox_worker(container).drain()
     app = create_app(settings, container=container, run_workers=False)

@@ -40,7 +40,7 @@ def changed_ticket(ui_server: Server) -> int:
             s,
             SYSTEM,
             ticket.id,
-            TicketPatch(type="bug", module="Kadry i płace", solution="Zmienić port na COM3."),
+            TicketPatch(type="bug", module="Kadry Płace", solution="Zmienić port na COM3."),
         )
         ticket_id = ticket.id
     ui_server.index()
@@ -81,7 +81,7 @@ def test_polish_pages_show_no_internal_english(
     page.goto(f"{ui_server.url}/tickets/{changed_ticket}")
     timeline = page.locator(".timeline").inner_text()
     assert "Typ: Pytanie → Błąd" in timeline, timeline
-    assert "Moduł: Handel → Kadry i płace" in timeline
+    assert "Moduł: Handel → Kadry Płace" in timeline
     assert page.locator("dl.fields").inner_text().count("Błąd") == 1
     found["ticket"] = _english_on(page)
 
