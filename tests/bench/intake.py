@@ -169,6 +169,9 @@ def main() -> None:
             )
             print(f"ingest raw→committed call, embedded SQLite, {label}, {how}: {rate:.1f} mails/s")
         print(f"  outcomes: {dict(sorted(outcomes.items()))}")
+    if args.latency_samples <= 0:
+        print("append→call latency: skipped (--latency-samples 0)")
+        return
     try:
         latencies = append_to_call_latency(args.latency_samples)
     except DovecotUnavailable as exc:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from tests.integration.planner_helpers import SETTINGS, add_client, add_operator
 from tickets.core.db import Database
 from tickets.core.orm import TicketRow
-from tickets.core.schemas import SYSTEM
-from tickets.core.services import transition_ticket
+from tickets.core.schemas import SYSTEM, TicketCreate
+from tickets.core.services import create_ticket, transition_ticket
 from tickets.planner import schedules, todo
 from tickets.planner.orm import ScheduleOccurrenceRow
 from tickets.planner.schemas import ScheduleCreate, SchedulePatch
@@ -154,3 +154,28 @@ def test_the_to_do_list_shows_open_tasks_due_soon(db: Database) -> None:
     with db.read() as s:
         listed = todo.todo(s, SETTINGS, operator_id, dt.date(2026, 12, 5))
     assert [t.ticket_id for t in listed.due] == [made[1]]
+
+
+def test_the_to_do_list_shows_tasks_by_their_own_deadline(db: Database) -> None:
+    schedule_id = _schedule(db, every="week", start_date=dt.date(2026, 12, 4), lead_days=2)
+    (scheduled,) = schedules.make_due_tickets(db, dt.date(2026, 12, 3), "w")  # due 4 December
+    with db.transaction() as s:
+        operator_id = schedules.get_schedule(s, schedule_id).operator_id
+        assert operator_id is not None
+        row = s.get(TicketRow, scheduled)
+        assert row is not None
+        # a deadline earlier than the schedule's due date wins: 23:30 UTC is 3 December in Warsaw
+        row.due_to = dt.datetime(2026, 12, 2, 23, 30, tzinfo=dt.UTC)
+        far, near = (
+            create_ticket(s, SYSTEM, TicketCreate(title=title, lead_consultant_id=operator_id))
+            for title in ("Wdrożenie w marcu", "Wdrożenie w piątek")
+        )
+        far.due_to = dt.datetime(2027, 3, 1, 9, tzinfo=dt.UTC)
+        near.due_to = dt.datetime(2026, 12, 5, 9, tzinfo=dt.UTC)
+        near_id = near.id
+    with db.read() as s:
+        listed = todo.todo(s, SETTINGS, operator_id, dt.date(2026, 12, 3))
+    assert [(t.ticket_id, t.due_date) for t in listed.due] == [
+        (scheduled, dt.date(2026, 12, 3)),
+        (near_id, dt.date(2026, 12, 5)),
+    ]

@@ -35,31 +35,58 @@ def open_states(session: Session) -> dict[str, set[str]]:
 def due_tasks(
     session: Session, settings: PlannerSettings, operator_id: int, day: dt.date
 ) -> list[TodoTask]:
-    """Open tickets of the operator with a due date (from a schedule) within the next days,
-    overdue ones included, earliest first."""
+    """Open tickets of the operator due within the next days, overdue ones included, earliest
+    first: due by a schedule's occurrence or by the task's own deadline (`due_to`), whichever
+    is earlier."""
     horizon = day + dt.timedelta(days=settings.due_soon_days)
-    rows = session.execute(
-        select(TicketRow, ScheduleOccurrenceRow.due_date, ClientRow.name)
+    _, horizon_end = day_bounds(settings, horizon)
+    scheduled = session.execute(
+        select(TicketRow.id, ScheduleOccurrenceRow.due_date)
         .join(ScheduleOccurrenceRow, ScheduleOccurrenceRow.ticket_id == TicketRow.id)
-        .outerjoin(ClientRow, ClientRow.id == TicketRow.client_id)
         .where(
             TicketRow.lead_consultant_id == operator_id, ScheduleOccurrenceRow.due_date <= horizon
         )
-        .order_by(ScheduleOccurrenceRow.due_date, TicketRow.id)
+    ).all()
+    deadlines = session.execute(
+        select(TicketRow.id, TicketRow.due_to).where(
+            TicketRow.lead_consultant_id == operator_id,
+            TicketRow.due_to.is_not(None),
+            TicketRow.due_to < horizon_end,
+        )
+    ).all()
+    due: dict[int, dt.date] = {}
+    for ticket_id, date in scheduled:
+        due[ticket_id] = min(date, due.get(ticket_id, date))
+    for ticket_id, moment in deadlines:
+        date = _local_date(settings, moment)
+        due[ticket_id] = min(date, due.get(ticket_id, date))
+    if not due:
+        return []
+    rows = session.execute(
+        select(TicketRow, ClientRow.name)
+        .outerjoin(ClientRow, ClientRow.id == TicketRow.client_id)
+        .where(TicketRow.id.in_(due))
     ).all()
     states = open_states(session)
-    return [
+    tasks = [
         TodoTask(
             ticket_id=t.id,
             number=t.number,
             title=t.title,
             state=t.state,
             client_name=client or "",
-            due_date=due,
+            due_date=due[t.id],
         )
-        for t, due, client in rows
+        for t, client in rows
         if t.state in states.get(t.definition_code, set())
     ]
+    return sorted(tasks, key=lambda task: (task.due_date or day, task.ticket_id))
+
+
+def _local_date(settings: PlannerSettings, moment: dt.datetime) -> dt.date:
+    """The desk's local day of a stored (naive UTC) moment."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(settings.zone).date()
 
 
 def todo(session: Session, settings: PlannerSettings, operator_id: int, day: dt.date) -> Todo:
