@@ -58,8 +58,9 @@ def due_tasks(
     for ticket_id, date in scheduled:
         due[ticket_id] = min(date, due.get(ticket_id, date))
     for ticket_id, moment in deadlines:
-        date = _local_date(settings, moment)
-        due[ticket_id] = min(date, due.get(ticket_id, date))
+        if moment is not None:  # the query holds only set deadlines; this tells mypy
+            date = _local_date(settings, moment)
+            due[ticket_id] = min(date, due.get(ticket_id, date))
     if not due:
         return []
     rows = session.execute(
