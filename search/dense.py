@@ -5,10 +5,11 @@ new or changed titles are queued for a background thread that embeds them
 (`search.embedding`) into a `TitleVectors` file; indexing itself does no model work, so its
 speed is unchanged. `similar` asks the engine for its lexically reranked candidates and adds
 the cosine of the call's title to each candidate's title: score / best score +
-`DENSE_WEIGHT` · cosine. Calls with Polish letters are left to the lexical ranking, as the
-model (all-MiniLM-L6-v2) is English.
+`DENSE_WEIGHT` · cosine. The call's side is the mean of its title's vector and its title and
+text's (cut at the model's 256 pieces): one model run per call, none per stored ticket. Calls
+with Polish letters are left to the lexical ranking, as the model (all-MiniLM-L6-v2) is English.
 
-On dupbugs-dev (Eclipse) this lifts nDCG@10 from 0.652 to 0.675 (docs/benchmarks.md).
+On dupbugs-dev (Eclipse) this lifts nDCG@10 from 0.652 to 0.681 (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ from search.ports import (
     TaskInfo,
 )
 
-DENSE_WEIGHT = 0.7
-"""Weight of the title cosine beside the lexical score (scaled to the best candidate's 1);
-chosen on half A of dupbugs-dev (half B's best is 1.0)."""
-RERANKED = 50
-"""Candidates the engine returns for the dense rerank (its own candidate count)."""
+DENSE_WEIGHT = 1.0
+"""Weight of the cosine beside the lexical score (scaled to the best candidate's 1); chosen on
+half A of dupbugs-dev, with `QUERY_TEXT_SHARE` and `RERANKED`."""
+QUERY_TEXT_SHARE = 0.5
+"""Share of the call's title-and-text vector in its query vector (the rest: its title's)."""
+RERANKED = 100
+"""Candidates the engine reranks and returns for the dense rerank."""
 POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 BATCH = 64
 """Titles embedded per background step (and per commit to the vector file)."""
@@ -137,7 +140,7 @@ class DenseSimilar:
         self._closing = threading.Event()
         self._worker = threading.Thread(target=self._embed_pending, daemon=True)
         self._worker.start()
-        self._query_vector = lru_cache(maxsize=256)(self._embed_one)
+        self._query_vector = lru_cache(maxsize=256)(self._embed_call)
 
     # -- writes: the engine first, then the vectors in the background ---------------------
 
@@ -208,7 +211,7 @@ class DenseSimilar:
         if not hits:
             return self.engine.similar(req) if req.limit != wider.limit else response
         stored = self.vectors.vectors([h.id for h in hits])
-        query = self._query_vector(req.title)
+        query = self._query_vector(req.title, req.text)
         cosines = {i: float(v @ query) for i, v in stored.items() if v.shape == (DIMENSIONS,)}
         # A ticket whose title is not embedded yet is neither lifted nor pushed down.
         neutral = float(np.median(list(cosines.values()))) if cosines else 0.0
@@ -221,8 +224,17 @@ class DenseSimilar:
         ranked = [msgspec.structs.replace(h, score=s) for s, _, h in fused[: req.limit]]
         return msgspec.structs.replace(response, hits=ranked)
 
-    def _embed_one(self, title: str) -> npt.NDArray[np.float32]:
-        vector: npt.NDArray[np.float32] = self._encoder.encode([title])[0]
+    def _embed_call(self, title: str, text: str) -> npt.NDArray[np.float32]:
+        """The call's query vector: its title's, blended with its title and text's, which
+        carry what the title leaves out (stored tickets keep title vectors only)."""
+        title_vec: npt.NDArray[np.float32] = self._encoder.encode([title])[0]
+        if not text.strip():
+            return title_vec
+        # Two runs: in one batch the short title would be padded to the text's length.
+        text_vec = self._encoder.encode([f"{title}. {text}"])[0]
+        vector: npt.NDArray[np.float32] = (
+            1.0 - QUERY_TEXT_SHARE
+        ) * title_vec + QUERY_TEXT_SHARE * text_vec
         return vector
 
     def count(self) -> int:

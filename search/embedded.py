@@ -264,7 +264,7 @@ class EmbeddedSearchEngine:
         )
         if query is None:
             return SearchResponse(hits=[], total=0, took_ms=(time.perf_counter() - started) * 1000)
-        result = searcher.search(query, sim.CANDIDATES, count=True)
+        result = searcher.search(query, sim.candidate_count(req.limit), count=True)
         docs = {}
         candidates = []
         for score, addr in result.hits:

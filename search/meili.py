@@ -683,7 +683,9 @@ class MeiliSearchEngine:
                 bm25[h["id"]] = bm25.get(h["id"], 0.0) + gain
         candidates = [
             sim.Candidate(self._document(docs[i]), score)
-            for i, score in sorted(bm25.items(), key=lambda kv: (-kv[1], kv[0]))[: sim.CANDIDATES]
+            for i, score in sorted(bm25.items(), key=lambda kv: (-kv[1], kv[0]))[
+                : sim.candidate_count(req.limit)
+            ]
         ]
         cand_counts: Counter[str] = Counter()
         for c in candidates:

@@ -31,7 +31,7 @@ TITLE_QUERY_WEIGHT = 2.0
 RETRIEVAL_TERMS = 20
 """Terms (and as many stems) the retrieval query uses."""
 CANDIDATES = 50
-"""Candidates the engine returns for reranking."""
+"""Candidates the engine returns for reranking (more when the caller asks for more hits)."""
 COSINE_WEIGHT = 0.5
 """Weight of the whole-text TF-IDF cosine in the rerank."""
 IDF_POWER = 2.0
@@ -136,6 +136,12 @@ class Candidate:
 
     doc: TicketDocument
     score: float
+
+
+def candidate_count(limit: int) -> int:
+    """Candidates to rerank for a request of `limit` hits: a wider request (the embedding
+    rerank's) gets all it asks for reranked, not the best `CANDIDATES` padded."""
+    return max(CANDIDATES, limit)
 
 
 def bm25_idf(df: int, n_docs: int) -> float:

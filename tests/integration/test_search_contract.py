@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from search import open_engine
@@ -256,3 +257,14 @@ def test_similar_finds_tickets_about_the_same_problem(engine: SearchEngine) -> N
         SimilarRequest(title="x", text="łączenie serwer SQL baza", exclude_ids=[1])
     )
     assert 1 not in [h.id for h in res.hits]
+
+
+def test_similar_gives_a_wide_request_every_hit_it_asks_for(engine: SearchEngine) -> None:
+    many = [
+        _doc(100 + i, f"Wydruk etykiety {i}", "drukarka etykiet gubi wydruk") for i in range(70)
+    ]
+    engine.wait(engine.upsert(many), 120)
+    req = SimilarRequest(title="Wydruk etykiety", text="drukarka etykiet", limit=100)
+    found = {h.id for h in engine.similar(req).hits}
+    assert found >= {d.id for d in many}  # all of them, not the 50 a short list reranks
+    assert len(engine.similar(msgspec.structs.replace(req, limit=10)).hits) == 10

@@ -98,6 +98,42 @@ def test_an_english_call_gets_the_ticket_that_means_the_same(tmp_path: Path) -> 
         engine.close()
 
 
+# Both titles share the call's words; the call's text uses words no ticket has, so the lexical
+# ranking is the same for either text and only the text's meaning can reorder.
+UPDATE_CRASHES = [
+    TicketDocument(
+        id=1, number="ZS/2025/1", title="Editor crash after the update", description="fixed in 4.2"
+    ),
+    TicketDocument(
+        id=2,
+        number="ZS/2025/2",
+        title="Licence server crash after the update",
+        description="fixed in 4.3",
+    ),
+]
+
+
+def test_the_calls_text_decides_between_titles_equally_close_to_its_title(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    try:
+        engine.upsert(UPDATE_CRASHES)
+        assert engine.wait_for_vectors(120)
+        title = "Crash after the update"
+        about_the_editor = SimilarRequest(
+            title=title, text="the word processor window vanishes while storing my files"
+        )
+        about_the_licence = SimilarRequest(
+            title=title,
+            text="the license service rejects every activation key of the network licensing daemon",
+        )
+        for req in (about_the_editor, about_the_licence):
+            assert [h.id for h in engine.engine.similar(req).hits] == [1, 2]
+        assert [h.id for h in engine.similar(about_the_editor).hits] == [1, 2]
+        assert [h.id for h in engine.similar(about_the_licence).hits] == [2, 1]
+    finally:
+        engine.close()
+
+
 def test_a_polish_call_keeps_the_lexical_ranking(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
     try:
