@@ -3,8 +3,10 @@ pending call, and the answer its first words give (`tickets.assignments.replies`
 
 A reply is recognised by the signed Message-ID the assignment mail carried (In-Reply-To or
 References), or by the ticket number in the subject when it comes from the address of the
-user whose answer the ticket's current assignment waits for. Only a person answers: the
-caller hands automatic mail (out-of-office, bounces) to ordinary threading instead.
+user whose answer the ticket's current assignment waits for. Only a person answers:
+automatic mail (out-of-office, bounces) goes to ordinary threading instead. A short mail that
+only reads like an out-of-office ("Odrzucam, jestem na urlopie") answers when it opens with
+an explicit verb ("Odrzucam", "Potwierdzam"), never with a "nie" or "tak".
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake.classify import Classification
 from intake.parse import ParsedMail
 from intake.receipts import IngestResult, record_receipt
 from tickets.assignments.answers import answer_assignment
@@ -25,6 +28,8 @@ from tickets.core.services import record, utcnow
 from tickets.domain.errors import Conflict
 from tickets.domain.numbering import number_in_subject
 
+OUT_OF_OFFICE_BY_TEXT = "out-of-office-text"
+"""The classifier's reason when only the wording, no header, looked automatic."""
 REPLY_REASON = "odpowiedź na przydział"
 UNDECIDED = "odpowiedź na przydział bez rozstrzygnięcia: przydział nadal oczekuje"
 
@@ -57,6 +62,21 @@ def assignment_of_reply(session: Session, mail: ParsedMail) -> AssignmentRow | N
         if assignee != row.assignee_id:
             return None
     return row if _assignee_address(session, row) == sender else None
+
+
+def _by_text_only(verdict: Classification) -> bool:
+    return verdict.label == "auto_reply" and verdict.reason == OUT_OF_OFFICE_BY_TEXT
+
+
+def answering_assignment(
+    session: Session, mail: ParsedMail, verdict: Classification
+) -> AssignmentRow | None:
+    """The assignment a person's reply answers, or None (then the mail threads as usual)."""
+    if verdict.label == "loop" or (verdict.automatic and not _by_text_only(verdict)):
+        return None
+    if _by_text_only(verdict) and read_answer(mail.text, explicit_only=True)[0] is None:
+        return None
+    return assignment_of_reply(session, mail)
 
 
 def take_assignment_reply(

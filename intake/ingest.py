@@ -16,7 +16,7 @@ from sqlalchemy import BindParameter, String, bindparam, func, literal, select, 
 from sqlalchemy.orm import Session
 
 from intake.ack import LOOP_HEADER, enqueue_received_ack
-from intake.assignment_replies import assignment_of_reply, take_assignment_reply
+from intake.assignment_replies import answering_assignment, take_assignment_reply
 from intake.classify import Classification, ClassifyContext, classify
 from intake.context import IntakeContext
 from intake.followup import FollowUp, decide_follow_up, reopen_for_reply
@@ -356,10 +356,8 @@ def _ingest_new(
     elif verdict.label in ("ham", "bulk") and sender:
         clear_bounces(session, sender)
     # The assignee answering an assignment mail is staff, not a participant: the reply is
-    # theirs to record, never a call. A machine's answer (out-of-office) answers nothing.
-    assignment = (
-        None if verdict.automatic or verdict.label == "loop" else assignment_of_reply(session, mail)
-    )
+    # theirs to record, never a call. A machine (out-of-office) answers nothing.
+    assignment = answering_assignment(session, mail, verdict)
     if assignment is not None:
         return take_assignment_reply(
             session, mail, assignment, key, raw_sha256,

@@ -16,6 +16,11 @@ REJECT_WORDS: Final = frozenset(
     {"odrzucam", "odrzucone", "nie", "odmawiam", "no", "reject", "rejected", "decline",
      "declined"}
 )  # fmt: skip
+EXPLICIT_WORDS: Final = frozenset(
+    {"potwierdzam", "akceptuję", "akceptuje", "przyjmuję", "przyjmuje", "odrzucam", "odmawiam",
+     "confirm", "confirmed", "accept", "reject", "decline"}
+)  # fmt: skip
+"""Words no auto-reply opens with ("Nie ma mnie w biurze" must not reject)."""
 _QUOTE_HEADER: Final = re.compile(
     r"^\s*(on\s.+wrote:|w dniu\s.+(napisał|napisała|pisze)|dnia\s.+(napisał|napisała)"
     r"|-{2,}\s*(original message|wiadomość oryginalna|oryginalna wiadomość)"
@@ -37,13 +42,17 @@ def own_text(text: str) -> str:
     return "\n".join(lines).strip()
 
 
-def read_answer(text: str) -> tuple[Answer | None, str]:
-    """(answer, the rest of the reply as a reason); None when the first word decides nothing."""
+def read_answer(text: str, *, explicit_only: bool = False) -> tuple[Answer | None, str]:
+    """(answer, the rest of the reply as a reason); None when the first word decides nothing.
+    `explicit_only`: only a verb of `EXPLICIT_WORDS` decides (a text that reads like an
+    out-of-office)."""
     own = own_text(text)
     match = _WORD.search(own)
     if match is None:
         return None, own
     word = match.group(0).lower()
+    if explicit_only and word not in EXPLICIT_WORDS:
+        return None, own
     rest = own[match.end() :].lstrip(" \t,.;:!-–—\r\n").strip()
     if word in CONFIRM_WORDS:
         return "confirmed", rest
