@@ -20,10 +20,10 @@ from api.app import create_app
 from api.bootstrap import Container, make_outbox_worker
 from intake.imap import append_message
 from intake.orm import IntakeCallRow
+from tests.integration.assignment_helpers import add_people
 from tests.integration.conftest import make_mail, make_settings
 from tests.integration.mailbox_helpers import scan_mailbox
 from tests.services.smtp import Received, SmtpServer
-from tickets.accounts.auth import create_user
 from tickets.assignments import links
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
@@ -32,7 +32,6 @@ from tickets.core.schemas import Actor, TicketCreate, TicketView
 from tickets.core.services import create_ticket
 from tickets.core.settings import ImapSettings, Settings
 from tickets.core.views import ticket_view
-from tickets.notices.rules import seed_rules
 
 LINK = re.compile(
     r"^(Potwierdzam|Odrzucam): (https://sedno\.test/assignments/answer\?\S+)\r?$", re.M
@@ -52,18 +51,12 @@ class Desk(msgspec.Struct):
 def desk(db: Database, tmp_path: Path, smtp: SmtpServer, mailbox: ImapSettings) -> Iterator[Desk]:
     settings = make_settings(tmp_path / "data", db, imap=mailbox, smtp=smtp,
                              SEDNO_PUBLIC_URL="https://sedno.test")  # fmt: skip
-    with db.transaction() as s:
-        seed_rules(s)
-        boss, _ = create_user(s, login="kierownik", name="Kierownik Zmiany", role="consultant",
-                              email="kierownik@erp-serwis.pl")  # fmt: skip
-        ania, token = create_user(s, login="ania", name="Ania Konsultant", role="consultant",
-                                  email="ania@erp-serwis.pl")  # fmt: skip
-        people = Actor(boss.id, boss.name, "consultant"), Actor(ania.id, ania.name, "consultant")
+    people = add_people(db, "ania")
     container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "blobs"))
     app = create_app(settings, container=container, run_workers=False)
     with TestClient(app) as client:
-        yield Desk(client=client, container=container, boss=people[0], ania=people[1],
-                   ania_token=token)  # fmt: skip
+        yield Desk(client=client, container=container, boss=people["kierownik"].actor,
+                   ania=people["ania"].actor, ania_token=people["ania"].token)  # fmt: skip
 
 
 def _assign(desk: Desk, smtp: SmtpServer) -> tuple[int, Received]:

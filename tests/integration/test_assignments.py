@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tickets.accounts.auth import create_user
+from tests.integration.assignment_helpers import add_people
 from tickets.assignments.answers import (
     AssignmentAnswered,
     AssignmentSuperseded,
@@ -23,20 +23,11 @@ from tickets.core.services import create_ticket, update_ticket, utcnow
 from tickets.core.views import ticket_view
 from tickets.domain.errors import PermissionDenied
 from tickets.notices.orm import NoticeRow
-from tickets.notices.rules import seed_rules
 
 
 def _people(db: Database) -> tuple[Actor, Actor, Actor]:
-    with db.transaction() as s:
-        seed_rules(s)
-        boss, _ = create_user(s, login="kierownik", name="Kierownik Zmiany", role="consultant",
-                              email="kierownik@erp-serwis.pl")  # fmt: skip
-        ania, _ = create_user(s, login="ania", name="Ania Konsultant", role="consultant",
-                              email="ania@erp-serwis.pl")  # fmt: skip
-        marek, _ = create_user(s, login="marek", name="Marek Drugi", role="consultant",
-                               email="marek@erp-serwis.pl")  # fmt: skip
-        return (Actor(boss.id, boss.name, "consultant"), Actor(ania.id, ania.name, "consultant"),
-                Actor(marek.id, marek.name, "consultant"))  # fmt: skip
+    people = add_people(db, "ania", "marek")
+    return people["kierownik"].actor, people["ania"].actor, people["marek"].actor
 
 
 def _assigned_ticket(db: Database, by: Actor, to: Actor) -> int:
