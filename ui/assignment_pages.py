@@ -18,6 +18,7 @@ from tickets.assignments.answers import (
     answer_by_link,
     answer_current,
     assignment_and_ticket,
+    still_to_answer,
 )
 from tickets.core.services import utcnow
 from tickets.domain.errors import ValidationFailed
@@ -34,6 +35,29 @@ def _link_query(a: str, d: str, e: str, s: str) -> dict[str, str]:
     return {"a": a, "d": d, "e": e, "s": s}
 
 
+def _answer_page(
+    request: Request[Any, Any, Any], container: ContainerDep, link: links.AnswerLink,
+    query: dict[str, str], *, record: bool, reason: str = "",
+) -> Template:  # fmt: skip
+    """Record the link's answer (`record`) or only check it may be given, then show the page:
+    the result, the reason form of a pending rejection, or why nothing changed (409)."""
+    with container.db.transaction() as session:
+        row, ticket = assignment_and_ticket(session, link.assignment_id)
+        problem = ""
+        try:
+            if record:
+                answer_by_link(session, row.id, link.answer, utcnow(), reason=reason)
+            else:
+                still_to_answer(session, row, ticket, link.answer)
+        except AssignmentSuperseded:
+            problem = "superseded"
+        except AssignmentAnswered:
+            problem = "answered"
+        return page(request, "assignment_answer.html", status_code=409 if problem else 200,
+                    problem=problem, state=row.state, number=ticket.number, title=ticket.title,
+                    ticket_id=ticket.id, query=query)  # fmt: skip
+
+
 @get(links.ANSWER_PATH, sync_to_thread=True)
 def answer_link_page(
     request: Request[Any, Any, Any], container: ContainerDep, a: FromQuery[str] = "",
@@ -41,27 +65,12 @@ def answer_link_page(
 ) -> Template:  # fmt: skip
     """A link of the assignment mail: confirm at once (clicking twice changes nothing);
     reject asks for a reason first. A tampered link is 403, an old one 410."""
-    settings = container.settings
     try:
-        link = links.read_link(settings.secret_key, a, d, e, s, utcnow())
+        link = links.read_link(container.settings.secret_key, a, d, e, s, utcnow())
     except links.LinkRefused as exc:
         return _refused(request, exc)
-    query = _link_query(a, d, e, s)
-    with container.db.transaction() as session:
-        row, ticket = assignment_and_ticket(session, link.assignment_id)
-        problem = ""
-        try:
-            if link.answer == "confirmed" or row.state == "rejected":
-                answer_by_link(session, row.id, link.answer, utcnow())
-            elif row.state == "confirmed":
-                raise AssignmentAnswered(row.id, row.state)
-        except AssignmentSuperseded:
-            problem = "superseded"
-        except AssignmentAnswered:
-            problem = "answered"
-        return page(request, "assignment_answer.html", status_code=409 if problem else 200,
-                    problem=problem, state=row.state, answer=link.answer, number=ticket.number,
-                    title=ticket.title, ticket_id=ticket.id, query=query)  # fmt: skip
+    return _answer_page(request, container, link, _link_query(a, d, e, s),
+                        record=link.answer == "confirmed")  # fmt: skip
 
 
 @post(links.ANSWER_PATH, sync_to_thread=True, status_code=303)
@@ -75,9 +84,10 @@ def answer_link_reject(
         link = links.read_link(container.settings.secret_key, a, d, e, s, utcnow())
     except links.LinkRefused as exc:
         return _refused(request, exc)
-    with container.db.transaction() as session:
-        answer_by_link(session, link.assignment_id, link.answer, utcnow(),
-                       reason=str(data.get("reason") or ""))  # fmt: skip
+    shown = _answer_page(request, container, link, _link_query(a, d, e, s), record=True,
+                         reason=str(data.get("reason") or ""))  # fmt: skip
+    if shown.status_code != 200:
+        return shown
     return Redirect(f"{links.ANSWER_PATH}?a={a}&d={d}&e={e}&s={s}")
 
 

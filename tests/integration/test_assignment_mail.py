@@ -28,8 +28,8 @@ from tickets.assignments import links
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.orm import TicketMessageRow
-from tickets.core.schemas import Actor, TicketCreate, TicketView
-from tickets.core.services import create_ticket
+from tickets.core.schemas import Actor, TicketCreate, TicketPatch, TicketView
+from tickets.core.services import create_ticket, update_ticket
 from tickets.core.settings import ImapSettings, Settings
 from tickets.core.views import ticket_view
 
@@ -210,3 +210,16 @@ def test_a_reply_that_decides_nothing_is_kept_then_one_by_number_confirms(
     assert _calls(db) == 0
     bodies = [m.body_text.strip() for m in view.messages if m.direction == "note"]
     assert bodies == ["Zadzwonię najpierw do klienta.", "OK, biorę."]
+
+
+def test_a_link_of_a_ticket_taken_back_says_so(desk: Desk, smtp: SmtpServer) -> None:
+    ticket_id, mail = _assign(desk, smtp)
+    with desk.container.db.transaction() as s:  # the manager takes the ticket himself
+        update_ticket(s, desk.boss, ticket_id, TicketPatch(lead_consultant_id=desk.boss.user_id))
+    for word in ("Odrzucam", "Potwierdzam"):
+        page = desk.client.get(_path(_links(mail)[word]))
+        assert page.status_code == 409
+        assert "nie czeka już na odpowiedź" in page.text
+    view = _view(desk, ticket_id)
+    assert view.lead_consultant_id == desk.boss.user_id
+    assert view.assignment is not None and view.assignment.state == "pending"

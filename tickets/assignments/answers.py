@@ -52,6 +52,21 @@ def _history_note(answer: Answer, name: str, reason: str) -> str:
     return f"{note}. Powód: {reason}" if reason else note
 
 
+def still_to_answer(
+    session: Session, row: AssignmentRow, ticket: TicketRow, answer: Answer
+) -> bool:
+    """True when `answer` may still be recorded, False when it already is; AssignmentAnswered
+    (the other answer stands) or AssignmentSuperseded (the ticket went elsewhere) otherwise."""
+    if row.state == answer:
+        return False
+    if row.state != "pending":
+        raise AssignmentAnswered(row.id, row.state)
+    current = current_assignment(session, ticket.id)
+    if current is None or current.id != row.id or ticket.lead_consultant_id != row.assignee_id:
+        raise AssignmentSuperseded(row.id)
+    return True
+
+
 def answer_assignment(
     session: Session,
     assignment_id: int,
@@ -72,14 +87,9 @@ def answer_assignment(
         raise NotFound("assignment", assignment_id)
     if user_id != row.assignee_id:
         raise PermissionDenied("only the assignee answers an assignment")
-    if row.state == answer:
-        return row
-    if row.state != "pending":
-        raise AssignmentAnswered(row.id, row.state)
     ticket = get_ticket(session, row.ticket_id, for_update=True)
-    current = current_assignment(session, ticket.id)
-    if current is None or current.id != row.id or ticket.lead_consultant_id != row.assignee_id:
-        raise AssignmentSuperseded(row.id)
+    if not still_to_answer(session, row, ticket, answer):
+        return row
     user = session.get(UserRow, row.assignee_id)
     name = user.name if user is not None else f"user {row.assignee_id}"
     actor = Actor(row.assignee_id, name, user.role if user is not None else "consultant")
