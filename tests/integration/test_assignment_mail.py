@@ -32,6 +32,7 @@ from tickets.core.schemas import Actor, TicketCreate, TicketPatch, TicketView
 from tickets.core.services import create_ticket, update_ticket
 from tickets.core.settings import ImapSettings, Settings
 from tickets.core.views import ticket_view
+from tickets.directory.service import ClientIn, create_client
 
 LINK = re.compile(
     r"^(Potwierdzam|Odrzucam): (https://sedno\.test/assignments/answer\?\S+)\r?$", re.M
@@ -59,11 +60,12 @@ def desk(db: Database, tmp_path: Path, smtp: SmtpServer, mailbox: ImapSettings) 
                    ania=people["ania"].actor, ania_token=people["ania"].token)  # fmt: skip
 
 
-def _assign(desk: Desk, smtp: SmtpServer) -> tuple[int, Received]:
+def _assign(desk: Desk, smtp: SmtpServer, client_id: int | None = None) -> tuple[int, Received]:
     """The manager gives Ania a ticket; the outbox mails her."""
     with desk.container.db.transaction() as s:
         ticket = create_ticket(s, desk.boss, TicketCreate(
-            title="Błąd KSeF przy wysyłce faktury", lead_consultant_id=desk.ania.user_id))  # fmt: skip
+            title="Błąd KSeF przy wysyłce faktury", lead_consultant_id=desk.ania.user_id,
+            client_id=client_id))  # fmt: skip
         ticket_id = ticket.id
     make_outbox_worker(desk.container).drain()
     (mail,) = [m for m in smtp.wait_for(1) if "ania@erp-serwis.pl" in m.rcpt_tos]
@@ -223,3 +225,14 @@ def test_a_link_of_a_ticket_taken_back_says_so(desk: Desk, smtp: SmtpServer) -> 
     view = _view(desk, ticket_id)
     assert view.lead_consultant_id == desk.boss.user_id
     assert view.assignment is not None and view.assignment.state == "pending"
+
+
+def test_a_do_not_contact_client_does_not_stop_the_mail_to_staff(
+    desk: Desk, smtp: SmtpServer
+) -> None:
+    with desk.container.db.transaction() as s:
+        client = create_client(s, ClientIn(name="Zakład Zakazany", do_not_contact=True))
+        client_id = client.id
+    ticket_id, mail = _assign(desk, smtp, client_id=client_id)
+    assert set(_links(mail)) == {"Potwierdzam", "Odrzucam"}
+    assert not [h for h in _view(desk, ticket_id).history if h.action == "mail_not_sent"]

@@ -4,7 +4,8 @@ persons on the state changes their ticket's definition marks as notifying.
 Every mail leaves as a `mail.send` job (the payload shape of `intake.mailer`), so there is one
 way out. Rules are checked when the notice is composed, i.e. with the latest data: a user who
 opted out (`UserRow.notify_opt_out`) gets nothing, and nothing ever goes to a client or partner
-flagged do_not_contact (nor to their contacts).
+flagged do_not_contact (nor to their contacts); a notice to a user about such a client's ticket
+is staff mail (`staff` in the payload) and still goes out.
 """
 
 from __future__ import annotations
@@ -274,7 +275,8 @@ class Handlers:
             )
             if assignment is not None:
                 payload["headers"]["Reply-To"] = self.settings.mail_from
-            enqueue(s, SEND_MAIL_JOB, payload)
+            # To a colleague: a client's do-not-contact is about the client, not about staff.
+            enqueue(s, SEND_MAIL_JOB, {**payload, "staff": True})
 
     def notify_state(self, job: OutboxJob) -> None:
         """Tell the contact person their ticket changed state (`mail.notify_state`)."""
