@@ -6,7 +6,8 @@ References), or by the ticket number in the subject when it comes from the addre
 user whose answer the ticket's current assignment waits for. Only a person answers:
 automatic mail (out-of-office, bounces) goes to ordinary threading instead. A short mail that
 only reads like an out-of-office ("Odrzucam, jestem na urlopie") answers when it opens with
-an explicit verb ("Odrzucam", "Potwierdzam"), never with a "nie" or "tak".
+an explicit verb ("Odrzucam", "Potwierdzam"), never with a "nie" or "tak". A colleague at the
+desk's own mail domain is not a loop for this, though their client's Message-ID shares it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from tickets.core.services import record, utcnow
 from tickets.domain.errors import Conflict
 from tickets.domain.numbering import number_in_subject
 
+OWN_MESSAGE_ID = "own-message-id"
+"""The classifier's reason when the only sign of a loop is the Message-ID's domain."""
 OUT_OF_OFFICE_BY_TEXT = "out-of-office-text"
 """The classifier's reason when only the wording, no header, looked automatic."""
 REPLY_REASON = "odpowiedź na przydział"
@@ -64,6 +67,13 @@ def assignment_of_reply(session: Session, mail: ParsedMail) -> AssignmentRow | N
     return row if _assignee_address(session, row) == sender else None
 
 
+def _colleague_on_our_domain(mail: ParsedMail, verdict: Classification) -> bool:
+    """A loop only because the Message-ID carries our domain, which a colleague's own mail
+    client stamps too; ours all start `sedno`. The sender must still be the assignee."""
+    own = (mail.message_id or "").lower().startswith("sedno")
+    return verdict.reason == OWN_MESSAGE_ID and not own
+
+
 def _by_text_only(verdict: Classification) -> bool:
     return verdict.label == "auto_reply" and verdict.reason == OUT_OF_OFFICE_BY_TEXT
 
@@ -72,7 +82,9 @@ def answering_assignment(
     session: Session, mail: ParsedMail, verdict: Classification
 ) -> AssignmentRow | None:
     """The assignment a person's reply answers, or None (then the mail threads as usual)."""
-    if verdict.label == "loop" or (verdict.automatic and not _by_text_only(verdict)):
+    if verdict.label == "loop" and not _colleague_on_our_domain(mail, verdict):
+        return None
+    if verdict.automatic and not _by_text_only(verdict):
         return None
     if _by_text_only(verdict) and read_answer(mail.text, explicit_only=True)[0] is None:
         return None
