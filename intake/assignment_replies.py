@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.classify import Classification
@@ -39,7 +39,17 @@ UNDECIDED = "odpowiedź na przydział bez rozstrzygnięcia: przydział nadal ocz
 
 def _assignee_address(session: Session, row: AssignmentRow) -> str:
     user = session.get(UserRow, row.assignee_id)
-    return (user.email or "").strip().lower() if user is not None else ""
+    return (user.email or "").strip().lower() if user is not None and user.active else ""
+
+
+def _pending_by_number(session: Session, mail: ParsedMail) -> AssignmentRow | None:
+    """The waiting assignment of the ticket whose number the subject names."""
+    number = number_in_subject(mail.subject)
+    if number is None:
+        return None
+    ticket_id = session.scalar(select(TicketRow.id).where(TicketRow.number == number))
+    row = current_assignment(session, ticket_id) if ticket_id is not None else None
+    return row if row is not None and row.state == "pending" else None
 
 
 def assignment_of_reply(session: Session, mail: ParsedMail) -> AssignmentRow | None:
@@ -48,23 +58,8 @@ def assignment_of_reply(session: Session, mail: ParsedMail) -> AssignmentRow | N
     if not sender:
         return None
     ids = [i for i in (mail.in_reply_to, *reversed(mail.references)) if i]
-    row = by_message_ids(session, ids)
-    if row is None:
-        number = number_in_subject(mail.subject)
-        ticket_id = (
-            session.scalar(select(TicketRow.id).where(TicketRow.number == number))
-            if number
-            else None
-        )
-        row = current_assignment(session, ticket_id) if ticket_id is not None else None
-        if row is None or row.state != "pending":
-            return None
-        assignee = session.scalar(
-            select(UserRow.id).where(func.lower(UserRow.email) == sender, UserRow.active)
-        )
-        if assignee != row.assignee_id:
-            return None
-    return row if _assignee_address(session, row) == sender else None
+    row = by_message_ids(session, ids) or _pending_by_number(session, mail)
+    return row if row is not None and _assignee_address(session, row) == sender else None
 
 
 def _colleague_on_our_domain(mail: ParsedMail, verdict: Classification) -> bool:
