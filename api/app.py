@@ -27,6 +27,7 @@ from api.middleware import (
     SessionCookieCsrfMiddleware,
 )
 from api.openapi import make_truthful
+from api.routes import assignments as assignment_routes
 from api.routes import curation as curation_routes
 from api.routes import devops as devops_routes
 from api.routes import intake as intake_routes
@@ -143,6 +144,7 @@ def create_app(
                     *TIMECOST_ROUTES,
                     *PROTOCOL_ROUTES,
                     *NOTICE_ROUTES,
+                    *assignment_routes.ROUTES,
                     *PROJECT_ROUTES,
                 ],
                 security=[{"bearer": []}],

@@ -20,6 +20,7 @@ import msgspec
 import api.login_limits
 import intake.lease
 import intake.orm
+import tickets.core.assignments
 import tickets.core.orm
 import tickets.core.outbox
 import tickets.curation.orm
@@ -70,6 +71,7 @@ TABLE_MODULES = (
     tickets.curation.orm,
     tickets.planner.orm,
     tickets.telephony.orm,
+    tickets.core.assignments,
     api.login_limits,
 )
 """The modules whose tables make up `Base.metadata`; listed so a reader sees them all."""

@@ -16,6 +16,7 @@ from sqlalchemy import BindParameter, String, bindparam, func, literal, select, 
 from sqlalchemy.orm import Session
 
 from intake.ack import LOOP_HEADER, enqueue_received_ack
+from intake.assignment_replies import answering_assignment, take_assignment_reply
 from intake.classify import Classification, ClassifyContext, classify
 from intake.context import IntakeContext
 from intake.followup import FollowUp, decide_follow_up, reopen_for_reply
@@ -354,6 +355,16 @@ def _ingest_new(
         info.update(_record_reports(session, ctx, mail, verdict))
     elif verdict.label in ("ham", "bulk") and sender:
         clear_bounces(session, sender)
+    # The assignee answering an assignment mail is staff, not a participant: the reply is
+    # theirs to record, never a call. A machine (out-of-office) answers nothing.
+    assignment = answering_assignment(session, mail, verdict)
+    if assignment is not None:
+        return take_assignment_reply(
+            session, mail, assignment, key, raw_sha256,
+            lambda ticket_id, message_id: store_attachments(
+                session, ctx, mail, ticket_id=ticket_id, message_id=message_id
+            ),
+        )  # fmt: skip
     # Threading comes before the spam verdict: a reply naming our mail joins its ticket
     # whatever it scored (the score is shown on the message). Loops never thread.
     match = (

@@ -10,7 +10,8 @@ reaching the customer days late.
 
 With the database given, every recipient is checked when the job runs, with the latest data
 (`intake.suppression.blocked_reason`): nothing goes to a do-not-contact client, partner or
-their contacts, to a bouncing address or to one that complained. Such a recipient is left
+their contacts (unless the payload says `staff`: a notice to a Sedno user about such a ticket),
+to a bouncing address or to one that complained. Such a recipient is left
 out; the ticket's history says "nie wysłano: Zakaz kontaktu" (or why else), and a mail left
 with no recipient is not sent at all. This covers every automatic mail, whoever queued it.
 
@@ -176,10 +177,11 @@ def allowed_recipients(db: Database, job_id: int, payload: dict[str, Any]) -> di
     with db.transaction() as session:
         ticket = session.get(TicketRow, int(ticket_id)) if ticket_id else None
         kept: dict[str, list[str]] = {"to": [], "cc": []}
+        staff = bool(payload.get("staff"))  # a notice to a user: do-not-contact is the client's
         for field in kept:
             for address in payload.get(field) or []:
                 _, bare = getaddresses([address])[0]
-                reason = blocked_reason(session, bare or address, ticket)
+                reason = blocked_reason(session, bare or address, ticket, staff=staff)
                 if reason is None:
                     kept[field].append(address)
                     continue

@@ -41,10 +41,13 @@ _ENCLOSED_TO: Final = re.compile(r"^to\s*:.*?([\w.+'-]+@[\w-]+(?:\.[\w-]+)+)", r
 _ANY_ADDRESS: Final = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
-def blocked_reason(session: Session, address: str, ticket: TicketRow | None = None) -> str | None:
-    """Why no automatic mail may go to `address` (about `ticket`), or None when it may."""
+def blocked_reason(
+    session: Session, address: str, ticket: TicketRow | None = None, *, staff: bool = False
+) -> str | None:
+    """Why no automatic mail may go to `address` (about `ticket`), or None when it may.
+    `staff`: mail to a Sedno user (a notice), which a client's do-not-contact does not stop."""
     address = address.strip().lower()
-    dnc = do_not_contact_reason(session, ticket, address)
+    dnc = None if staff else do_not_contact_reason(session, ticket, address)
     if dnc is not None:
         return f"{DO_NOT_CONTACT} ({dnc})"
     if opted_out(session, address):

@@ -21,7 +21,7 @@ from ui import i18n
 from ui.web import language, page
 
 MATRIX_PATH: Final = "/admin/notifications"
-GRID_RECIPIENTS: Final = ("lead", "second_line", "watchers")
+GRID_RECIPIENTS: Final = ("lead", "second_line", "watchers", "assigner")
 
 
 def _refused(request: Request[Any, Any, Any], actor: Actor) -> Template | None:

@@ -19,6 +19,7 @@ from ui import (
     telephony_pages,
     ticket_pages,
 )
+from ui.assignment_pages import PAGES as ASSIGNMENT_PAGES
 from ui.console_pages import PAGES as CONSOLE_PAGES
 from ui.curation_views import curation_week_page
 from ui.curator_pages import PAGES as CURATOR_PAGES
@@ -83,6 +84,7 @@ PAGES: list[Any] = [
     admin_pages.definition_save,
     *PLANNER_PAGES,
     *CONSOLE_PAGES,
+    *ASSIGNMENT_PAGES,
     *telephony_pages.PAGES,
     admin_pages.devops_page,
     *stopword_pages.PAGES,

@@ -18,6 +18,7 @@ CAPABILITIES = (
     "intake",
     "search",
     "tickets.accounts",
+    "tickets.assignments",
     "tickets.console",
     "tickets.curation",
     "tickets.directory",

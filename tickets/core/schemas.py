@@ -286,6 +286,25 @@ class TicketLink(msgspec.Struct):
     state: ex.State
 
 
+AssignmentState = Literal["pending", "confirmed", "rejected"]
+
+
+class AssignmentView(msgspec.Struct, kw_only=True):
+    """A ticket's current assignment and the assignee's answer."""
+
+    id: int
+    state: AssignmentState
+    assignee_id: int
+    assignee_name: str
+    assigned_by_id: int | None
+    assigned_by_name: str | None
+    assigned_at: dt.datetime
+    answered_at: dt.datetime | None
+    answered_via: str
+    """link, mail or console; empty while pending."""
+    reason: str
+
+
 class TicketView(msgspec.Struct):
     """A ticket as every reader sees it, warnings included."""
 
@@ -357,6 +376,8 @@ class TicketView(msgspec.Struct):
     project_id: int | None = None
     """The project (of a campaign) the ticket belongs to."""
     project_name: str | None = None
+    assignment: AssignmentView | None = None
+    """The current assignment: pending until the assignee confirms or rejects it."""
 
 
 class TicketSummary(msgspec.Struct):

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
+from tickets.core.assignments import assignment_view
 from tickets.core.orm import (
     AttachmentRow,
     ClientRow,
@@ -166,4 +167,5 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
         second_line_name=second.name if second else None,
         project_id=t.project_id,
         project_name=project.name if project else None,
+        assignment=assignment_view(session, t.id),
     )

@@ -5,7 +5,9 @@ Events are read from what the services already write (history rows and incoming 
 so no service needs to call this module: `created`, `assigned` (lead consultant set by
 someone else), `state` (every transition), `handoff_returned` (a move or feedback from Azure
 DevOps), `reply` (a person's mail threaded onto the ticket). `consultation` is raised by
-`tickets.notices.consult`. The one who caused an event is never told of it. The contact's
+`tickets.notices.consult`; `assignment_rejected` (the assignee refused the ticket) tells the
+assigner. An `assigned` event also opens the assignment the assignee answers
+(`tickets.core.assignments`). The one who caused an event is never told of it. The contact's
 state mail is the `mail.notify_state` job that `apply_transition` queues when the matrix asks.
 """
 
@@ -17,6 +19,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tickets.core.assignments import current_assignment, open_assignment
 from tickets.core.orm import TicketHistoryRow, TicketMessageRow, TicketRow, TimeEntryRow
 from tickets.notices.orm import NoticeRow
 from tickets.notices.rules import matching
@@ -30,6 +33,7 @@ TITLES: Final = {
     "reply": "Nowa wiadomość",
     "handoff_returned": "Produkcja oddała zgłoszenie",
     "consultation": "Konsultacja drugiej linii",
+    "assignment_rejected": "Odrzucono przydział zgłoszenia",
 }
 # Mail these events already have from their own path (`tickets.handoff` sends the feedback
 # mail and checks the matrix when composing it): the dispatcher adds only the notices.
@@ -40,6 +44,10 @@ def recipients(session: Session, ticket: TicketRow, recipient: str, group: str) 
     """The users a matrix recipient stands for on this ticket."""
     if recipient == "lead":
         return {ticket.lead_consultant_id} if ticket.lead_consultant_id else set()
+    if recipient == "assigner":
+        # Who gave the ticket its current assignment (gone from the ticket itself by then).
+        assignment = current_assignment(session, ticket.id)
+        return {assignment.assigned_by_id} if assignment and assignment.assigned_by_id else set()
     if recipient == "second_line":
         return {ticket.second_line_id} if ticket.second_line_id else set()
     if recipient == "watchers":
@@ -110,6 +118,14 @@ def _ticket(session: Session, ticket_id: int) -> TicketRow | None:
         return session.get(TicketRow, ticket_id)
 
 
+def _assigned(session: Session, ticket: TicketRow, assignee: int | None, by: int | None) -> None:
+    """Someone else made `assignee` the lead: an assignment waits for their answer."""
+    if assignee is None:
+        return
+    open_assignment(session, ticket.id, assignee, by)
+    dispatch(session, "assigned", ticket, actor_user_id=by, only={assignee})
+
+
 def _on_history(session: Session, row: TicketHistoryRow) -> None:
     ticket = _ticket(session, row.ticket_id)
     if ticket is None:
@@ -118,16 +134,17 @@ def _on_history(session: Session, row: TicketHistoryRow) -> None:
     if row.action == "created":
         dispatch(session, "created", ticket, actor_user_id=by)
         if by is not None and ticket.lead_consultant_id not in (None, by):
-            lead = ticket.lead_consultant_id
-            dispatch(session, "assigned", ticket, actor_user_id=by, only={lead} if lead else set())
+            _assigned(session, ticket, ticket.lead_consultant_id, by)
     elif row.action == "field" and row.field == "lead_consultant_id":
         if isinstance(row.new_value, int) and row.new_value != by:
-            dispatch(session, "assigned", ticket, actor_user_id=by, only={row.new_value})
+            _assigned(session, ticket, row.new_value, by)
     elif row.action == "transition":
         state = str(row.new_value or "")
         dispatch(session, "state", ticket, actor_user_id=by, state=state, body=row.note)
         if by is None and row.actor == DEVOPS_ACTOR_NAME:
             dispatch(session, "handoff_returned", ticket, actor_user_id=None, body=row.note)
+    elif row.action == "assignment_rejected":
+        dispatch(session, "assignment_rejected", ticket, actor_user_id=by, body=row.note)
     elif row.action == "devops_feedback":
         dispatch(session, "handoff_returned", ticket, actor_user_id=None, body=row.note)
 

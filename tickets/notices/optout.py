@@ -7,9 +7,6 @@ gets nothing, opted out or not, and opting back in cannot lift it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -17,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tickets.core.orm import UserRow
+from tickets.core.signing import sign, signature_matches
 from tickets.notices.orm import MailOptOutRow
 
 OPT_OUT_PATH: Final = "/notifications/opt-out"
@@ -24,19 +22,17 @@ FOOTER_LINK: Final = "Nie chcesz dostawać automatycznych wiadomości? Wypisz si
 OPTED_OUT: Final = "adres wypisał się z automatycznych wiadomości"
 
 
-def _signature(secret: str, address: str) -> str:
-    mac = hmac.new(secret.encode(), b"opt-out:" + address.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:18]).decode().rstrip("=")
+PURPOSE: Final = "opt-out"
 
 
 def opt_out_url(public_url: str, secret: str, address: str) -> str:
     address = address.strip().lower()
-    query = urlencode({"a": address, "s": _signature(secret, address)})
+    query = urlencode({"a": address, "s": sign(secret, PURPOSE, address)})
     return f"{public_url}{OPT_OUT_PATH}?{query}"
 
 
 def valid_signature(secret: str, address: str, signature: str) -> bool:
-    return hmac.compare_digest(_signature(secret, address.strip().lower()), signature)
+    return signature_matches(secret, PURPOSE, address.strip().lower(), signature)
 
 
 def opted_out(session: Session, address: str) -> bool:

@@ -20,11 +20,16 @@ from tickets.core.db import utcnow
 from tickets.domain.errors import ValidationFailed
 from tickets.notices.orm import NotificationMatrixRow, NotificationRuleRow
 
-Event = Literal["created", "assigned", "state", "reply", "handoff_returned", "consultation"]
-Recipient = Literal["lead", "contact", "second_line", "watchers", "group"]
+Event = Literal[
+    "created", "assigned", "state", "reply", "handoff_returned", "consultation",
+    "assignment_rejected",
+]  # fmt: skip
+Recipient = Literal["lead", "contact", "second_line", "watchers", "group", "assigner"]
 Channel = Literal["notice", "email"]
-EVENTS: Final = ("created", "assigned", "state", "reply", "handoff_returned", "consultation")
-RECIPIENTS: Final = ("lead", "contact", "second_line", "watchers", "group")
+EVENTS: Final = ("created", "assigned", "state", "reply", "handoff_returned", "consultation",
+                 "assignment_rejected")  # fmt: skip
+RECIPIENTS: Final = ("lead", "contact", "second_line", "watchers", "group", "assigner")
+"""`assigner`: who gave the ticket its current assignment (told when it is rejected)."""
 CHANNELS: Final = ("notice", "email")
 
 
@@ -63,6 +68,8 @@ DEFAULT_RULES: Final = (
     Rule(event="consultation", recipient="second_line", channel="email"),
     Rule(event="consultation", recipient="second_line", channel="notice"),
     Rule(event="consultation", recipient="lead", channel="notice"),
+    Rule(event="assignment_rejected", recipient="assigner", channel="email"),
+    Rule(event="assignment_rejected", recipient="assigner", channel="notice"),
 )
 
 

@@ -4,7 +4,8 @@ persons on the state changes their ticket's definition marks as notifying.
 Every mail leaves as a `mail.send` job (the payload shape of `intake.mailer`), so there is one
 way out. Rules are checked when the notice is composed, i.e. with the latest data: a user who
 opted out (`UserRow.notify_opt_out`) gets nothing, and nothing ever goes to a client or partner
-flagged do_not_contact (nor to their contacts).
+flagged do_not_contact (nor to their contacts); a notice to a user about such a client's ticket
+is staff mail (`staff` in the payload) and still goes out.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from tickets.assignments.links import answer_block
 from tickets.core import definitions as defs
+from tickets.core.assignments import pending_for
 from tickets.core.orm import (
     ClientRow,
     ContactRow,
@@ -27,7 +30,7 @@ from tickets.core.orm import (
 from tickets.core.outbox import OutboxJob, enqueue
 from tickets.core.runtime import Runtime
 from tickets.core.schemas import SYSTEM
-from tickets.core.services import NOTIFY_JOB, record
+from tickets.core.services import NOTIFY_JOB, record, utcnow
 from tickets.notices import rules
 
 if TYPE_CHECKING:
@@ -46,8 +49,9 @@ SEND_MAIL_JOB: Final = "mail.send"
 NOTIFY_USER_JOB: Final = "mail.notify_user"
 NOTIFY_STATE_JOB: Final = NOTIFY_JOB
 Reason = Literal[
-    "assigned", "handoff", "devops_feedback", "created", "state", "reply", "consultation"
-]
+    "assigned", "handoff", "devops_feedback", "created", "state", "reply", "consultation",
+    "assignment_rejected",
+]  # fmt: skip
 EVENT_OF_REASON: Final = {"devops_feedback": "handoff_returned"}
 """Notices whose mail another module queues: the matrix is checked when they are composed."""
 FOOTER: Final = "\n\n--\nWiadomość wysłana automatycznie przez Sedno."
@@ -150,6 +154,12 @@ def user_notice(
             "Odpowiedz na tę wiadomość albo w zgłoszeniu; odpowiedź trafi do zgłoszenia.\n"
             f"{link}"
         )
+    elif reason == "assignment_rejected":
+        subject = f"[{ticket.number}] Odrzucono przydział: {ticket.title}"
+        text = (
+            f"Dzień dobry,\n\nprzydział zgłoszenia {ticket.number} ({ticket.title}) został "
+            f"odrzucony: {note}\nZgłoszenie wróciło do kolejki i czeka na nowy przydział.\n{link}"
+        )
     elif reason in ("created", "state", "reply"):
         what = {
             "created": "Nowe zgłoszenie",
@@ -162,8 +172,10 @@ def user_notice(
         subject = f"[{ticket.number}] Przydzielono Ci zgłoszenie: {ticket.title}"
         text = (
             f"Dzień dobry,\n\nprzydzielono Ci zgłoszenie {ticket.number}: {ticket.title}.\n"
-            f"Priorytet: {ticket.priority}\n{link}"
+            f"Priorytet: {ticket.priority}\n{link}\n"
         )
+        if payload.get("answer_block"):
+            text += f"\n{payload['answer_block']}"
     return subject, text + FOOTER
 
 
@@ -238,24 +250,33 @@ class Handlers:
             ):
                 log.info("notice %s not sent: the matrix has no mail for %s", job.id, event)
                 return
-            subject, text = user_notice(self.settings, ticket, str(p["reason"]), p)
             message_id = f"sedno.notice.{ticket.id}.{job.id}@{self.settings.mail_domain}"
             if p["reason"] == "consultation":
                 # Signed, so the second line's answer by mail threads into the ticket.
                 message_id = _message_id(self.settings, ticket.id, job.id)
-            enqueue(
-                s,
-                SEND_MAIL_JOB,
-                mail_payload(
-                    self.settings,
-                    user.email,
-                    subject,
-                    text,
-                    message_id=message_id,
-                    ticket_id=ticket.id,
-                    purpose=f"notice:{p['reason']}",
-                ),
+            assignment = pending_for(s, ticket.id, user.id) if p["reason"] == "assigned" else None
+            if assignment is not None:
+                # Signed and kept on the assignment: the assignee's reply answers it.
+                message_id = _message_id(self.settings, ticket.id, job.id)
+                assignment.message_id = message_id
+                block = answer_block(
+                    self.settings.public_url, self.settings.secret_key, assignment.id, utcnow()
+                )
+                p = {**p, "answer_block": block}
+            subject, text = user_notice(self.settings, ticket, str(p["reason"]), p)
+            payload = mail_payload(
+                self.settings,
+                user.email,
+                subject,
+                text,
+                message_id=message_id,
+                ticket_id=ticket.id,
+                purpose=f"notice:{p['reason']}",
             )
+            if assignment is not None:
+                payload["headers"]["Reply-To"] = self.settings.mail_from
+            # To a colleague: a client's do-not-contact is about the client, not about staff.
+            enqueue(s, SEND_MAIL_JOB, {**payload, "staff": True})
 
     def notify_state(self, job: OutboxJob) -> None:
         """Tell the contact person their ticket changed state (`mail.notify_state`)."""
