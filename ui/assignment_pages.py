@@ -1,6 +1,7 @@
 """Answering an assignment from the UI: the page a signed link of the assignment mail opens
-(no login: "Potwierdzam" records at once, "Odrzucam" asks for an optional reason), and the
-two buttons of the ticket page for the assignee."""
+(no login; opening it only asks — the answer is recorded by the page's button, so a mail
+scanner that follows links in advance answers nothing; "Odrzucam" takes an optional
+reason), and the two buttons of the ticket page for the assignee."""
 
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ def _answer_page(
         except AssignmentAnswered:
             problem = "answered"
         return page(request, "assignment_answer.html", status_code=409 if problem else 200,
-                    problem=problem, state=row.state, number=ticket.number, title=ticket.title,
-                    ticket_id=ticket.id, query=query)  # fmt: skip
+                    problem=problem, state=row.state, answer=link.answer, number=ticket.number,
+                    title=ticket.title, ticket_id=ticket.id, query=query)  # fmt: skip
 
 
 @get(links.ANSWER_PATH, sync_to_thread=True)
@@ -63,22 +64,22 @@ def answer_link_page(
     request: Request[Any, Any, Any], container: ContainerDep, a: FromQuery[str] = "",
     d: FromQuery[str] = "", e: FromQuery[str] = "", s: FromQuery[str] = "",
 ) -> Template:  # fmt: skip
-    """A link of the assignment mail: confirm at once (clicking twice changes nothing);
-    reject asks for a reason first. A tampered link is 403, an old one 410."""
+    """A link of the assignment mail: the page asks to confirm (or to reject, with a reason)
+    and records nothing itself. A tampered link is 403, an old one 410."""
     try:
         link = links.read_link(container.settings.secret_key, a, d, e, s, utcnow())
     except links.LinkRefused as exc:
         return _refused(request, exc)
-    return _answer_page(request, container, link, _link_query(a, d, e, s),
-                        record=link.answer == "confirmed")  # fmt: skip
+    return _answer_page(request, container, link, _link_query(a, d, e, s), record=False)
 
 
 @post(links.ANSWER_PATH, sync_to_thread=True, status_code=303)
-def answer_link_reject(
+def answer_link_submit(
     request: Request[Any, Any, Any], container: ContainerDep,
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:  # fmt: skip
-    """The rejection with its reason, sent from the link's page; then back to the page."""
+    """The answer sent from the link's page (a rejection with its reason; sending twice
+    changes nothing); then back to the page, which shows the result."""
     a, d, e, s = (str(data.get(k) or "") for k in ("a", "d", "e", "s"))
     try:
         link = links.read_link(container.settings.secret_key, a, d, e, s, utcnow())
@@ -107,4 +108,4 @@ def ticket_assignment_answer(
     return Redirect(f"/tickets/{ticket_id}")
 
 
-PAGES: list[Any] = [answer_link_page, answer_link_reject, ticket_assignment_answer]
+PAGES: list[Any] = [answer_link_page, answer_link_submit, ticket_assignment_answer]

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import msgspec
@@ -95,11 +96,14 @@ def test_the_mail_carries_signed_links_and_confirm_records_the_answer(
     found = _links(mail)
     assert set(found) == {"Potwierdzam", "Odrzucam"}
 
+    # Opening the link only asks (a mail scanner that follows links answers nothing) ...
     page = desk.client.get(_path(found["Potwierdzam"]))
-    assert page.status_code == 200
-    assert "przydział zgłoszenia" in page.text and "jest potwierdzony" in page.text
-    again = desk.client.get(_path(found["Potwierdzam"]))  # a second click changes nothing
-    assert again.status_code == 200 and "jest potwierdzony" in again.text
+    assert page.status_code == 200 and "Potwierdź, że je przejmujesz" in page.text
+    assert _view(desk, ticket_id).assignment.state == "pending"  # type: ignore[union-attr]
+    # ... the page's button answers; sending it twice changes nothing.
+    for _ in range(2):
+        sent = _submit(desk, page.text, found["Potwierdzam"])
+        assert sent.status_code == 200 and "jest potwierdzony" in sent.text
     shown = desk.client.get(f"/api/tickets/{ticket_id}",
                             headers={"Authorization": f"Bearer {desk.ania_token}"}).json()  # fmt: skip
     assert shown["assignment"]["state"] == "confirmed"
@@ -132,11 +136,7 @@ def test_reject_asks_for_a_reason_and_tells_the_assigner(desk: Desk, smtp: SmtpS
     form = desk.client.get(_path(_links(mail)["Odrzucam"]))
     assert form.status_code == 200 and "Możesz podać powód" in form.text
     assert _view(desk, ticket_id).assignment.state == "pending"  # type: ignore[union-attr]
-    token = CSRF.search(form.text)
-    assert token is not None
-    fields = {k: v[0] for k, v in parse_qs(urlparse(_links(mail)["Odrzucam"]).query).items()}
-    sent = desk.client.post("/assignments/answer", data={
-        **fields, "_csrf_token": token.group(1), "reason": "Nie znam modułu Kadry"})  # fmt: skip
+    sent = _submit(desk, form.text, _links(mail)["Odrzucam"], reason="Nie znam modułu Kadry")
     assert sent.status_code == 200 and "jest odrzucony" in sent.text  # after the redirect
     view = _view(desk, ticket_id)
     assert view.assignment is not None
@@ -146,6 +146,16 @@ def test_reject_asks_for_a_reason_and_tells_the_assigner(desk: Desk, smtp: SmtpS
     (told,) = [m for m in smtp.wait_for(2) if "kierownik@erp-serwis.pl" in m.rcpt_tos]
     assert told.message["Subject"].startswith(f"[{view.number}] Odrzucono przydział")
     assert "Nie znam modułu Kadry" in told.message.get_content()
+
+
+def _submit(desk: Desk, form: str, url: str, **fields: str) -> Any:
+    """Send the link page's form, as its button does."""
+    token = CSRF.search(form)
+    assert token is not None
+    query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
+    return desk.client.post(
+        "/assignments/answer", data={**query, "_csrf_token": token.group(1), **fields}
+    )
 
 
 def _reply(mail: Received, body: str, **headers: str) -> bytes:
