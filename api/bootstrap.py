@@ -17,9 +17,9 @@ import msgspec
 
 # Tables: every module that declares ORM classes, imported for its side effect on
 # `Base.metadata` (create_all, Alembic's env.py and the migration comparison test read it).
-import api.login_limits
 import intake.lease
 import intake.orm
+import tickets.accounts.login_limits
 import tickets.core.orm
 import tickets.core.outbox
 import tickets.curation.orm
@@ -70,7 +70,7 @@ TABLE_MODULES = (
     tickets.curation.orm,
     tickets.planner.orm,
     tickets.telephony.orm,
-    api.login_limits,
+    tickets.accounts.login_limits,
 )
 """The modules whose tables make up `Base.metadata`; listed so a reader sees them all."""
 

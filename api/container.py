@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from api.search_log import SearchLogBuffer
 from intake.context import IntakeContext
 from intake.settings import IntakeSettings
 from search import open_engine
@@ -17,6 +16,7 @@ from tickets.core.db import Database
 from tickets.core.settings import Settings
 from tickets.curation.linkcheck import LinkCheckSettings
 from tickets.curation.search_log import log_search_queries
+from tickets.curation.search_log_buffer import SearchLogBuffer
 from tickets.curation.weeks import CurationSettings
 from tickets.planner.settings import PlannerSettings
 from tickets.telephony.settings import TelephonySettings

@@ -29,6 +29,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.container import Container
 from api.deps import TOKEN_COOKIE, bearer_token, container_of
+from api.errors import domain_status
 from tickets.accounts.auth import authenticate_token, has_role
 from tickets.core.schemas import Actor
 from tickets.domain.errors import DomainError
@@ -262,7 +263,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     """Domain and HTTP errors on UI pages as a readable page instead of problem+json."""
     if isinstance(exc, NotAuthorizedException):
         return to_login(request, exc)
-    status = exc.status_code if isinstance(exc, HTTPException) else _domain_status(exc)
+    status = exc.status_code if isinstance(exc, HTTPException) else domain_status(exc)
     t = i18n.translator(language(request))
     template = page(
         request,
@@ -305,26 +306,6 @@ def unknown_url_page(request: Request[Any, Any, Any], exc: Exception) -> Respons
     if not wants_html or path.startswith(("/api/", "/schema", "/health", "/ready", "/metrics")):
         return http_error_handler(request, exc)
     return error_page(request, exc)
-
-
-def _domain_status(exc: Exception) -> int:
-    from tickets.domain.errors import (
-        Conflict,
-        InvalidTransition,
-        NotFound,
-        PermissionDenied,
-        ValidationFailed,
-    )
-
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, InvalidTransition | Conflict):
-        return 409
-    if isinstance(exc, PermissionDenied):
-        return 403
-    if isinstance(exc, ValidationFailed):
-        return 422
-    return 400
 
 
 UI_EXCEPTION_HANDLERS: Final[dict[type[Exception] | int, Any]] = {

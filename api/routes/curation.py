@@ -19,7 +19,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from api.deps import ActorDep, ContainerDep, require
-from api.search_log import search_log
 from tickets.core.schemas import TicketView
 from tickets.core.views import ticket_view
 from tickets.curation import schedule as curation_schedule
@@ -55,11 +54,7 @@ class LinkCheckStarted(msgspec.Struct):
 
 
 def _report(container: Any, week: str | None) -> curation_shapes.WeekReport:
-    buffer = search_log(container)
-    if buffer is not None:
-        buffer.flush(everything=True)  # this process's searches count at once
-    with container.db.read() as s:
-        return curation.build_report(s, week or curation_weeks.last_full_week())
+    return curation.current_report(container.db, container.search_log, week)
 
 
 def _csv(report: curation_shapes.WeekReport) -> Response[Any]:

@@ -18,6 +18,7 @@ from api.deps import ActorDep, ContainerDep, container_of, require
 from intake import form as web_form
 from intake import service
 from intake.handlers import intake_context
+from intake.queue import drop_pending_calls
 from tickets.core.schemas import Priority, TicketCreate, TicketView
 from tickets.core.views import ticket_view
 
@@ -177,12 +178,8 @@ def bulk_drop(
     container: ContainerDep, actor: ActorDep, data: JSONBody[BulkDropIn]
 ) -> dict[str, int]:
     """Drop many pending calls at once (spam sweeps); calls no longer pending are skipped."""
-    dropped = 0
     with container.db.transaction() as s:
-        for call_id in data.ids:
-            if service.get_call_row(s, call_id).status == "pending":
-                service.drop_call(s, actor, call_id, data.reason)
-                dropped += 1
+        dropped = drop_pending_calls(s, actor, data.ids, data.reason)
     return {"dropped": dropped}
 
 

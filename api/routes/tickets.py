@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from api.container import Container
 from api.deps import ActorDep, ContainerDep, require
+from intake.channels import take_phone_call
 from tickets.console import replies
 from tickets.console.worklist import Sort, TicketFilter, find_tickets
 from tickets.core import services
@@ -60,15 +61,6 @@ class CloseEventResult(msgspec.Struct):
 class TimerResult(msgspec.Struct):
     entry: TimeEntryView
     total_s: int
-
-
-def _on_phone_event(session: Any, ticket: Any) -> None:
-    """A phone event also shows in the intake queue's history, when intake is installed."""
-    try:
-        from intake.service import log_phone_call
-    except ImportError:
-        return
-    log_phone_call(session, ticket)
 
 
 def _second_line(actor: Actor, value: str | None) -> int | None:
@@ -117,8 +109,7 @@ class TicketController(Controller):
                     keywords=data.keywords,
                     kb_links=data.kb_links,
                 )
-                row = services.register_phone_event(s, actor, event)
-                _on_phone_event(s, row)
+                row = take_phone_call(s, actor, event)
             else:
                 row = services.create_ticket(s, actor, data)
             return ticket_view(s, row.id)
@@ -388,6 +379,5 @@ def register_phone_event(
 ) -> TicketView:
     """A consultant takes a call: a ZT event with the stopwatch running."""
     with container.db.transaction() as s:
-        row = services.register_phone_event(s, actor, data)
-        _on_phone_event(s, row)
+        row = take_phone_call(s, actor, data)
         return ticket_view(s, row.id)

@@ -22,6 +22,7 @@ CAPABILITIES = (
     "tickets.curation",
     "tickets.directory",
     "tickets.handoff",
+    "tickets.knowledge",
     "tickets.notices",
     "tickets.notifications",
     "tickets.planner",
