@@ -182,6 +182,17 @@ def page(
 _MARK: Final = re.compile(r"(</?mark>)")
 
 
+def require_role_page(
+    request: Request[Any, Any, Any], actor: Actor, role: str, key: str
+) -> Template | None:
+    """None when `actor` has `role`; else the 403 page saying catalogue message `key` in the
+    page's language (pages answer a browser, so not problem+json)."""
+    if has_role(actor, role):
+        return None
+    detail = i18n.translator(language(request))(key)
+    return page(request, "error.html", actor=actor, status_code=403, detail=detail)
+
+
 def snippet_markup(raw: str) -> str:
     """Engine snippets hold escaped ticket text with `<mark>` tags: keep those tags, escape the
     rest once (unescaping first, so text the engine escaped is not escaped twice)."""

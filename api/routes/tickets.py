@@ -19,7 +19,7 @@ from litestar.params import (
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from api.container import Container
-from api.deps import ActorDep, ContainerDep, require
+from api.deps import ActorDep, ContainerDep, changed_ticket, require
 from intake.channels import take_phone_call
 from tickets.console import replies
 from tickets.console.worklist import Sort, TicketFilter, find_tickets
@@ -191,9 +191,9 @@ class TicketController(Controller):
     ) -> TicketView:
         if data.verified is not msgspec.UNSET:
             require(actor, "curator")
-        with container.db.transaction() as s:
-            services.update_ticket(s, actor, ticket_id, data)
-            return ticket_view(s, ticket_id)
+        return changed_ticket(
+            container, ticket_id, lambda s: services.update_ticket(s, actor, ticket_id, data)
+        )
 
     @post("/{ticket_id:int}/transition", status_code=200, sync_to_thread=True)
     def move(
@@ -268,9 +268,11 @@ class TicketController(Controller):
         ticket_id: FromPath[int],
         data: JSONBody[ReuseRequest],
     ) -> TicketView:
-        with container.db.transaction() as s:
-            services.record_reuse(s, actor, ticket_id, data.source_ticket_id)
-            return ticket_view(s, ticket_id)
+        return changed_ticket(
+            container,
+            ticket_id,
+            lambda s: services.record_reuse(s, actor, ticket_id, data.source_ticket_id),
+        )
 
     @post("/{ticket_id:int}/attachments", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def upload(
@@ -320,9 +322,11 @@ class TicketController(Controller):
         data: JSONBody[replies.NoteRequest],
     ) -> TicketView:
         """An internal note on the timeline: never mailed."""
-        with container.db.transaction() as s:
-            replies.add_internal_note(s, actor, ticket_id, data.text)
-            return ticket_view(s, ticket_id)
+        return changed_ticket(
+            container,
+            ticket_id,
+            lambda s: replies.add_internal_note(s, actor, ticket_id, data.text),
+        )
 
 
 def read_upload(upload: UploadFile, limit: int) -> bytes:
