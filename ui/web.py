@@ -334,7 +334,7 @@ def warm_up() -> threading.Thread:
     libraries) in the background, so the first visit of the queue does not wait on it."""
 
     def load() -> None:
-        import intake.service  # noqa: F401
+        import intake.ingest  # noqa: F401
         import tickets.handoff.service  # noqa: F401
 
     thread = threading.Thread(target=load, name="sedno-ui-warm-up", daemon=True)

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from intake.ack import SEND_MAIL_JOB, new_message_id
+from intake.context import IntakeContext
+from intake.ingest import ingest_mail
 from intake.orm import IntakeCallRow
-from intake.service import IntakeContext, accept_call, ingest_mail
+from intake.queue import accept_call
 from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail
 from tickets.core.db import Database, utcnow
