@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
+from tickets.core.message_ids import new_message_id
 from tickets.core.orm import (
     ClientRow,
     ContactRow,
@@ -203,12 +204,8 @@ def mail_payload(
     }
 
 
-def _message_id(settings: Settings, ticket_id: int, job_id: int) -> str:
-    """Signed when intake is installed, so that a reply threads into the ticket."""
-    try:
-        from intake.ack import new_message_id
-    except ImportError:
-        return f"sedno.notice.{ticket_id}.{job_id}@{settings.mail_domain}"
+def _message_id(settings: Settings, ticket_id: int) -> str:
+    """Signed, so that a reply threads into the ticket."""
     return new_message_id(ticket_id, domain=settings.mail_domain, secret=settings.secret_key)
 
 
@@ -242,7 +239,7 @@ class Handlers:
             message_id = f"sedno.notice.{ticket.id}.{job.id}@{self.settings.mail_domain}"
             if p["reason"] == "consultation":
                 # Signed, so the second line's answer by mail threads into the ticket.
-                message_id = _message_id(self.settings, ticket.id, job.id)
+                message_id = _message_id(self.settings, ticket.id)
             enqueue(
                 s,
                 SEND_MAIL_JOB,
@@ -282,7 +279,7 @@ class Handlers:
                 return
             label = defs.get_definition(s, ticket.definition_code).label(str(p["state"]))
             subject, text = contact_notice(ticket, label)
-            message_id = _message_id(self.settings, ticket.id, job.id)
+            message_id = _message_id(self.settings, ticket.id)
             s.add(
                 TicketMessageRow(
                     ticket_id=ticket.id,
