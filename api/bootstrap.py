@@ -53,8 +53,10 @@ from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
 from tickets.planner.schedules import run_schedules
 from tickets.planner.settings import PlannerSettings, load_planner_settings
+from tickets.protocol.settings import ProtocolSettings, load_protocol_settings
 from tickets.telephony.settings import TelephonySettings, load_telephony_settings
 from tickets.telephony.statuses import seed_statuses
+from tickets.timecost.settings import TimeCostSettings, load_timecost_settings
 
 log = logging.getLogger("sedno")
 
@@ -88,6 +90,8 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
     linkcheck: LinkCheckSettings
     planner: PlannerSettings
     telephony: TelephonySettings
+    timecost: TimeCostSettings
+    protocol: ProtocolSettings
 
 
 def load_configuration(env: Mapping[str, str] | None = None) -> Configuration:
@@ -101,6 +105,8 @@ def load_configuration(env: Mapping[str, str] | None = None) -> Configuration:
         linkcheck=load_linkcheck_settings(env),
         planner=load_planner_settings(env),
         telephony=load_telephony_settings(env),
+        timecost=load_timecost_settings(env),
+        protocol=load_protocol_settings(env),
     )
 
 
@@ -168,6 +174,8 @@ def build_container(
         linkcheck=config.linkcheck,
         planner=config.planner,
         telephony=config.telephony,
+        timecost=config.timecost,
+        protocol=config.protocol,
     )
 
 

@@ -33,7 +33,7 @@ def ticket_protocol(
 
     tz: zoneinfo.ZoneInfo = planner_settings(container).zone
     with container.db.read() as s:
-        number, pdf = protocol_pdf(s, ticket_id, container.settings.protocol, tz, utcnow())
+        number, pdf = protocol_pdf(s, ticket_id, container.protocol, tz, utcnow())
     filename = "protokol-" + number.replace("/", "-") + ".pdf"
     return Response(
         pdf,

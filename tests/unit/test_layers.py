@@ -46,8 +46,6 @@ KNOWN_UPWARD = {
     "tickets.core.services -> tickets.tasks.checklists",
     "tickets.core.services -> tickets.tasks.completion",
     "tickets.core.services -> tickets.tasks.deadlines",
-    "tickets.core.settings -> tickets.protocol.settings",
-    "tickets.core.settings -> tickets.timecost.settings",
     "tickets.core.views -> tickets.projects.orm",
     "tickets.core.views -> tickets.tasks.checklists",
     "tickets.core.views -> tickets.tasks.children",
