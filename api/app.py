@@ -39,7 +39,6 @@ from api.routes.notices import ROUTES as NOTICE_ROUTES
 from api.routes.planner import ROUTES as PLANNER_ROUTES
 from api.routes.projects import ROUTES as PROJECT_ROUTES
 from api.routes.protocol import ROUTES as PROTOCOL_ROUTES
-from api.routes.protocol import warm_up_printing
 from api.routes.system import health, metrics, ready
 from api.routes.tasks import ROUTES as TASK_ROUTES
 from api.routes.telephony import ROUTES as TELEPHONY_ROUTES
@@ -159,7 +158,7 @@ def create_app(
             AllowHeaderMiddleware(),
             SessionCookieCsrfMiddleware(ui_views.csrf_protection),
         ],
-        on_startup=[on_startup, ui_web.on_startup, warm_up_printing],
+        on_startup=[on_startup, ui_web.on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=settings.request_max_bytes,
         template_config=ui_web.template_config(),

@@ -17,9 +17,9 @@ import msgspec
 
 # Tables: every module that declares ORM classes, imported for its side effect on
 # `Base.metadata` (create_all, Alembic's env.py and the migration comparison test read it).
-import api.login_limits
 import intake.lease
 import intake.orm
+import tickets.accounts.login_limits
 import tickets.core.assignments
 import tickets.core.orm
 import tickets.core.outbox
@@ -54,8 +54,10 @@ from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
 from tickets.planner.schedules import run_schedules
 from tickets.planner.settings import PlannerSettings, load_planner_settings
+from tickets.protocol.settings import ProtocolSettings, load_protocol_settings
 from tickets.telephony.settings import TelephonySettings, load_telephony_settings
 from tickets.telephony.statuses import seed_statuses
+from tickets.timecost.settings import TimeCostSettings, load_timecost_settings
 
 log = logging.getLogger("sedno")
 
@@ -72,7 +74,7 @@ TABLE_MODULES = (
     tickets.planner.orm,
     tickets.telephony.orm,
     tickets.core.assignments,
-    api.login_limits,
+    tickets.accounts.login_limits,
 )
 """The modules whose tables make up `Base.metadata`; listed so a reader sees them all."""
 
@@ -90,6 +92,8 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
     linkcheck: LinkCheckSettings
     planner: PlannerSettings
     telephony: TelephonySettings
+    timecost: TimeCostSettings
+    protocol: ProtocolSettings
 
 
 def load_configuration(env: Mapping[str, str] | None = None) -> Configuration:
@@ -103,6 +107,8 @@ def load_configuration(env: Mapping[str, str] | None = None) -> Configuration:
         linkcheck=load_linkcheck_settings(env),
         planner=load_planner_settings(env),
         telephony=load_telephony_settings(env),
+        timecost=load_timecost_settings(env),
+        protocol=load_protocol_settings(env),
     )
 
 
@@ -170,6 +176,8 @@ def build_container(
         linkcheck=config.linkcheck,
         planner=config.planner,
         telephony=config.telephony,
+        timecost=config.timecost,
+        protocol=config.protocol,
     )
 
 

@@ -61,6 +61,7 @@ def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None
     import uvicorn
 
     from api.app import create_app
+    from api.routes.protocol import warm_up_printing
     from api.serving import default_public_url, free_port, start_child, stop_child
     from tickets.core.settings import DevOpsSettings
 
@@ -96,6 +97,7 @@ def serve(host: str, port: int, workers: bool | None, demo_devops: bool) -> None
     click.echo(f"Sedno on {settings.public_url}/ (links in mail and work items point here)")
     try:
         app = create_app(settings, run_workers=workers)
+        warm_up_printing()
         # uvicorn logs through our handler (one format) and leaves request lines to
         # `sedno.access`, which has the request id: one line a request.
         uvicorn.run(

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from api.search_log import SearchLogBuffer
 from intake.context import IntakeContext
 from intake.settings import IntakeSettings
 from search import open_engine
@@ -17,9 +16,12 @@ from tickets.core.db import Database
 from tickets.core.settings import Settings
 from tickets.curation.linkcheck import LinkCheckSettings
 from tickets.curation.search_log import log_search_queries
+from tickets.curation.search_log_buffer import SearchLogBuffer
 from tickets.curation.weeks import CurationSettings
 from tickets.planner.settings import PlannerSettings
+from tickets.protocol.settings import ProtocolSettings
 from tickets.telephony.settings import TelephonySettings
+from tickets.timecost.settings import TimeCostSettings
 
 
 @dataclass
@@ -34,6 +36,10 @@ class Container:
     linkcheck: LinkCheckSettings = field(default_factory=LinkCheckSettings)
     planner: PlannerSettings = field(default_factory=PlannerSettings)
     telephony: TelephonySettings = field(default_factory=TelephonySettings)
+    timecost: TimeCostSettings = field(default_factory=TimeCostSettings)
+    """Time reports: the desk's days (`SEDNO_TIMEZONE`) and the longest range."""
+    protocol: ProtocolSettings = field(default_factory=ProtocolSettings)
+    """The printed ticket protocol: fonts and issuer (`SEDNO_PROTOCOL_*`)."""
     devops_timeout_s: float = 10.0
     """Timeout of one Azure DevOps request (tests shorten it)."""
     metrics: list[Callable[[], list[str]]] = field(default_factory=list)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import SkipValidation
+from sqlalchemy.orm import Session
 
 from api.container import Container
 from tickets.accounts.auth import authenticate_token_cached, has_role
-from tickets.core.schemas import Actor
+from tickets.core.schemas import Actor, TicketView
+from tickets.core.views import ticket_view
 
 TOKEN_COOKIE = "sedno_token"
 SESSION_COOKIE_OPT = "session_cookie"
@@ -88,3 +91,13 @@ def require(actor: Actor, role: str) -> None:
 
 ContainerDep = SkipValidation[NamedDependency[Container]]
 ActorDep = NamedDependency[Actor]
+
+
+def changed_ticket(
+    container: Container, ticket_id: int, change: Callable[[Session], object]
+) -> TicketView:
+    """Run one change to a ticket in its own transaction and answer the ticket as it then is
+    (the shape of every route that acts on a ticket and returns it)."""
+    with container.db.transaction() as s:
+        change(s)
+        return ticket_view(s, ticket_id)

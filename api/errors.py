@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -21,6 +21,9 @@ from tickets.domain.errors import (
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    RateLimited,
+    TooLarge,
+    Unavailable,
     ValidationFailed,
 )
 
@@ -54,10 +57,34 @@ def problem(status: int, slug: str, title: str, detail: str = "", **extra: Any) 
     return Response(body, status_code=status, media_type=PROBLEM)
 
 
+STATUS_OF_DOMAIN_ERROR: Final[tuple[tuple[type[DomainError], int], ...]] = (
+    (InvalidTransition, 409),
+    (NotFound, 404),
+    (RateLimited, 429),
+    (TooLarge, 413),
+    (ValidationFailed, 422),
+    (Conflict, 409),
+    (PermissionDenied, 403),
+    (Unavailable, 503),
+)
+"""Most specific first; any other domain error is the caller's (400)."""
+
+
+def domain_status(exc: Exception) -> int:
+    """The HTTP status of a domain error: the API's problem details and the UI's error page."""
+    return next((code for kind, code in STATUS_OF_DOMAIN_ERROR if isinstance(exc, kind)), 400)
+
+
+def _field_problem(status: int, slug: str, title: str, exc: ValidationFailed) -> Response[Any]:
+    errors = [{"field": exc.field, "message": exc.message}]
+    return problem(status, slug, title, str(exc), field=exc.field, errors=errors)
+
+
 def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    status = domain_status(exc)
     if isinstance(exc, InvalidTransition):
         return problem(
-            409,
+            status,
             "invalid-transition",
             "Invalid transition",
             str(exc),
@@ -66,35 +93,22 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
             allowed=list(exc.allowed),
         )
     if isinstance(exc, NotFound):
-        return problem(404, "not-found", "Not found", str(exc), resource=exc.what)
-    retry_after = getattr(exc, "retry_after_s", None)
-    if isinstance(exc, ValidationFailed) and retry_after is not None:
-        response = problem(429, "rate-limited", "Too many requests", str(exc), field=exc.field)
-        response.headers["Retry-After"] = str(int(retry_after))
+        return problem(status, "not-found", "Not found", str(exc), resource=exc.what)
+    if isinstance(exc, RateLimited):
+        response = problem(status, "rate-limited", "Too many requests", str(exc), field=exc.field)
+        response.headers["Retry-After"] = str(int(exc.retry_after_s))
         return response
-    if isinstance(exc, ValidationFailed) and getattr(exc, "limit", None) is not None:
-        return problem(
-            413,
-            "too-large",
-            "Too large",
-            str(exc),
-            field=exc.field,
-            errors=[{"field": exc.field, "message": exc.message}],
-        )
+    if isinstance(exc, TooLarge):
+        return _field_problem(status, "too-large", "Too large", exc)
     if isinstance(exc, ValidationFailed):
-        return problem(
-            422,
-            "validation-failed",
-            "Invalid value",
-            str(exc),
-            field=exc.field,
-            errors=[{"field": exc.field, "message": exc.message}],
-        )
+        return _field_problem(status, "validation-failed", "Invalid value", exc)
     if isinstance(exc, Conflict):
-        return problem(409, exc.slug, "Conflict", str(exc))
+        return problem(status, exc.slug, "Conflict", str(exc))
     if isinstance(exc, PermissionDenied):
-        return problem(403, "forbidden", "Forbidden", str(exc))
-    return problem(400, "bad-request", "Bad request", str(exc))
+        return problem(status, "forbidden", "Forbidden", str(exc))
+    if isinstance(exc, Unavailable):
+        return problem(status, f"{exc.service}-unavailable", "Service unavailable", str(exc))
+    return problem(status, "bad-request", "Bad request", str(exc))
 
 
 def _field_of(key: str | None, message: str) -> str | None:

@@ -8,10 +8,7 @@ to the ticket, and nobody can forge one for a ticket without the secret key.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import re
-import secrets
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -23,6 +20,7 @@ from intake.orm import AckLogRow, IntakeCallRow
 from intake.settings import IntakeSettings
 from intake.suppression import blocked_reason
 from tickets.core.db import utcnow
+from tickets.core.message_ids import SignedIds, new_message_id
 from tickets.core.orm import TicketMessageRow, TicketRow
 from tickets.core.outbox import enqueue
 from tickets.core.settings import Settings
@@ -31,13 +29,8 @@ SEND_MAIL_JOB: Final = "mail.send"
 LOOP_HEADER: Final = "X-Sedno-Loop"
 ACK_VALID_FOR: Final = dt.timedelta(days=2)
 """An acknowledgement not delivered within this time is no longer worth sending."""
-_SIGNATURE_HEX: Final = 20
-_TOKEN: Final = re.compile(
-    rf"sedno\.(\d{{1,18}})\.([A-Za-z0-9]{{6,40}})\.([0-9a-f]{{{_SIGNATURE_HEX}}})@([\w.-]+)"
-)
-_CALL_TOKEN: Final = re.compile(
-    rf"sedno-call\.(\d{{1,18}})\.([A-Za-z0-9]{{6,40}})\.([0-9a-f]{{{_SIGNATURE_HEX}}})@([\w.-]+)"
-)
+CALL_IDS: Final = SignedIds("sedno-call", salt="call.")
+"""Tokens of calls that have no ticket yet (their acknowledgement's Message-ID)."""
 _TEMPLATES: Final = Path(__file__).resolve().parent / "templates" / "mail"
 _POLISH_LETTERS: Final = re.compile(r"[ąćęłńóśźż]")
 _POLISH_WORDS: Final = re.compile(
@@ -52,34 +45,6 @@ _NO_REPLY: Final = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?|listserv|majordomo)([+-].*)?@",
     re.IGNORECASE,
 )
-
-
-def _signature(ticket_id: int, nonce: str, secret: str) -> str:
-    mac = hmac.new(secret.encode(), f"{ticket_id}.{nonce}".encode(), hashlib.sha256)
-    return mac.hexdigest()[:_SIGNATURE_HEX]
-
-
-def new_message_id(ticket_id: int, *, domain: str, secret: str) -> str:
-    """A fresh signed Message-ID for a mail about `ticket_id`, without angle brackets."""
-    nonce = secrets.token_hex(6)
-    return f"sedno.{ticket_id}.{nonce}.{_signature(ticket_id, nonce, secret)}@{domain}"
-
-
-def ticket_id_from_token(text: str, *, domain: str, secret: str) -> int | None:
-    """The ticket named by the first validly signed token of ours in `text`, else None."""
-    for match in _TOKEN.finditer(text or ""):
-        ticket_id, nonce, signature, token_domain = match.groups()
-        if token_domain.lower() != domain.lower():
-            continue
-        expected = _signature(int(ticket_id), nonce, secret)
-        if hmac.compare_digest(expected, signature):
-            return int(ticket_id)
-    return None
-
-
-def is_own_message_id(message_id: str | None, domain: str) -> bool:
-    """Whether a Message-ID carries our domain (mail we sent coming back)."""
-    return bool(message_id) and str(message_id).lower().rstrip(">").endswith("@" + domain.lower())
 
 
 def may_auto_reply(address: str, settings: Settings) -> bool:
@@ -105,26 +70,14 @@ def acks_sent_since(
     return int(count or 0)
 
 
-def _call_signature(call_id: int, nonce: str, secret: str) -> str:
-    mac = hmac.new(secret.encode(), f"call.{call_id}.{nonce}".encode(), hashlib.sha256)
-    return mac.hexdigest()[:_SIGNATURE_HEX]
-
-
 def new_call_message_id(call_id: int, *, domain: str, secret: str) -> str:
     """A signed Message-ID for the acknowledgement of a call that has no ticket yet."""
-    nonce = secrets.token_hex(6)
-    return f"sedno-call.{call_id}.{nonce}.{_call_signature(call_id, nonce, secret)}@{domain}"
+    return CALL_IDS.new(call_id, domain=domain, secret=secret)
 
 
 def call_id_from_token(text: str, *, domain: str, secret: str) -> int | None:
     """The call named by the first validly signed call token of ours in `text`, else None."""
-    for match in _CALL_TOKEN.finditer(text or ""):
-        call_id, nonce, signature, token_domain = match.groups()
-        if token_domain.lower() != domain.lower():
-            continue
-        if hmac.compare_digest(_call_signature(int(call_id), nonce, secret), signature):
-            return int(call_id)
-    return None
+    return CALL_IDS.find(text, domain=domain, secret=secret)
 
 
 def call_reference(call: IntakeCallRow) -> str:

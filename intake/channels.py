@@ -14,7 +14,8 @@ from intake.orm import IntakeCallRow
 from intake.parse import parse_mail
 from tickets.core.db import utcnow
 from tickets.core.orm import LicenceRow, TicketRow
-from tickets.core.schemas import SYSTEM, Actor
+from tickets.core.schemas import SYSTEM, Actor, PhoneEventCreate
+from tickets.core.services import register_phone_event
 
 
 class FormReceipt(msgspec.Struct, frozen=True):
@@ -100,3 +101,11 @@ def log_phone_call(session: Session, ticket: TicketRow, actor: Actor = SYSTEM) -
     session.add(call)
     session.flush()
     return call
+
+
+def take_phone_call(session: Session, actor: Actor, event: PhoneEventCreate) -> TicketRow:
+    """A consultant registers a call: the ZT event with its stopwatch, also shown in the
+    intake queue's history (the API and the call console both take calls this way)."""
+    ticket = register_phone_event(session, actor, event)
+    log_phone_call(session, ticket)
+    return ticket

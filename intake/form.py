@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from intake.orm import IntakeCallRow
 from tickets.core.db import utcnow
-from tickets.domain.errors import ValidationFailed
+from tickets.domain.errors import RateLimited, TooLarge, ValidationFailed
 
 _EMAIL: Final = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -35,23 +35,22 @@ class FormFieldInvalid(FormError):
     """A missing or malformed field (HTTP 422)."""
 
 
-class FormTooLarge(FormError):
+class FormTooLarge(FormError, TooLarge):
     """A field over its size limit (HTTP 413); `limit` is the maximum in characters."""
 
     def __init__(self, field: str, limit: int) -> None:
-        self.limit = limit
-        super().__init__(field, f"longer than {limit} characters")
+        super().__init__(field, limit)
 
 
-class FormRateLimited(FormError):
+class FormRateLimited(FormError, RateLimited):
     """Too many submissions from one address (HTTP 429 with `Retry-After: retry_after_s`).
 
     `field` is `client_address` (the submitter's IP) or `email` (the sender address).
     """
 
     def __init__(self, field: str, retry_after_s: int) -> None:
-        self.retry_after_s = retry_after_s
-        super().__init__(field, f"too many submissions; try again in {retry_after_s} s")
+        message = f"too many submissions; try again in {retry_after_s} s"
+        super().__init__(field, retry_after_s, message)
 
 
 class FormSubmission(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

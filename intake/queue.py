@@ -206,6 +206,17 @@ def drop_call(session: Session, actor: Actor, call_id: int, reason: str) -> Inta
     return call
 
 
+def drop_pending_calls(session: Session, actor: Actor, call_ids: list[int], reason: str) -> int:
+    """Drop many calls at once (spam sweeps): those no longer pending are skipped, so one
+    decided meanwhile by a colleague does not undo the sweep; the number dropped."""
+    dropped = 0
+    for call_id in call_ids:
+        if get_call_row(session, call_id).status == "pending":
+            drop_call(session, actor, call_id, reason)
+            dropped += 1
+    return dropped
+
+
 def restore_call(session: Session, actor: Actor, call_id: int) -> IntakeCallRow:
     """Bring a dropped call back to the queue within RESTORE_DAYS; a spam drop undone is ham."""
     call = get_call_row(session, call_id, for_update=True)

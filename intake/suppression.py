@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from intake.orm import AddressStatusRow
 from intake.parse import ParsedMail
+from tickets.core.client_warnings import DO_NOT_CONTACT
 from tickets.core.db import utcnow
 from tickets.core.orm import TicketRow
 from tickets.notices.optout import OPTED_OUT, opted_out
@@ -26,7 +27,6 @@ from tickets.notifications.service import do_not_contact_reason
 
 BOUNCE_LIMIT: Final = 3
 """Hard bounces after which an address gets no more mail."""
-DO_NOT_CONTACT: Final = "Zakaz kontaktu"
 NOT_SENT: Final = "nie wysłano"
 _RECIPIENT_FIELD: Final = re.compile(
     r"^(final|original)-recipient\s*:\s*(?:rfc822\s*;\s*)?<?([^\s<>;]+@[^\s<>;]+?)>?\s*$",

@@ -21,9 +21,10 @@ import msgspec
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from intake.ack import call_id_from_token, ticket_id_from_token
+from intake.ack import call_id_from_token
 from intake.orm import IntakeCallRow
 from intake.parse import ParsedMail
+from tickets.core.message_ids import ticket_id_from_token
 from tickets.core.orm import ContactRow, TicketMessageRow, TicketRow
 from tickets.core.settings import Settings
 from tickets.domain.numbering import number_in_subject

@@ -14,9 +14,10 @@ from msgspec import Meta
 
 from api.container import Container
 from api.deps import TOKEN_COOKIE, ContainerDep
-from api.login_limits import TooManyAttempts, check_allowed, record_failure, record_success
+from tickets.accounts.login import Credentials, log_in, login_delay
+from tickets.accounts.login_limits import TooManyAttempts
+from tickets.accounts.sessions import close_session
 from ui import i18n
-from ui.sessions import close_session, open_session
 from ui.web import LANG_COOKIE, current_actor, page, safe_next
 
 SESSION_MAX_AGE = 12 * 3600
@@ -85,19 +86,14 @@ async def login_submit(
 
 def _check_allowed(container: Container, login: str, address: str) -> float:
     with container.db.read() as s:
-        return check_allowed(s, login, address)
+        return login_delay(s, login, address)
 
 
 def _attempt_login(container: Container, data: LoginForm, address: str) -> str | None:
     """A session token for valid credentials (None otherwise), the attempt counted."""
+    credentials = Credentials(login=data.login, password=data.password, token=data.token)
     with container.db.transaction() as s:
-        check_allowed(s, data.login, address)  # another attempt may have locked it meanwhile
-        token = open_session(s, login=data.login, password=data.password, token=data.token)
-        if token is None:
-            record_failure(s, data.login, address)
-        else:
-            record_success(s, data.login, address)
-    return token
+        return log_in(s, credentials, address)
 
 
 @post("/logout", sync_to_thread=True, status_code=303)

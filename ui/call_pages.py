@@ -14,6 +14,7 @@ from msgspec import Meta
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ContainerDep
+from intake.channels import take_phone_call
 from tickets.console.choices import field_choices
 from tickets.core import definitions as defs
 from tickets.core import services
@@ -55,15 +56,6 @@ class CloseForm(msgspec.Struct, kw_only=True):
     definition: Annotated[str, Meta(max_length=16)] = "ZS"
     priority: Priority = "normalny"
     solution: Annotated[str, Meta(max_length=200_000)] = ""
-
-
-def _on_phone_event(session: Session, ticket: Any) -> None:
-    """A phone event also shows in the intake queue's history, when intake is installed."""
-    try:
-        from intake.service import log_phone_call
-    except ImportError:
-        return
-    log_phone_call(session, ticket)
 
 
 PROCESS_FIELDS: Final = ("product", "module", "version", "type", "area", "interface")
@@ -121,8 +113,7 @@ def call_register(
         PhoneEventCreate,
     )
     with container.db.transaction() as s:
-        row = services.register_phone_event(s, actor, event)
-        _on_phone_event(s, row)
+        row = take_phone_call(s, actor, event)
         event_id = row.id
     response: Response[Any] = Redirect(f"/call/{event_id}", status_code=303)
     response.set_cookie(

@@ -10,7 +10,6 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from api.deps import ActorDep, ContainerDep, require
-from api.search_log import search_log
 from tickets.curation import service as curation
 from tickets.curation import weeks as curation_weeks
 from tickets.curation.chart import render_modules_chart, render_week_chart, share
@@ -32,11 +31,7 @@ def curation_week_page(
 ) -> Template:
     require(actor, "curator")
     week = week or curation_weeks.last_full_week()
-    buffer = search_log(container)
-    if buffer is not None:
-        buffer.flush(everything=True)
-    with container.db.read() as s:
-        report = curation.build_report(s, week)
+    report = curation.current_report(container.db, container.search_log, week)
     return page(
         request,
         "curation_week.html",

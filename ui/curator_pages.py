@@ -19,14 +19,13 @@ from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ContainerDep
 from search import keywords
-from tickets.accounts.auth import has_role
 from tickets.core.db import utcnow
 from tickets.core.schemas import Actor
 from tickets.curation import service as curation
 from tickets.curation import weeks
 from tickets.domain.errors import DomainError, ValidationFailed
 from ui import i18n
-from ui.web import language, page
+from ui.web import language, page, require_role_page
 
 KEYWORDS_PATH: Final = "/curation/keywords"
 QUEUE_PATH: Final = "/curation/queue"
@@ -36,13 +35,6 @@ _LIST_SEPARATORS: Final = re.compile(r"[\n,;]+")
 def entered_list(text: str) -> list[str]:
     """Comma-, semicolon- or line-separated entries of a form field, trimmed, without blanks."""
     return [item.strip() for item in _LIST_SEPARATORS.split(text) if item.strip()]
-
-
-def _refused(request: Request[Any, Any, Any], actor: Actor) -> Template | None:
-    if has_role(actor, "curator"):
-        return None
-    detail = i18n.translator(language(request))("curator.forbidden")
-    return page(request, "error.html", actor=actor, status_code=403, detail=detail)
 
 
 def _problem_text(request: Request[Any, Any, Any], exc: Exception) -> str:
@@ -96,7 +88,7 @@ def keywords_page(
     saved: FromQuery[str | None] = None,
 ) -> Template:
     """The dictionary (or the keywords one of whose forms contains `q`) with its forms."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "curator", "curator.forbidden")) is not None:
         return refused
     return _keywords_page(request, container, actor, q=q, saved=saved)
 
@@ -142,7 +134,7 @@ def keyword_add(
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """A new keyword with its synonyms."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "curator", "curator.forbidden")) is not None:
         return refused
     fields = _keyword_fields(data)
     return _submit(
@@ -165,7 +157,7 @@ def keyword_edit(
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """A new preferred form and the whole list of synonyms."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "curator", "curator.forbidden")) is not None:
         return refused
     q, fields = data.get("q", ""), _keyword_fields(data)
     return _submit(
@@ -188,7 +180,7 @@ def keyword_merge(
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Merge this keyword into another: its tickets re-tagged, its forms become synonyms."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "curator", "curator.forbidden")) is not None:
         return refused
     q = data.get("q", "")
     return _submit(
@@ -260,13 +252,34 @@ def queue_page(
     saved: FromQuery[str | None] = None,
 ) -> Template:
     """The week's solved tickets that lack keywords, a solution, KB links or verification."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "curator", "curator.forbidden")) is not None:
         return refused
     try:
         return _queue_page(request, container, actor, week or weeks.last_full_week(), saved=saved)
     except ValidationFailed as exc:
         last = weeks.last_full_week()
         return _queue_page(request, container, actor, last, problem=_problem_text(request, exc))
+
+
+def _queue_submit(
+    request: Request[Any, Any, Any],
+    container: Any,
+    actor: Actor,
+    data: dict[str, str],
+    change: Callable[[Session], object],
+    *,
+    saved: str,
+) -> Response[Any]:
+    """A change made from the queue of the form's week: back to that week saying `saved`, or
+    its queue again with why the change was refused."""
+    week = data.get("week") or weeks.last_full_week()
+    return _submit(
+        request,
+        container,
+        change,
+        on_problem=lambda problem: _queue_page(request, container, actor, week, problem=problem),
+        then=_back(QUEUE_PATH, week=week, saved=saved),
+    )
 
 
 @post(f"{QUEUE_PATH}/{{ticket_id:int}}", sync_to_thread=True, status_code=303)
@@ -278,9 +291,8 @@ def queue_fix(
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Keywords, KB links, the solution and verification of one ticket, in one form."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "curator", "curator.forbidden")) is not None:
         return refused
-    week = data.get("week") or weeks.last_full_week()
     solution = (data.get("solution") or "").strip()
     edit = {
         "add_keywords": entered_list(data.get("keywords", "")),
@@ -288,14 +300,15 @@ def queue_fix(
         "solution": solution or None,
         "verified": True if data.get("verified") == "on" else None,
     }
-    return _submit(
+    return _queue_submit(
         request,
         container,
+        actor,
+        data,
         lambda s: curation.curate_ticket(
             s, actor, ticket_id, msgspec.convert(edit, curation.CurationEdit)
         ),
-        on_problem=lambda problem: _queue_page(request, container, actor, week, problem=problem),
-        then=_back(QUEUE_PATH, week=week, saved=str(ticket_id)),
+        saved=str(ticket_id),
     )
 
 
@@ -308,9 +321,8 @@ def queue_merge(
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Merge a duplicate's solution into the ticket chosen as the group's answer."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "curator", "curator.forbidden")) is not None:
         return refused
-    week = data.get("week") or weeks.last_full_week()
     into = data.get("into_ticket_id", "")
 
     def merge(s: Session) -> object:
@@ -318,13 +330,7 @@ def queue_merge(
             raise ValidationFailed("into_ticket_id", "choose the ticket to keep")
         return curation.merge_solution(s, actor, ticket_id, int(into))
 
-    return _submit(
-        request,
-        container,
-        merge,
-        on_problem=lambda problem: _queue_page(request, container, actor, week, problem=problem),
-        then=_back(QUEUE_PATH, week=week, saved=f"merged-{ticket_id}"),
-    )
+    return _queue_submit(request, container, actor, data, merge, saved=f"merged-{ticket_id}")
 
 
 PAGES: list[Any] = [

@@ -12,11 +12,20 @@ from msgspec import Meta
 
 from api.container import Container
 from api.deps import ActorDep, ContainerDep
-from api.routes.search import SearchResult, similar_suggestions
+from intake.queue import (
+    accept_call,
+    drop_call,
+    drop_pending_calls,
+    get_call,
+    list_calls,
+    restore_call,
+)
 from search.ports import SimilarRequest
 from tickets.core.schemas import Priority, TicketCreate
 from tickets.core.services import get_ticket
 from tickets.domain.errors import NotFound
+from tickets.knowledge.results import SearchResult
+from tickets.knowledge.service import similar_suggestions
 from ui.call_pages import PRIORITIES, task_definitions
 from ui.web import page
 
@@ -65,8 +74,6 @@ def queue_page(
     dropped: FromQuery[int | None] = None,
     restored: FromQuery[int | None] = None,
 ) -> Template:
-    from intake.service import get_call, list_calls
-
     status = status if status in STATUSES else "pending"
     source = source if source in SOURCES else None
     rows: list[QueueRow] = []
@@ -112,10 +119,6 @@ def queue_page(
     )
 
 
-def _context(container: Container) -> Any:
-    return container.intake_ctx
-
-
 @post("/queue/{call_id:int}/accept", sync_to_thread=True, status_code=303)
 def queue_accept(
     container: ContainerDep,
@@ -123,8 +126,6 @@ def queue_accept(
     call_id: FromPath[int],
     data: URLEncodedBody[AcceptForm],
 ) -> Response[Any]:
-    from intake.service import accept_call
-
     fields = TicketCreate(
         definition=data.definition,
         title=data.title.strip(),
@@ -132,7 +133,7 @@ def queue_accept(
         product=data.product.strip(),
     )
     with container.db.transaction() as s:
-        ticket = accept_call(s, _context(container), actor, call_id, fields)
+        ticket = accept_call(s, container.intake_ctx, actor, call_id, fields)
         ticket_id = ticket.id
     return Redirect(f"/queue?accepted={ticket_id}", status_code=303)
 
@@ -144,8 +145,6 @@ def queue_drop(
     call_id: FromPath[int],
     data: URLEncodedBody[DropForm],
 ) -> Response[Any]:
-    from intake.service import drop_call
-
     with container.db.transaction() as s:
         drop_call(s, actor, call_id, data.reason)
     return Redirect("/queue?dropped=1", status_code=303)
@@ -155,21 +154,16 @@ def queue_drop(
 def queue_drop_spam(
     container: ContainerDep, actor: ActorDep, data: URLEncodedBody[BulkDropForm]
 ) -> Response[Any]:
-    """Drop every selected call as spam in one transaction."""
-    from intake.service import drop_call
-
+    """Drop the selected calls still pending as spam, in one transaction."""
     with container.db.transaction() as s:
-        for call_id in data.ids:
-            drop_call(s, actor, call_id, "spam")
-    return Redirect(f"/queue?dropped={len(data.ids)}", status_code=303)
+        dropped = drop_pending_calls(s, actor, data.ids, "spam")
+    return Redirect(f"/queue?dropped={dropped}", status_code=303)
 
 
 @post("/queue/{call_id:int}/restore", sync_to_thread=True, status_code=303)
 def queue_restore(
     container: ContainerDep, actor: ActorDep, call_id: FromPath[int]
 ) -> Response[Any]:
-    from intake.service import restore_call
-
     with container.db.transaction() as s:
         restore_call(s, actor, call_id)
     return Redirect("/queue?status=pending&restored=1", status_code=303)

@@ -12,17 +12,17 @@ from litestar.response import Redirect, Template
 
 from api.container import Container
 from api.deps import ActorDep, ContainerDep
-from api.routes.search import (
-    FACETS,
-    SearchResult,
-    knowledge_search,
-    present_filters,
-    similar_suggestions,
-)
 from search.ports import SimilarRequest
 from tickets.core.schemas import Actor
 from tickets.core.services import get_ticket
 from tickets.domain.errors import NotFound
+from tickets.knowledge.results import SearchResult
+from tickets.knowledge.service import (
+    FACETS,
+    knowledge_search,
+    present_filters,
+    similar_suggestions,
+)
 from ui.console_pages import my_open_work
 from ui.web import language, page
 

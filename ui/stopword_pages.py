@@ -13,10 +13,9 @@ from litestar.response import Redirect, Template
 from api.deps import ActorDep, ContainerDep
 from search.ports import DEFAULT_STOP_WORDS
 from search.stopwords import MAX_STOP_WORD_CHARS, MAX_STOP_WORDS, replace_stop_words, stop_words
-from tickets.accounts.auth import has_role
 from tickets.core.schemas import Actor
 from ui import i18n
-from ui.web import language, page
+from ui.web import language, page, require_role_page
 
 PAGE_PATH: Final = "/admin/stop-words"
 _SEPARATORS: Final = re.compile(r"[\s,;]+")
@@ -35,14 +34,6 @@ def too_long_or_too_many(words: list[str]) -> tuple[str, dict[str, Any]] | None:
     if long:
         return "stopwords.too_long", {"n": MAX_STOP_WORD_CHARS, "word": long[0][:60]}
     return None
-
-
-def _refused(request: Request[Any, Any, Any], actor: Actor) -> Template | None:
-    """The Polish (or English) 403 page for anyone but an administrator."""
-    if has_role(actor, "admin"):
-        return None
-    detail = i18n.translator(language(request))("stopwords.forbidden")
-    return page(request, "error.html", actor=actor, status_code=403, detail=detail)
 
 
 def _editor(
@@ -75,7 +66,7 @@ def stop_words_page(
     saved: FromQuery[str | None] = None,
 ) -> Template:
     """The current list, whether it is the default one, and the form to change it (admin)."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "admin", "stopwords.forbidden")) is not None:
         return refused
     with container.db.read() as s:
         words = stop_words(s)
@@ -90,7 +81,7 @@ def stop_words_save(
     data: URLEncodedBody[dict[str, str]],
 ) -> Response[Any]:
     """Replace the list with the words typed; the index picks it up through the outbox."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "admin", "stopwords.forbidden")) is not None:
         return refused
     text = str(data.get("words", ""))
     words = entered_words(text)
@@ -111,7 +102,7 @@ def stop_words_restore_default(
     request: Request[Any, Any, Any], container: ContainerDep, actor: ActorDep
 ) -> Response[Any]:
     """Back to the default Polish list (the service's empty list)."""
-    if (refused := _refused(request, actor)) is not None:
+    if (refused := require_role_page(request, actor, "admin", "stopwords.forbidden")) is not None:
         return refused
     with container.db.transaction() as s:
         replace_stop_words(s, [])

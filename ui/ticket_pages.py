@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from api.container import Container
 from api.deps import ActorDep, ContainerDep, require
-from api.routes.search import SearchResult, similar_suggestions
 from api.routes.tickets import mail_sender, read_upload
 from search.keywords import keywords_in_text
 from search.ports import SimilarRequest
@@ -26,6 +25,8 @@ from tickets.console.handoff_offer import handoff_offer
 from tickets.core import services
 from tickets.core.schemas import Actor, Priority, TicketPatch, TicketView
 from tickets.domain.errors import ValidationFailed
+from tickets.knowledge.results import SearchResult
+from tickets.knowledge.service import similar_suggestions
 from tickets.notifications.service import contact_address
 from ui.web import language, mail_html, page
 

@@ -62,7 +62,7 @@ def time_report_page(
     t = i18n.translator(lang)
     if not has_role(actor, "curator"):
         return page(request, "error.html", actor=actor, status_code=403, detail=t("time.forbidden"))
-    settings = container.settings.timecost
+    settings = container.timecost
     first, last = _this_month(settings.zone)
     form = {
         "date_from": date_from or first,

@@ -29,6 +29,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.container import Container
 from api.deps import TOKEN_COOKIE, bearer_token, container_of
+from api.errors import domain_status
 from tickets.accounts.auth import authenticate_token, has_role
 from tickets.core.schemas import Actor
 from tickets.domain.errors import DomainError
@@ -181,6 +182,17 @@ def page(
 _MARK: Final = re.compile(r"(</?mark>)")
 
 
+def require_role_page(
+    request: Request[Any, Any, Any], actor: Actor, role: str, key: str
+) -> Template | None:
+    """None when `actor` has `role`; else the 403 page saying catalogue message `key` in the
+    page's language (pages answer a browser, so not problem+json)."""
+    if has_role(actor, role):
+        return None
+    detail = i18n.translator(language(request))(key)
+    return page(request, "error.html", actor=actor, status_code=403, detail=detail)
+
+
 def snippet_markup(raw: str) -> str:
     """Engine snippets hold escaped ticket text with `<mark>` tags: keep those tags, escape the
     rest once (unescaping first, so text the engine escaped is not escaped twice)."""
@@ -262,7 +274,7 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     """Domain and HTTP errors on UI pages as a readable page instead of problem+json."""
     if isinstance(exc, NotAuthorizedException):
         return to_login(request, exc)
-    status = exc.status_code if isinstance(exc, HTTPException) else _domain_status(exc)
+    status = exc.status_code if isinstance(exc, HTTPException) else domain_status(exc)
     t = i18n.translator(language(request))
     template = page(
         request,
@@ -307,26 +319,6 @@ def unknown_url_page(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return error_page(request, exc)
 
 
-def _domain_status(exc: Exception) -> int:
-    from tickets.domain.errors import (
-        Conflict,
-        InvalidTransition,
-        NotFound,
-        PermissionDenied,
-        ValidationFailed,
-    )
-
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, InvalidTransition | Conflict):
-        return 409
-    if isinstance(exc, PermissionDenied):
-        return 403
-    if isinstance(exc, ValidationFailed):
-        return 422
-    return 400
-
-
 UI_EXCEPTION_HANDLERS: Final[dict[type[Exception] | int, Any]] = {
     NotAuthorizedException: to_login,
     HTTPException: error_page,
@@ -342,7 +334,7 @@ def warm_up() -> threading.Thread:
     libraries) in the background, so the first visit of the queue does not wait on it."""
 
     def load() -> None:
-        import intake.service  # noqa: F401
+        import intake.ingest  # noqa: F401
         import tickets.handoff.service  # noqa: F401
 
     thread = threading.Thread(target=load, name="sedno-ui-warm-up", daemon=True)

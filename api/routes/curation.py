@@ -18,8 +18,7 @@ from litestar.openapi.spec import (
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from api.deps import ActorDep, ContainerDep, require
-from api.search_log import search_log
+from api.deps import ActorDep, ContainerDep, changed_ticket, require
 from tickets.core.schemas import TicketView
 from tickets.core.views import ticket_view
 from tickets.curation import schedule as curation_schedule
@@ -55,11 +54,7 @@ class LinkCheckStarted(msgspec.Struct):
 
 
 def _report(container: Any, week: str | None) -> curation_shapes.WeekReport:
-    buffer = search_log(container)
-    if buffer is not None:
-        buffer.flush(everything=True)  # this process's searches count at once
-    with container.db.read() as s:
-        return curation.build_report(s, week or curation_weeks.last_full_week())
+    return curation.current_report(container.db, container.search_log, week)
 
 
 def _csv(report: curation_shapes.WeekReport) -> Response[Any]:
@@ -136,9 +131,9 @@ def curate_ticket(
 ) -> TicketView:
     """Add keywords / KB links, set the solution, mark verified."""
     require(actor, "curator")
-    with container.db.transaction() as s:
-        curation.curate_ticket(s, actor, ticket_id, data)
-        return ticket_view(s, ticket_id)
+    return changed_ticket(
+        container, ticket_id, lambda s: curation.curate_ticket(s, actor, ticket_id, data)
+    )
 
 
 @post(

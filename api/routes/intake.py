@@ -15,8 +15,8 @@ from msgspec import Meta
 
 from api.container import Container
 from api.deps import ActorDep, ContainerDep, container_of, require
+from intake import channels, ingest, queue, receipts
 from intake import form as web_form
-from intake import service
 from intake.handlers import intake_context
 from tickets.core.schemas import Priority, TicketCreate, TicketView
 from tickets.core.views import ticket_view
@@ -68,9 +68,9 @@ class CallResult(msgspec.Struct, omit_defaults=True):
     classification: str | None = None
 
 
-def _ingest(container: Container, raw: bytes, info: dict[str, Any]) -> service.IngestResult:
+def _ingest(container: Container, raw: bytes, info: dict[str, Any]) -> receipts.IngestResult:
     with container.db.transaction() as s:
-        return service.ingest_mail(s, intake_context(container), raw, source_info=info)
+        return ingest.ingest_mail(s, intake_context(container), raw, source_info=info)
 
 
 @post(
@@ -111,12 +111,12 @@ async def pipe_mail(request: Request[Any, Any, Any], actor: ActorDep) -> Respons
 @post("/api/intake/form", status_code=202, sync_to_thread=True, tags=["intake"], security=[])
 def web_form_submit(
     request: Request[Any, Any, Any], data: JSONBody[web_form.FormSubmission]
-) -> Response[service.FormReceipt]:
+) -> Response[channels.FormReceipt]:
     """Public, rate-limited per client address and per sender; `website` is a honeypot."""
     container = container_of(request)
     client_address = request.client.host if request.client else None
     with container.db.transaction() as s:
-        receipt = service.submit_form(
+        receipt = channels.submit_form(
             s, intake_context(container), data, client_address=client_address
         )
     return Response(receipt, status_code=202)
@@ -130,17 +130,15 @@ def list_calls(
     source: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
-) -> service.CallPage:
+) -> queue.CallPage:
     with container.db.read() as s:
-        return service.list_calls(s, status, source, limit, offset)
+        return queue.list_calls(s, status, source, limit, offset)
 
 
 @get("/api/intake/calls/{call_id:int}", sync_to_thread=True, tags=["intake"])
-def show_call(
-    container: ContainerDep, actor: ActorDep, call_id: FromPath[int]
-) -> service.CallDetail:
+def show_call(container: ContainerDep, actor: ActorDep, call_id: FromPath[int]) -> queue.CallDetail:
     with container.db.read() as s:
-        return service.get_call(s, call_id)
+        return queue.get_call(s, call_id)
 
 
 @post(
@@ -154,10 +152,10 @@ def accept_call(
 ) -> TicketView:
     """Open a ticket from the call, in the same transaction that marks it accepted."""
     with container.db.transaction() as s:
-        call = service.get_call_row(s, call_id)
+        call = queue.get_call_row(s, call_id)
         fields = msgspec.structs.asdict(data)
         fields["title"] = data.title or " ".join(call.subject.split())[:500] or "(bez tematu)"
-        ticket = service.accept_call(
+        ticket = queue.accept_call(
             s, intake_context(container), actor, call_id, TicketCreate(**fields)
         )
         return ticket_view(s, ticket.id)
@@ -166,10 +164,10 @@ def accept_call(
 @post("/api/intake/calls/{call_id:int}/drop", status_code=200, sync_to_thread=True, tags=["intake"])
 def drop_call(
     container: ContainerDep, actor: ActorDep, call_id: FromPath[int], data: JSONBody[DropIn]
-) -> service.CallDetail:
+) -> queue.CallDetail:
     with container.db.transaction() as s:
-        service.drop_call(s, actor, call_id, data.reason)
-        return service.get_call(s, call_id)
+        queue.drop_call(s, actor, call_id, data.reason)
+        return queue.get_call(s, call_id)
 
 
 @post("/api/intake/calls/drop", status_code=200, sync_to_thread=True, tags=["intake"])
@@ -177,12 +175,8 @@ def bulk_drop(
     container: ContainerDep, actor: ActorDep, data: JSONBody[BulkDropIn]
 ) -> dict[str, int]:
     """Drop many pending calls at once (spam sweeps); calls no longer pending are skipped."""
-    dropped = 0
     with container.db.transaction() as s:
-        for call_id in data.ids:
-            if service.get_call_row(s, call_id).status == "pending":
-                service.drop_call(s, actor, call_id, data.reason)
-                dropped += 1
+        dropped = queue.drop_pending_calls(s, actor, data.ids, data.reason)
     return {"dropped": dropped}
 
 
@@ -191,10 +185,10 @@ def bulk_drop(
 )
 def restore_call(
     container: ContainerDep, actor: ActorDep, call_id: FromPath[int]
-) -> service.CallDetail:
+) -> queue.CallDetail:
     with container.db.transaction() as s:
-        service.restore_call(s, actor, call_id)
-        return service.get_call(s, call_id)
+        queue.restore_call(s, actor, call_id)
+        return queue.get_call(s, call_id)
 
 
 @post(
@@ -205,11 +199,11 @@ def restore_call(
 )
 def move_message_out(
     container: ContainerDep, actor: ActorDep, ticket_id: FromPath[int], message_id: FromPath[int]
-) -> service.CallDetail:
+) -> queue.CallDetail:
     """Take a mail intake threaded onto the ticket back into the queue as a pending call."""
     with container.db.transaction() as s:
-        call = service.move_message_out(s, actor, ticket_id, message_id)
-        return service.get_call(s, call.id)
+        call = queue.move_message_out(s, actor, ticket_id, message_id)
+        return queue.get_call(s, call.id)
 
 
 @get("/api/intake/quarantine", sync_to_thread=True, tags=["intake"])
@@ -218,11 +212,11 @@ def quarantine(
     actor: ActorDep,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
     offset: Annotated[int, QueryParameter(ge=0)] = 0,
-) -> list[service.QuarantineEntry]:
+) -> list[queue.QuarantineEntry]:
     """What could not be read, with its raw bytes kept (admin)."""
     require(actor, "admin")
     with container.db.read() as s:
-        return service.list_quarantine(s, limit, offset)
+        return queue.list_quarantine(s, limit, offset)
 
 
 ROUTES = [

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import msgspec
 from litestar import get, patch, post
-from litestar.exceptions import ServiceUnavailableException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from api.deps import ActorDep, ContainerDep, require
 from search import keywords
 from search.keywords import KeywordIn, KeywordPatch, KeywordView, Suggestion, keyword_view
-from search.ports import SearchUnavailable
+from tickets.knowledge.service import engine_available
 
 
 class KeywordList(msgspec.Struct):
@@ -80,11 +79,8 @@ def suggest_keywords(
     container: ContainerDep, actor: ActorDep, ticket_id: FromPath[int]
 ) -> SuggestionList:
     """Keywords for a ticket from its own text and from similar resolved tickets."""
-    try:
-        with container.db.read() as s:
-            return SuggestionList(keywords.suggest_keywords(s, container.search, ticket_id))
-    except SearchUnavailable as exc:
-        raise ServiceUnavailableException(f"search is unavailable: {exc}") from exc
+    with engine_available(), container.db.read() as s:
+        return SuggestionList(keywords.suggest_keywords(s, container.search, ticket_id))
 
 
 ROUTES = [list_keywords, create_keyword, edit_keyword, merge_keyword, suggest_keywords]

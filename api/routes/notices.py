@@ -8,9 +8,8 @@ import msgspec
 from litestar import get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from api.deps import ActorDep, ContainerDep, require
+from api.deps import ActorDep, ContainerDep, changed_ticket, require
 from tickets.core.schemas import Actor, TicketView
-from tickets.core.views import ticket_view
 from tickets.domain.errors import PermissionDenied
 from tickets.notices import consult as consultation
 from tickets.notices import inbox, rules
@@ -77,9 +76,9 @@ def consult(
     data: JSONBody[consultation.ConsultRequest],
 ) -> TicketView:
     """Ask the module's second-line person (mail and a notice); they answer in the ticket."""
-    with container.db.transaction() as s:
-        consultation.consult(s, actor, ticket_id, data.question)
-        return ticket_view(s, ticket_id)
+    return changed_ticket(
+        container, ticket_id, lambda s: consultation.consult(s, actor, ticket_id, data.question)
+    )
 
 
 @post("/api/tickets/{ticket_id:int}/consult/answer", status_code=200, sync_to_thread=True,
@@ -91,9 +90,11 @@ def consult_answer(
     data: JSONBody[consultation.ConsultAnswer],
 ) -> TicketView:
     """The second line's answer, as a message of the ticket; the lead is told."""
-    with container.db.transaction() as s:
-        consultation.answer_consultation(s, actor, ticket_id, data.answer)
-        return ticket_view(s, ticket_id)
+    return changed_ticket(
+        container,
+        ticket_id,
+        lambda s: consultation.answer_consultation(s, actor, ticket_id, data.answer),
+    )
 
 
 ROUTES = [notices, notice_read, notices_read_all, rules_show, rules_replace, consult,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import zoneinfo
-from typing import Any
 
 from litestar import Response, get
 from litestar.openapi.datastructures import ResponseSpec
@@ -34,7 +33,7 @@ def ticket_protocol(
 
     tz: zoneinfo.ZoneInfo = planner_settings(container).zone
     with container.db.read() as s:
-        number, pdf = protocol_pdf(s, ticket_id, container.settings.protocol, tz, utcnow())
+        number, pdf = protocol_pdf(s, ticket_id, container.protocol, tz, utcnow())
     filename = "protokol-" + number.replace("/", "-") + ".pdf"
     return Response(
         pdf,
@@ -46,17 +45,19 @@ def ticket_protocol(
     )
 
 
-def warm_up_printing(app: Any) -> None:
-    """Import WeasyPrint (and through it Pango) in the background at start: the first import
-    takes seconds on a busy machine, which the first protocol request should not wait for."""
+def warm_up_printing() -> threading.Thread:
+    """Import WeasyPrint (and through it Pango) in the background: the first import takes
+    seconds on a busy machine, which the first protocol request should not wait for.
+
+    Only `sedno serve` calls this, for the process that serves people; an app built in a test
+    or a tool imports WeasyPrint lazily, at its first protocol request."""
 
     def load() -> None:
         import weasyprint  # noqa: F401
 
-    app.state.protocol_warm_up = threading.Thread(
-        target=load, name="sedno-pdf-warm-up", daemon=True
-    )
-    app.state.protocol_warm_up.start()
+    thread = threading.Thread(target=load, name="sedno-pdf-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 ROUTES = [ticket_protocol]

@@ -22,11 +22,11 @@ from api.deps import ActorDep, ContainerDep, provide_actor, require
 from api.errors import problem
 from api.routes.devops import secret_matches
 from tickets.core.db import utcnow
+from tickets.core.phone_numbers import to_e164
 from tickets.domain.errors import Conflict, ValidationFailed
 from tickets.telephony import callbacks, feed, routing, statuses
 from tickets.telephony.calls import CallEventIn, apply_call_event
 from tickets.telephony.lookup import CallerView, caller_view
-from tickets.telephony.numbers import to_e164
 
 KEEPALIVE_S = 15.0
 POLL_S = 1.0

@@ -19,7 +19,8 @@ from litestar.params import (
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from api.container import Container
-from api.deps import ActorDep, ContainerDep, require
+from api.deps import ActorDep, ContainerDep, changed_ticket, require
+from intake.channels import take_phone_call
 from tickets.console import replies
 from tickets.console.worklist import Sort, TicketFilter, find_tickets
 from tickets.core import services
@@ -60,15 +61,6 @@ class CloseEventResult(msgspec.Struct):
 class TimerResult(msgspec.Struct):
     entry: TimeEntryView
     total_s: int
-
-
-def _on_phone_event(session: Any, ticket: Any) -> None:
-    """A phone event also shows in the intake queue's history, when intake is installed."""
-    try:
-        from intake.service import log_phone_call
-    except ImportError:
-        return
-    log_phone_call(session, ticket)
 
 
 def _second_line(actor: Actor, value: str | None) -> int | None:
@@ -117,8 +109,7 @@ class TicketController(Controller):
                     keywords=data.keywords,
                     kb_links=data.kb_links,
                 )
-                row = services.register_phone_event(s, actor, event)
-                _on_phone_event(s, row)
+                row = take_phone_call(s, actor, event)
             else:
                 row = services.create_ticket(s, actor, data)
             return ticket_view(s, row.id)
@@ -200,9 +191,9 @@ class TicketController(Controller):
     ) -> TicketView:
         if data.verified is not msgspec.UNSET:
             require(actor, "curator")
-        with container.db.transaction() as s:
-            services.update_ticket(s, actor, ticket_id, data)
-            return ticket_view(s, ticket_id)
+        return changed_ticket(
+            container, ticket_id, lambda s: services.update_ticket(s, actor, ticket_id, data)
+        )
 
     @post("/{ticket_id:int}/transition", status_code=200, sync_to_thread=True)
     def move(
@@ -277,9 +268,11 @@ class TicketController(Controller):
         ticket_id: FromPath[int],
         data: JSONBody[ReuseRequest],
     ) -> TicketView:
-        with container.db.transaction() as s:
-            services.record_reuse(s, actor, ticket_id, data.source_ticket_id)
-            return ticket_view(s, ticket_id)
+        return changed_ticket(
+            container,
+            ticket_id,
+            lambda s: services.record_reuse(s, actor, ticket_id, data.source_ticket_id),
+        )
 
     @post("/{ticket_id:int}/attachments", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def upload(
@@ -329,9 +322,11 @@ class TicketController(Controller):
         data: JSONBody[replies.NoteRequest],
     ) -> TicketView:
         """An internal note on the timeline: never mailed."""
-        with container.db.transaction() as s:
-            replies.add_internal_note(s, actor, ticket_id, data.text)
-            return ticket_view(s, ticket_id)
+        return changed_ticket(
+            container,
+            ticket_id,
+            lambda s: replies.add_internal_note(s, actor, ticket_id, data.text),
+        )
 
 
 def read_upload(upload: UploadFile, limit: int) -> bytes:
@@ -388,6 +383,5 @@ def register_phone_event(
 ) -> TicketView:
     """A consultant takes a call: a ZT event with the stopwatch running."""
     with container.db.transaction() as s:
-        row = services.register_phone_event(s, actor, data)
-        _on_phone_event(s, row)
+        row = take_phone_call(s, actor, data)
         return ticket_view(s, row.id)

@@ -64,7 +64,7 @@ def time_report(
 ) -> Response[Any]:
     """Time and cost per consultant, partner, client or module (curators and admins)."""
     require(actor, "curator")
-    settings = container.settings.timecost
+    settings = container.timecost
     start, end, group = check_period(date_from, date_to, group_by, settings)
     with container.db.read() as s:
         report = build_report(s, start, end, group, settings)

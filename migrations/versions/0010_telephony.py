@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import tickets.core.db
-from tickets.telephony.numbers import to_e164
+from tickets.core.phone_numbers import to_e164
 
 revision: str = "0010"
 down_revision: str | None = "0008"

@@ -20,10 +20,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from api.bootstrap import TABLE_MODULES
+from intake.context import IntakeContext
 from intake.imap import append_message
+from intake.ingest import ingest_mail
+from intake.learning import store_spam_model
 from intake.orm import IntakeCallRow, MailboxStateRow
 from intake.parse import ParseError, parse_mail
-from intake.service import IntakeContext, ingest_mail, store_spam_model
 from intake.spam import train_model
 from intake.worker import MOVE_BATCH, IntakeWorker
 from tests.services.dovecot import DovecotUnavailable, dovecot_server

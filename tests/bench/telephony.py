@@ -23,10 +23,10 @@ from tickets.accounts.auth import create_user
 from tickets.core.db import Database
 from tickets.core.definitions import seed_defaults
 from tickets.core.orm import ClientRow, ContactRow, LicenceRow
+from tickets.core.phone_numbers import to_e164
 from tickets.telephony import statuses
 from tickets.telephony.importer import import_cdr
 from tickets.telephony.lookup import caller_view
-from tickets.telephony.numbers import to_e164
 from tickets.telephony.routing import route_call
 from tickets.telephony.settings import TelephonySettings
 

@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 
-from api import login_limits, metrics
+from api import metrics
 from tests.e2e.conftest import Api
+from tickets.accounts import login_limits
 from tickets.accounts.auth import create_user
 
 PROBLEM = "application/problem+json"

@@ -60,6 +60,9 @@ def app(sqlite_db: Database, tmp_path: Path) -> Iterator[Litestar]:
 
 def _schema(app: Litestar) -> Any:
     config = schemathesis.config.SchemathesisConfig()
+    # The first protocol request imports WeasyPrint (seconds on a busy machine; only `sedno
+    # serve` warms it up in the background): a budget beyond schemathesis' 10 s default.
+    config.projects.default.request_timeout = 120
     config.projects.default.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
         expected_statuses=VALID_DATA_ANSWERS
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from intake.service import IntakeContext
+from intake.context import IntakeContext
 from tests.services.dovecot import Dovecot, DovecotUnavailable, dovecot_server
 from tests.services.smtp import SmtpServer, smtp_server
 from tests.services.spamd import Spamd, SpamdUnavailable, spamd_server

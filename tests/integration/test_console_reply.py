@@ -7,8 +7,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from intake.ack import SEND_MAIL_JOB
+from intake.context import IntakeContext
+from intake.ingest import ingest_mail
 from intake.mailer import make_send_mail_handler
-from intake.service import IntakeContext, ingest_mail
 from tests.integration.conftest import make_mail, make_settings
 from tests.services.smtp import SmtpServer
 from tickets.accounts.auth import create_user

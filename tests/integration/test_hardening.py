@@ -14,10 +14,10 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from api import login_limits
 from api.app import create_app
 from api.container import Container
 from api.logs import JsonFormatter
+from tickets.accounts import login_limits
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database

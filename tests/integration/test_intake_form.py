@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from intake.channels import submit_form
+from intake.context import IntakeContext
 from intake.form import (
     FormFieldInvalid,
     FormLimits,
@@ -12,7 +14,7 @@ from intake.form import (
     FormTooLarge,
 )
 from intake.orm import IntakeCallRow
-from intake.service import IntakeContext, get_call, submit_form
+from intake.queue import get_call
 from tickets.core.db import Database
 from tickets.core.orm import ClientRow, LicenceRow
 

@@ -14,7 +14,7 @@ from intake.ack import SEND_MAIL_JOB
 from intake.imap import PROCESSED_FOLDER, QUARANTINE_FOLDER, SharedMailbox, append_message
 from intake.mailer import make_send_mail_handler
 from intake.orm import IntakeCallRow, MailboxStateRow, QuarantineRow
-from intake.service import IngestResult
+from intake.receipts import IngestResult
 from intake.worker import IntakeWorker
 from tests.integration.conftest import make_mail, make_settings
 from tests.services.dovecot import Dovecot
@@ -254,7 +254,7 @@ def test_a_message_that_keeps_failing_is_quarantined_without_blocking_the_rest(
     mailbox: ImapSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from intake.service import ingest_mail as real
+    from intake.ingest import ingest_mail as real
 
     append_message(mailbox, make_mail(subject="Zepsuta"))
     append_message(mailbox, make_mail(subject="Zdrowa"))

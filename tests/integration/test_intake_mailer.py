@@ -7,8 +7,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from intake.ack import SEND_MAIL_JOB
+from intake.context import IntakeContext
+from intake.ingest import ingest_mail
 from intake.mailer import make_send_mail_handler
-from intake.service import IntakeContext, accept_call, ingest_mail
+from intake.queue import accept_call
 from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail, make_settings
 from tests.services.postgres import free_port

@@ -9,9 +9,11 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from api.container import Container
+from intake.context import IntakeContext
+from intake.ingest import ingest_mail
 from intake.orm import IntakeCallRow, IntakeReceiptRow
-from intake.purge import run_scheduled_purge
-from intake.service import IntakeContext, drop_call, ingest_mail, purge_dropped_calls
+from intake.purge import purge_dropped_calls, run_scheduled_purge
+from intake.queue import drop_call
 from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail
 from tickets.core.db import Database, utcnow

@@ -10,19 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from intake.ack import SEND_MAIL_JOB
+from intake.channels import log_phone_call
+from intake.context import IntakeContext
+from intake.ingest import ingest_mail
+from intake.learning import SPAM_LEARN_JOB
 from intake.orm import IntakeCallRow, IntakeReceiptRow, QuarantineRow
-from intake.service import (
-    SPAM_LEARN_JOB,
-    IntakeContext,
-    accept_call,
-    drop_call,
-    get_call,
-    ingest_mail,
-    list_calls,
-    list_quarantine,
-    log_phone_call,
-    restore_call,
-)
+from intake.queue import accept_call, drop_call, get_call, list_calls, list_quarantine, restore_call
 from tests.integration.conftest import make_mail
 from tickets.core.db import Database
 from tickets.core.orm import (
@@ -352,8 +345,8 @@ def test_ack_message_is_a_valid_mail(db: Database, ctx: IntakeContext) -> None:
 
 
 def test_decisions_teach_the_stored_spam_model(db: Database, ctx: IntakeContext) -> None:
+    from intake.learning import make_spam_learn_handler
     from intake.orm import SpamModelRow
-    from intake.service import make_spam_learn_handler
     from tickets.core.outbox import OutboxWorker
 
     ids = []
@@ -386,8 +379,8 @@ def test_a_stored_model_of_an_older_format_is_ignored_then_replaced(
     import pickle
     import zlib
 
+    from intake.learning import make_spam_learn_handler
     from intake.orm import SpamModelRow
-    from intake.service import make_spam_learn_handler
     from tickets.core.outbox import OutboxWorker
 
     # Format 1 pickled the whole model, naming helpers that no longer exist.

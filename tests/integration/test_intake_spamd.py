@@ -8,11 +8,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from intake.classify import ClassifyContext, classify
+from intake.context import IntakeContext
 from intake.imap import append_message
 from intake.learning import SPAM_LEARN_JOB, make_spam_learn_handler
 from intake.orm import IntakeCallRow
 from intake.parse import parse_mail
-from intake.service import IntakeContext, restore_call
+from intake.queue import restore_call
 from intake.spam import SpamModel
 from intake.spamd import SpamdClient
 from tests.integration.conftest import make_mail, make_settings

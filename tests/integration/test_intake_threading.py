@@ -8,12 +8,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from intake.ack import SEND_MAIL_JOB, new_message_id
+from intake.ack import SEND_MAIL_JOB
+from intake.context import IntakeContext
+from intake.ingest import ingest_mail
 from intake.orm import IntakeCallRow
-from intake.service import IntakeContext, accept_call, ingest_mail
+from intake.queue import accept_call
 from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail
 from tickets.core.db import Database, utcnow
+from tickets.core.message_ids import new_message_id
 from tickets.core.orm import TicketHistoryRow, TicketMessageRow, TicketRow
 from tickets.core.outbox import OutboxJobRow
 from tickets.core.schemas import SYSTEM

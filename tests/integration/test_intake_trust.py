@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from intake.ack import SEND_MAIL_JOB
+from intake.context import IntakeContext
 from intake.imap import append_message
 from intake.mailer import make_send_mail_handler
 from intake.orm import AddressStatusRow, IntakeCallRow
-from intake.service import IntakeContext, accept_call, get_call, move_message_out
+from intake.queue import accept_call, get_call, move_message_out
 from intake.settings import IntakeSettings
 from tests.integration.conftest import make_mail, make_settings
 from tests.integration.mailbox_helpers import scan_mailbox

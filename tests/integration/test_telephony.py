@@ -15,13 +15,13 @@ from tickets.accounts.auth import create_user
 from tickets.core import services
 from tickets.core.db import Database
 from tickets.core.orm import TicketHistoryRow, TicketRow, TimeEntryRow
+from tickets.core.phone_numbers import to_e164
 from tickets.core.schemas import SYSTEM, Actor, TicketCreate
 from tickets.directory import service as directory
 from tickets.telephony import callbacks, statuses
 from tickets.telephony.calls import CallEventIn, apply_call_event
 from tickets.telephony.importer import import_cdr_file
 from tickets.telephony.lookup import caller_view
-from tickets.telephony.numbers import to_e164
 from tickets.telephony.orm import CallEventRow, CallRow
 from tickets.telephony.routing import route_call
 from tickets.telephony.settings import TelephonySettings

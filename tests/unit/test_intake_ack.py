@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from intake.ack import is_own_message_id, may_auto_reply, new_message_id, ticket_id_from_token
+from intake.ack import may_auto_reply
 from intake.mailer import build_message
+from tickets.core.message_ids import is_own_message_id, new_message_id, ticket_id_from_token
 from tickets.core.settings import load_settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from api.search_log import SearchLogBuffer
+from tickets.curation.search_log_buffer import SearchLogBuffer
 
 
 def test_keystrokes_collapse_and_settled_queries_are_written() -> None:

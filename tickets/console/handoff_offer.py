@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 from tickets.core import definitions as defs
 from tickets.core.services import get_ticket
 from tickets.handoff.orm import DevOpsHandoffRow, DevOpsModuleRow
-
-HANDOFF_FROM = ("analysing", "in_progress")
-"""As `tickets.handoff.service.HANDOFF_FROM`: the states a handoff starts from."""
+from tickets.handoff.service import HANDOFF_FROM
 
 Blocker = Literal["", "kind", "done", "state", "module"]
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets.core.attachments import BlobStore, add_attachment
+from tickets.core.message_ids import new_message_id
 from tickets.core.orm import AttachmentRow, TicketMessageRow, TicketRow
 from tickets.core.outbox import enqueue
 from tickets.core.schemas import Actor, EmailAddress, check_addresses
@@ -81,12 +82,7 @@ def _blocked(session: Session, ticket: TicketRow, address: str) -> str | None:
 
 
 def _signed_message_id(sender: MailSender, ticket_id: int) -> str:
-    try:
-        from intake.ack import new_message_id
-    except ImportError:
-        import secrets
-
-        return f"sedno.reply.{ticket_id}.{secrets.token_hex(6)}@{sender.mail_domain}"
+    """Signed, so that the customer's answer threads into the ticket."""
     return new_message_id(ticket_id, domain=sender.mail_domain, secret=sender.secret_key)
 
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from tickets.core import definitions as defs
+from tickets.core.client_warnings import warnings_for
 from tickets.core.orm import ClientRow, TicketRow
 from tickets.core.schemas import TicketSummary
-from tickets.directory.service import warnings_for
 from tickets.domain.definitions import Definition
 from tickets.domain.numbering import parse_number
 

@@ -4,47 +4,53 @@ They change nothing at run time: the same `str`, `int` or `list`, with an exampl
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 from msgspec import Meta
 
-TICKET_NUMBER = Meta(examples=["ZS/2026/42"])
-TicketNumber = Annotated[str, TICKET_NUMBER]
-TICKET_TITLE = Meta(examples=["Faktura nie wysyła się do KSeF: błąd 401"])
-TicketTitle = Annotated[str, TICKET_TITLE]
-DESCRIPTION = Meta(
-    examples=["Po aktualizacji do 2604.1 wysyłka faktury do KSeF kończy się błędem 401."]
-)
-Description = Annotated[str, DESCRIPTION]
-SOLUTION = Meta(examples=["Odnowiono token KSeF w Konfiguracji → Urząd skarbowy; wysyłka działa."])
-Solution = Annotated[str, SOLUTION]
-PRODUCT = Meta(examples=["enova365"])
-Product = Annotated[str, PRODUCT]
-MODULE = Meta(examples=["Handel"])
-Module = Annotated[str, MODULE]
-VERSION = Meta(examples=["2604.1"])
-Version = Annotated[str, VERSION]
-TICKET_TYPE = Meta(examples=["bug"])
-TicketType = Annotated[str, TICKET_TYPE]
-STATE = Meta(examples=["in_progress"])
-State = Annotated[str, STATE]
-LICENCE = Meta(examples=["EN-100203"])
-Licence = Annotated[str, LICENCE]
-CLIENT_NAME = Meta(examples=["Piekarnia Kowalski sp. z o.o."])
-ClientName = Annotated[str, CLIENT_NAME]
-KEYWORDS = Meta(examples=[["ksef", "faktura", "token"]])
-Keywords = Annotated[list[str], KEYWORDS]
-KB_LINKS = Meta(examples=[["https://pomoc.example.pl/ksef/token"]])
-KbLinks = Annotated[list[str], KB_LINKS]
-ISO_WEEK = Meta(examples=["2026-W48"])
-IsoWeek = Annotated[str, ISO_WEEK]
-SEARCH_QUERY = Meta(examples=["ksef faktura 401"])
-SearchQuery = Annotated[str, SEARCH_QUERY]
-URL = Meta(examples=["https://pomoc.example.pl/ksef/token"])
-Url = Annotated[str, URL]
-LINK_ERROR = Meta(examples=["strona nie istnieje (404)"])
-LinkError = Annotated[str, LINK_ERROR]
-COUNT = Meta(examples=[12])
-Count = Annotated[int, COUNT]
-TICKET_ID = Meta(examples=[42])
-TicketId = Annotated[int, TICKET_ID]
+
+def example(value: object) -> Meta:
+    """The annotation that shows `value` as a field's example in the OpenAPI document."""
+    return Meta(examples=[value])
+
+
+def meta_of(alias: Any) -> Meta:
+    """The example annotation of one of the types below, to put on a constrained type."""
+    meta = get_args(alias)[1]
+    assert isinstance(meta, Meta)
+    return meta
+
+
+TicketNumber = Annotated[str, example("ZS/2026/42")]
+TicketTitle = Annotated[str, example("Faktura nie wysyła się do KSeF: błąd 401")]
+Description = Annotated[
+    str, example("Po aktualizacji do 2604.1 wysyłka faktury do KSeF kończy się błędem 401.")
+]
+Solution = Annotated[
+    str, example("Odnowiono token KSeF w Konfiguracji → Urząd skarbowy; wysyłka działa.")
+]
+Product = Annotated[str, example("enova365")]
+Module = Annotated[str, example("Handel")]
+Version = Annotated[str, example("2604.1")]
+TicketType = Annotated[str, example("bug")]
+State = Annotated[str, example("in_progress")]
+Licence = Annotated[str, example("EN-100203")]
+ClientName = Annotated[str, example("Piekarnia Kowalski sp. z o.o.")]
+Keywords = Annotated[list[str], example(["ksef", "faktura", "token"])]
+KbLinks = Annotated[list[str], example(["https://pomoc.example.pl/ksef/token"])]
+IsoWeek = Annotated[str, example("2026-W48")]
+SearchQuery = Annotated[str, example("ksef faktura 401")]
+Url = Annotated[str, example("https://pomoc.example.pl/ksef/token")]
+LinkError = Annotated[str, example("strona nie istnieje (404)")]
+Count = Annotated[int, example(12)]
+TicketId = Annotated[int, example(42)]
+
+DESCRIPTION = meta_of(Description)
+SOLUTION = meta_of(Solution)
+LICENCE = meta_of(Licence)
+PRODUCT = meta_of(Product)
+VERSION = meta_of(Version)
+MODULE = meta_of(Module)
+TICKET_TYPE = meta_of(TicketType)
+KEYWORDS = meta_of(Keywords)
+KB_LINKS = meta_of(KbLinks)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from tickets.core.db import Base, utcnow
-from tickets.telephony.numbers import to_e164
+from tickets.core.phone_numbers import to_e164
 
 
 class DefinitionRow(Base):

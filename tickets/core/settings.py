@@ -14,9 +14,6 @@ from pathlib import Path
 
 import msgspec
 
-from tickets.protocol.settings import ProtocolSettings, load_protocol_settings
-from tickets.timecost.settings import TimeCostSettings, load_timecost_settings
-
 
 class DatabaseSettings(msgspec.Struct, frozen=True):
     """Where tickets live."""
@@ -112,8 +109,6 @@ class Settings(msgspec.Struct, frozen=True):
 
     timezone: str = "Europe/Warsaw"
     """The desk's time zone (`SEDNO_TIMEZONE`): the year of ticket numbers, report days."""
-    timecost: TimeCostSettings = TimeCostSettings()
-    protocol: ProtocolSettings = ProtocolSettings()
 
 
 class SettingsError(ValueError):
@@ -240,6 +235,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         outbox_lease_s=env_number(env, "SEDNO_OUTBOX_LEASE_S", 120.0),
         intake_lease_s=env_number(env, "SEDNO_INTAKE_LEASE_S", 30.0),
         timezone=timezone,
-        timecost=load_timecost_settings(env),
-        protocol=load_protocol_settings(env),
     )

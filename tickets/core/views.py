@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
 from tickets.core.assignments import assignment_view
+from tickets.core.client_warnings import warnings_for
 from tickets.core.orm import (
     AttachmentRow,
     ClientRow,
@@ -27,7 +28,6 @@ from tickets.core.schemas import (
     TimeEntryView,
 )
 from tickets.core.services import get_ticket, time_total_s, utcnow
-from tickets.directory.service import warnings_for
 from tickets.projects.orm import ProjectRow
 from tickets.tasks.checklists import checklist_view
 from tickets.tasks.children import progress

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 
 from search.analysis import stems
 from search.keywords import canonical_keywords
+from tickets.core.db import Database
 from tickets.core.knowledge import closed_as_answer, is_knowledge
 from tickets.core.orm import ReuseRow, TicketHistoryRow, TicketRow
 from tickets.core.schemas import Actor, Text, TicketPatch, UrlList, Words
 from tickets.core.services import get_ticket, record, update_ticket
 from tickets.curation.linkcheck import broken_links
 from tickets.curation.orm import KeywordRow, SearchQueryRow
+from tickets.curation.search_log_buffer import SearchLogBuffer
 from tickets.curation.shapes import (
     BrokenLink,
     CurationQueue,
@@ -37,7 +39,7 @@ from tickets.curation.shapes import (
     TicketBrief,
     WeekReport,
 )
-from tickets.curation.weeks import week_bounds
+from tickets.curation.weeks import last_full_week, week_bounds
 from tickets.domain.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -306,3 +308,11 @@ def merge_solution(session: Session, actor: Actor, ticket_id: int, into_id: int)
     record(session, source, actor, "merged_into", old=extra, new=target.number)
     session.flush()
     return target
+
+
+def current_report(db: Database, search_log: SearchLogBuffer, week: str | None) -> WeekReport:
+    """The report of `week` (default: the last full one), counting this process's searches
+    at once (the buffer writes them only when they have settled)."""
+    search_log.flush(everything=True)
+    with db.read() as s:
+        return build_report(s, week or last_full_week())

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from tickets.core.client_warnings import warnings_for
 from tickets.core.orm import ClientRow, ContactRow, LicenceRow, PartnerRow, UserRow
 from tickets.core.schemas import EmailAddress, check_addresses
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
@@ -20,7 +21,6 @@ from tickets.domain.text import fold
 Name = Annotated[str, Meta(min_length=1, max_length=300)]
 Email = EmailAddress
 
-DO_NOT_CONTACT = "Zakaz kontaktu"
 TaxId = Annotated[str, Meta(max_length=32, description="NIP; stored and returned as 10 digits")]
 Channel = Literal["email", "phone"]
 _POSTAL_PL = re.compile(r"^[0-9]{2}-[0-9]{3}$")
@@ -184,20 +184,6 @@ class ContactView(msgspec.Struct):
     role: str = ""
     preferred_channel: str = "email"
     client_name: str | None = None
-
-
-def warnings_for(client: ClientRow | None, partner: PartnerRow | None) -> list[str]:
-    """What a consultant must see before talking to this client."""
-    out: list[str] = []
-    if (client is not None and client.do_not_contact) or (
-        partner is not None and partner.do_not_contact
-    ):
-        out.append(DO_NOT_CONTACT)
-    if client is not None and client.sales_note:
-        out.append(f"Uwaga handlowa: {client.sales_note}")
-    if partner is not None and partner.sales_note:
-        out.append(f"Uwaga handlowa (partner): {partner.sales_note}")
-    return out
 
 
 def partner_view(row: PartnerRow) -> PartnerView:

@@ -45,3 +45,31 @@ class Conflict(DomainError):
 class PermissionDenied(DomainError):
     def __init__(self, message: str = "your role may not do this") -> None:
         super().__init__(message)
+
+
+class TooLarge(ValidationFailed):
+    """A value over its size limit; `limit` is the maximum (in the field's own unit)."""
+
+    def __init__(self, field: str, limit: int, message: str | None = None) -> None:
+        self.limit = limit
+        super().__init__(field, message or f"longer than {limit} characters")
+
+
+class RateLimited(ValidationFailed):
+    """Too many attempts from one source for now; try again after `retry_after_s` seconds.
+
+    `field` names what is counted (a login, a client address, a sender address).
+    """
+
+    def __init__(self, field: str, retry_after_s: int, message: str | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(field, message or f"too many attempts; try again in {retry_after_s} s")
+
+
+class Unavailable(DomainError):
+    """A service the use case needs does not answer now (the search engine, say)."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        self.service = service
+        self.reason = reason
+        super().__init__(f"{service} is unavailable: {reason}")

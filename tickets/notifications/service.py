@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tickets.assignments.links import answer_block
 from tickets.core import definitions as defs
 from tickets.core.assignments import pending_for
+from tickets.core.message_ids import new_message_id
 from tickets.core.orm import (
     ClientRow,
     ContactRow,
@@ -215,12 +216,8 @@ def mail_payload(
     }
 
 
-def _message_id(settings: Settings, ticket_id: int, job_id: int) -> str:
-    """Signed when intake is installed, so that a reply threads into the ticket."""
-    try:
-        from intake.ack import new_message_id
-    except ImportError:
-        return f"sedno.notice.{ticket_id}.{job_id}@{settings.mail_domain}"
+def _message_id(settings: Settings, ticket_id: int) -> str:
+    """Signed, so that a reply threads into the ticket."""
     return new_message_id(ticket_id, domain=settings.mail_domain, secret=settings.secret_key)
 
 
@@ -253,11 +250,11 @@ class Handlers:
             message_id = f"sedno.notice.{ticket.id}.{job.id}@{self.settings.mail_domain}"
             if p["reason"] == "consultation":
                 # Signed, so the second line's answer by mail threads into the ticket.
-                message_id = _message_id(self.settings, ticket.id, job.id)
+                message_id = _message_id(self.settings, ticket.id)
             assignment = pending_for(s, ticket.id, user.id) if p["reason"] == "assigned" else None
             if assignment is not None:
                 # Signed and kept on the assignment: the assignee's reply answers it.
-                message_id = _message_id(self.settings, ticket.id, job.id)
+                message_id = _message_id(self.settings, ticket.id)
                 assignment.message_id = message_id
                 block = answer_block(
                     self.settings.public_url, self.settings.secret_key, assignment.id, utcnow()
@@ -303,7 +300,7 @@ class Handlers:
                 return
             label = defs.get_definition(s, ticket.definition_code).label(str(p["state"]))
             subject, text = contact_notice(ticket, label)
-            message_id = _message_id(self.settings, ticket.id, job.id)
+            message_id = _message_id(self.settings, ticket.id)
             s.add(
                 TicketMessageRow(
                     ticket_id=ticket.id,

@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tickets.core.orm import ClientRow, ContactRow
+from tickets.core.phone_numbers import display
 from tickets.domain.errors import NotFound
-from tickets.telephony.numbers import display
 from tickets.telephony.orm import CallRow
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from tickets.accounts.auth import actor_of
 from tickets.core import services
 from tickets.core.orm import TicketRow, UserRow
+from tickets.core.phone_numbers import digits, display, to_e164
 from tickets.core.schemas import PhoneEventCreate
 from tickets.telephony.callbacks import resolve_callbacks
 from tickets.telephony.lookup import Party, find_party
-from tickets.telephony.numbers import digits, display, to_e164
 from tickets.telephony.orm import CallEventRow, CallRow
 from tickets.telephony.settings import TelephonySettings
 from tickets.telephony.statuses import (

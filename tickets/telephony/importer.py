@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from tickets.core.db import Database
 from tickets.core.orm import TicketRow
+from tickets.core.phone_numbers import digits, to_e164
 from tickets.core.schemas import SYSTEM
 from tickets.core.services import record
 from tickets.telephony.callbacks import resolve_callbacks
 from tickets.telephony.cdr import CdrError, CdrFormat, CdrRecord, read_cdr
 from tickets.telephony.lookup import find_party
-from tickets.telephony.numbers import digits, to_e164
 from tickets.telephony.orm import CallRow
 from tickets.telephony.settings import TelephonySettings
 from tickets.telephony.statuses import line_by_extension

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets.core import examples as ex
+from tickets.core.client_warnings import warnings_for
 from tickets.core.orm import ClientRow, ContactRow, PartnerRow, TicketRow
+from tickets.core.phone_numbers import display
 from tickets.directory import service as directory
-from tickets.telephony.numbers import display
 
 RECENT_TICKETS = 5
 CLOSED_STATES = ("completed", "cancelled")
@@ -108,7 +109,7 @@ def caller_view(session: Session, e164: str | None, raw: str = "") -> CallerView
         number=e164,
         number_display=display(e164) if e164 else raw,
         known=party.known,
-        warnings=directory.warnings_for(party.client, party.partner),
+        warnings=warnings_for(party.client, party.partner),
         contact=contact,
         client=directory.client_view(party.client) if party.client is not None else None,
         partner=directory.partner_view(party.partner) if party.partner is not None else None,

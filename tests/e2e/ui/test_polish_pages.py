@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from intake.context import IntakeContext
+from intake.ingest import ingest_mail
 from tests.e2e.ui.conftest import PHONE, Server, login, no_sideways_scroll, screenshot, sized_tab
 from tickets.core.schemas import SYSTEM, TicketCreate, TicketPatch
 from tickets.core.services import create_ticket, update_ticket
@@ -48,7 +50,6 @@ def changed_ticket(ui_server: Server) -> int:
 
 
 def _queue_mail(server: Server) -> str:
-    intake = pytest.importorskip("intake.service", reason="the intake service is not installed")
     subject = f"Nie działa wysyłka JPK {uuid.uuid4().hex[:6]}"
     msg = EmailMessage()
     msg["From"] = f"Ewa Nowak <ewa.{uuid.uuid4().hex[:6]}@biuro-rachunkowe.pl>"
@@ -56,9 +57,9 @@ def _queue_mail(server: Server) -> str:
     msg["Subject"] = subject
     msg["Message-ID"] = f"<{uuid.uuid4()}@example.pl>"
     msg.set_content("Dzień dobry,\nplik JPK_V7M jest odrzucany przez bramkę.\nEwa Nowak")
-    ctx = intake.IntakeContext(server.container.settings, blobs=server.container.blobs)
+    ctx = IntakeContext(server.container.settings, blobs=server.container.blobs)
     with server.container.db.transaction() as s:
-        intake.ingest_mail(s, ctx, msg.as_bytes())
+        ingest_mail(s, ctx, msg.as_bytes())
     return subject
 
 

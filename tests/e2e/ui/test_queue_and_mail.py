@@ -7,16 +7,17 @@ import uuid
 from email.message import EmailMessage
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
+from intake.context import IntakeContext
+from intake.ingest import ingest_mail
+from intake.orm import IntakeCallRow
+from intake.parse import parse_mail
 from tests.e2e.ui.conftest import Server, login, screenshot
+from tickets.core.db import utcnow
 from tickets.core.orm import TicketMessageRow, TicketRow
 from tickets.core.schemas import SYSTEM, TicketCreate
 from tickets.core.services import create_ticket
-
-intake_service = pytest.importorskip("intake.service", reason="the intake service is not installed")
-from intake.parse import parse_mail  # noqa: E402
 
 REMOTE = "tracker.example.net"
 HOSTILE_HTML = f"""
@@ -50,9 +51,9 @@ def _mail(subject: str, body: str, sender: str, html: str | None = None) -> byte
 
 
 def _ingest(server: Server, raw: bytes) -> Any:
-    ctx = intake_service.IntakeContext(server.container.settings, blobs=server.container.blobs)
+    ctx = IntakeContext(server.container.settings, blobs=server.container.blobs)
     with server.container.db.transaction() as s:
-        return intake_service.ingest_mail(s, ctx, raw)
+        return ingest_mail(s, ctx, raw)
 
 
 def test_accept_a_call_from_the_queue_and_see_its_number(page: Any, ui_server: Server) -> None:
@@ -93,7 +94,7 @@ def test_bulk_drop_of_spam_and_restore(page: Any, ui_server: Server) -> None:
     calls = []
     for i in range(2):
         with ui_server.container.db.transaction() as s:
-            call = intake_service.IntakeCallRow(
+            call = IntakeCallRow(
                 source="mail",
                 status="pending",
                 classification="spam",
@@ -102,7 +103,7 @@ def test_bulk_drop_of_spam_and_restore(page: Any, ui_server: Server) -> None:
                 sender=f"promo{i}@spam-{tag}.biz",
                 subject=f"TANIE LEKI {tag} #{i}",
                 body_text="Kup teraz!",
-                received_at=intake_service.utcnow(),
+                received_at=utcnow(),
             )
             s.add(call)
             s.flush()

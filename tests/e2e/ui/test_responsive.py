@@ -59,7 +59,8 @@ def seeded(ui_server: Server) -> Seeded:
 
 def _pending_mail(server: Server) -> int | None:
     try:
-        from intake.service import IntakeContext, ingest_mail
+        from intake.context import IntakeContext
+        from intake.ingest import ingest_mail
     except ImportError:
         return None
     msg = EmailMessage()

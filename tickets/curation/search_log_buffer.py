@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
 
 import msgspec
 
@@ -93,13 +92,3 @@ class SearchLogBuffer:
     def close(self) -> None:
         self._stop.set()
         self.flush(everything=True)
-
-
-class _HasSearchLog(Protocol):
-    @property
-    def search_log(self) -> SearchLogBuffer: ...
-
-
-def search_log(container: _HasSearchLog) -> SearchLogBuffer:
-    """The container's buffer (built once at the composition root)."""
-    return container.search_log

@@ -21,6 +21,7 @@ from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from tickets.core.db import Base, utcnow
+from tickets.domain.errors import RateLimited
 
 WINDOW_S: Final = 15 * 60
 PER_LOGIN_ADDRESS: Final = 5
@@ -52,12 +53,12 @@ class LoginFailureRow(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class TooManyAttempts(Exception):
+class TooManyAttempts(RateLimited):
     """Logins are refused for now; try again after `retry_after_s` seconds."""
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed logins; try again in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
+        message = f"too many failed logins; try again in {retry_after_s} s"
+        super().__init__("login", retry_after_s, message)
 
 
 def login_key(login: str) -> str:
