@@ -151,9 +151,23 @@ def test_one_worker_of_each_kind_killed_mid_work_everything_done_once(
         "SELECT count(*) FROM outbox_jobs WHERE status = 'pending' "
         f"AND locked_by LIKE '%:{outbox_pid}:%'"
     )
-    _wait("outbox1 to hold a claimed job", lambda: _sql(cluster, claimed_by_victim)[0][0] > 0, 60)
-    cluster.kill("outbox1", signal.SIGKILL)
+    victim = cluster.procs["outbox1"]
+
+    def frozen_holding_a_job() -> bool:
+        # Checked with the worker stopped (SIGSTOP): it cannot finish the job between the
+        # look and the kill, which a loaded machine otherwise lets it do now and then.
+        victim.send_signal(signal.SIGSTOP)
+        holding = False
+        try:
+            holding = _sql(cluster, claimed_by_victim)[0][0] > 0
+        finally:
+            if not holding:
+                victim.send_signal(signal.SIGCONT)
+        return holding
+
+    _wait("outbox1 to hold a claimed job", frozen_holding_a_job, 60)
     held = _sql(cluster, claimed_by_victim)[0][0]
+    cluster.kill("outbox1", signal.SIGKILL)
     assert held > 0, "outbox1 held no claimed job when killed"
     assert calls_at_kill < MAILS, "the intake kill came after all mail was read"
 
