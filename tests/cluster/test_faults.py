@@ -6,8 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,23 +17,10 @@ from imap_tools import MailBoxUnencrypted
 from tests.cluster.load import write_tickets
 from tests.integration.conftest import make_mail
 from tests.services.dovecot import Dovecot
-from tools.cluster import REPO, Cluster, running_cluster
+from tools.cluster import REPO, Cluster
 
 MAILS = 300
 IMPORTED = 20_000
-
-
-@pytest.fixture(scope="module")
-def cluster(dovecot: Dovecot) -> Iterator[Cluster]:
-    user = f"c{uuid.uuid4().hex[:10]}"
-    env = {
-        **dovecot.env(user),
-        "SEDNO_INTAKE_LEASE_S": "3",
-        "SEDNO_OUTBOX_LEASE_S": "3",
-        "SEDNO_SECRET_KEY": "cluster-test",
-    }
-    with running_cluster(replicas=2, outbox_workers=2, intake_workers=2, env=env) as running:
-        yield running
 
 
 def _h(cluster: Cluster) -> dict[str, str]:
