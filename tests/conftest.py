@@ -2,7 +2,8 @@
 
 The schema is built once per test session on each database kind (a template SQLite file, a
 PostgreSQL template database); every test then gets its own copy, so a test still starts
-from an empty, seeded database of its own without paying for `create_all` each time.
+from an empty, seeded database of its own without paying for `create_all` each time. The
+PostgreSQL copies are made ahead and dropped afterwards in the background (`DatabasePool`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from pathlib import Path
 import pytest
 
 from api.bootstrap import TABLE_MODULES
-from tests.services.postgres import create_database, drop_database, postgres_server
+from tests.services.postgres import (
+    DatabasePool,
+    create_database,
+    drop_database,
+    postgres_server,
+)
 from tickets.core.db import Database
 from tickets.core.definitions import seed_defaults
 from tickets.notices.rules import seed_rules
@@ -64,6 +70,16 @@ def pg_template(pg_admin_url: str) -> Iterator[str]:
         drop_database(pg_admin_url, url)
 
 
+@pytest.fixture(scope="session")
+def pg_pool(pg_admin_url: str, pg_template: str) -> Iterator[DatabasePool]:
+    """Fresh copies of `pg_template`, made and dropped in the background."""
+    pool = DatabasePool(pg_admin_url, pg_template)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 def _make_db(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Database]:
     if kind == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
@@ -73,14 +89,14 @@ def _make_db(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
         yield db
         db.dispose()
         return
-    admin = request.getfixturevalue("pg_admin_url")
-    url = create_database(admin, template=request.getfixturevalue("pg_template"))
+    pool: DatabasePool = request.getfixturevalue("pg_pool")
+    url = pool.take()
     db = Database(url)
     try:
         yield db
     finally:
         db.dispose()
-        drop_database(admin, url)
+        pool.give_back(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -97,3 +113,11 @@ def sqlite_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databa
 @pytest.fixture
 def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     yield from _make_db("postgres", tmp_path, request)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with a slow test first: `--dist loadfile` hands files out in this order, so the
+    long ones start early and the short ones fill in, instead of one long file at the end
+    running alone while the other worker idles. Within a file the order stays as written."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)

@@ -1,20 +1,13 @@
-"""`make cluster` end to end: PostgreSQL, two API replicas, two outbox workers as processes."""
+"""`make cluster` end to end: PostgreSQL, two API replicas and the workers, as processes."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tools.cluster import Cluster, running_cluster
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with running_cluster(replicas=2, outbox_workers=2, intake_workers=0) as running:
-        yield running
+from tools.cluster import Cluster
 
 
 def _h(cluster: Cluster) -> dict[str, str]:

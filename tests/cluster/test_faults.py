@@ -6,8 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,23 +17,10 @@ from imap_tools import MailBoxUnencrypted
 from tests.cluster.load import write_tickets
 from tests.integration.conftest import make_mail
 from tests.services.dovecot import Dovecot
-from tools.cluster import REPO, Cluster, running_cluster
+from tools.cluster import REPO, Cluster
 
 MAILS = 300
 IMPORTED = 20_000
-
-
-@pytest.fixture(scope="module")
-def cluster(dovecot: Dovecot) -> Iterator[Cluster]:
-    user = f"c{uuid.uuid4().hex[:10]}"
-    env = {
-        **dovecot.env(user),
-        "SEDNO_INTAKE_LEASE_S": "3",
-        "SEDNO_OUTBOX_LEASE_S": "3",
-        "SEDNO_SECRET_KEY": "cluster-test",
-    }
-    with running_cluster(replicas=2, outbox_workers=2, intake_workers=2, env=env) as running:
-        yield running
 
 
 def _h(cluster: Cluster) -> dict[str, str]:
@@ -151,9 +137,23 @@ def test_one_worker_of_each_kind_killed_mid_work_everything_done_once(
         "SELECT count(*) FROM outbox_jobs WHERE status = 'pending' "
         f"AND locked_by LIKE '%:{outbox_pid}:%'"
     )
-    _wait("outbox1 to hold a claimed job", lambda: _sql(cluster, claimed_by_victim)[0][0] > 0, 60)
-    cluster.kill("outbox1", signal.SIGKILL)
+    victim = cluster.procs["outbox1"]
+
+    def frozen_holding_a_job() -> bool:
+        # Checked with the worker stopped (SIGSTOP): it cannot finish the job between the
+        # look and the kill, which a loaded machine otherwise lets it do now and then.
+        victim.send_signal(signal.SIGSTOP)
+        holding = False
+        try:
+            holding = _sql(cluster, claimed_by_victim)[0][0] > 0
+        finally:
+            if not holding:
+                victim.send_signal(signal.SIGCONT)
+        return holding
+
+    _wait("outbox1 to hold a claimed job", frozen_holding_a_job, 60)
     held = _sql(cluster, claimed_by_victim)[0][0]
+    cluster.kill("outbox1", signal.SIGKILL)
     assert held > 0, "outbox1 held no claimed job when killed"
     assert calls_at_kill < MAILS, "the intake kill came after all mail was read"
 

@@ -1,7 +1,16 @@
-"""The HTTP API through Litestar's test client, on SQLite and PostgreSQL."""
+"""The HTTP API through Litestar's test client, on SQLite and PostgreSQL.
+
+Building the Litestar app (signature models of some 350 handlers, the OpenAPI document at
+start-up) costs about a second of CPU, more than most API tests themselves. The app keeps no
+state of a test: everything a request touches comes from `app.state.container`. So one app
+and one running test client serve a whole test process, and each test gets its own
+container (its own database, data dir and blobs) put in the app's state, and an empty
+cookie jar.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +23,7 @@ from api.container import Container
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
-from tickets.core.settings import load_settings
+from tickets.core.settings import Settings, load_settings
 
 ADMIN = "test-admin-token"
 
@@ -28,15 +37,35 @@ class Api(msgspec.Struct):
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
 
-@pytest.fixture
-def api(db: Database, tmp_path: Path) -> Iterator[Api]:
-    settings = load_settings(
+def api_settings(data_dir: Path, db: Database) -> Settings:
+    return load_settings(
         {
-            "SEDNO_DATA_DIR": str(tmp_path / "data"),
+            "SEDNO_DATA_DIR": str(data_dir),
             "SEDNO_ADMIN_TOKEN": ADMIN,
             "SEDNO_DATABASE_URL": db.url,
         }
     )
+
+
+@pytest.fixture(scope="session")
+def api_client(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """One started app for the process; `api` swaps in each test's container."""
+    root = tmp_path_factory.mktemp("api-app")
+    shutil.copyfile(sqlite_template, root / "sedno.db")
+    db = Database(f"sqlite:///{root / 'sedno.db'}")
+    settings = api_settings(root / "data", db)
+    container = Container(settings=settings, db=db, blobs=BlobStore(root / "data" / "blobs"))
+    app = create_app(settings, container=container, run_workers=False)
+    with TestClient(app) as client:
+        yield client
+    db.dispose()
+
+
+@pytest.fixture
+def api(db: Database, tmp_path: Path, api_client: TestClient) -> Iterator[Api]:  # type: ignore[type-arg]
+    settings = api_settings(tmp_path / "data", db)
     tokens = {"admin": ADMIN}
     with db.transaction() as s:
         ensure_bootstrap_admin(s, ADMIN)
@@ -45,6 +74,9 @@ def api(db: Database, tmp_path: Path) -> Iterator[Api]:
                 s, login=role, name=role.title(), role=role, email=f"{role}@example.pl"
             )
     container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
-    app = create_app(settings, container=container, run_workers=False)
-    with TestClient(app) as client:
-        yield Api(client=client, container=container, tokens=tokens)
+    api_client.app.state.container = container
+    api_client.cookies.clear()
+    try:
+        yield Api(client=api_client, container=container, tokens=tokens)
+    finally:
+        api_client.cookies.clear()

@@ -8,6 +8,8 @@ import pytest
 
 from search.evaluation import evaluate_beir, format_report
 
+pytestmark = pytest.mark.quality
+
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dupbugs-dev"
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from intake.spam_eval import spam_eval_main, split_for_development
 
+pytestmark = pytest.mark.quality
+
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "spamassassin-dev"
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -121,3 +124,77 @@ def drop_database(admin_url: str, sa_url: str) -> None:
     name = sa_url.rsplit("/", 1)[1]
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class DatabasePool:
+    """Copies of a template database made ahead, and used ones dropped, in the background.
+
+    `CREATE DATABASE … TEMPLATE` waits for the server's disk, and `DROP DATABASE` waits for a
+    whole checkpoint (seconds on a busy server): a test that takes a ready copy and hands it
+    back waits for neither. Drops go in batches on parallel connections, so one checkpoint
+    serves many of them. Each copy is still fresh: made from the template, used by one test,
+    dropped.
+    """
+
+    def __init__(self, admin_url: str, template: str, ready: int = 2) -> None:
+        self.admin_url = admin_url
+        self.template = template
+        self._ready: queue.Queue[str] = queue.Queue()
+        self._used: queue.Queue[str] = queue.Queue()
+        self._wanted = ready
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._make, name="pg-pool-make", daemon=True),
+            threading.Thread(target=self._drop, name="pg-pool-drop", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def take(self) -> str:
+        """The SQLAlchemy URL of a fresh copy of the template."""
+        try:
+            return self._ready.get_nowait()
+        except queue.Empty:
+            return create_database(self.admin_url, template=self.template)
+
+    def give_back(self, sa_url: str) -> None:
+        """Drop the copy (later, in the background); nobody may be connected to it."""
+        self._used.put(sa_url)
+
+    def _make(self) -> None:
+        while not self._stop.is_set():
+            if self._ready.qsize() >= self._wanted:
+                self._stop.wait(0.05)
+                continue
+            # A failure leaves `take` to make its copies itself: never a test's failure.
+            try:
+                self._ready.put(create_database(self.admin_url, template=self.template))
+            except psycopg.Error:
+                self._stop.wait(1.0)
+
+    def _drop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                batch = [self._used.get(timeout=0.05)]
+            except queue.Empty:
+                continue
+            self._drop_all(batch)
+
+    def _drop_all(self, batch: list[str]) -> None:
+        while True:
+            try:
+                batch.append(self._used.get_nowait())
+            except queue.Empty:
+                break
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for url in batch:
+                pool.submit(drop_database, self.admin_url, url)
+
+    def close(self) -> None:
+        """Drop every copy, ready or used, before the template itself goes."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        while not self._ready.empty():
+            self._used.put(self._ready.get_nowait())
+        self._drop_all([])
