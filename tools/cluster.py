@@ -211,6 +211,15 @@ class Cluster:
             self.kill(name, signal.SIGTERM)
         self.spawn(name, [str(a) for a in proc.args])  # type: ignore[union-attr]
 
+    def revive(self) -> list[str]:
+        """Restart every process that has exited (killed by a test); their names."""
+        dead = [name for name, proc in self.procs.items() if proc.poll() is not None]
+        for name in dead:
+            self.restart(name)
+        if dead:
+            self.wait_healthy()
+        return dead
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:

@@ -2,7 +2,9 @@
 
 Starting the layout (initdb, migrate, two API replicas, two outbox and two intake workers,
 each a fresh Python process) is most of these tests' time, so the files share one: the
-replica test first, then the fault tests, which bring back every process they kill.
+replica test first, then the fault tests. A test that kills processes brings them back at
+its end, and `cluster` brings back any process a failed test left dead, so one failure does
+not cascade into the next test ("died in the outage").
 """
 
 from __future__ import annotations
@@ -25,8 +27,15 @@ def dovecot() -> Iterator[Dovecot]:
         pytest.skip(f"no Dovecot: {exc}")
 
 
+@pytest.fixture
+def cluster(layout: Cluster) -> Iterator[Cluster]:
+    """The shared layout, every process of it running at the start of the test."""
+    layout.revive()
+    yield layout
+
+
 @pytest.fixture(scope="session")
-def cluster(dovecot: Dovecot) -> Iterator[Cluster]:
+def layout(dovecot: Dovecot) -> Iterator[Cluster]:
     user = f"c{uuid.uuid4().hex[:10]}"
     env = {
         **dovecot.env(user),
