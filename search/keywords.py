@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -205,6 +205,33 @@ def canonical_keywords(session: Session, entered: Iterable[str]) -> list[str]:
         if word and folded_text(word) not in {folded_text(w) for w in out}:
             out.append(word)
     return out
+
+
+def dictionary_keywords(session: Session, entered: Iterable[str]) -> list[str]:
+    """A person's keywords as the dictionary's preferred forms; a word that is no form of the
+    dictionary is refused, naming `keywords`. A desk without a dictionary takes any word (as
+    the module dictionary does); imports and intake keep their words through
+    `canonical_keywords`."""
+    index = form_index(session)
+    if not index:
+        return canonical_keywords(session, entered)
+    unknown = [_clean(w) for w in entered if _clean(w) and folded_text(w) not in index]
+    if unknown:
+        raise ValidationFailed(
+            "keywords", f"not in the keyword dictionary: {', '.join(map(repr, unknown))}"
+        )
+    return canonical_keywords(session, entered)
+
+
+Entered = TypeVar("Entered", bound=msgspec.Struct)
+
+
+def with_dictionary_keywords(session: Session, data: Entered) -> Entered:
+    """A create or patch body with its keywords checked against the dictionary (if present)."""
+    entered = getattr(data, "keywords", UNSET)
+    if isinstance(entered, UnsetType) or entered is None:
+        return data
+    return msgspec.structs.replace(data, keywords=dictionary_keywords(session, entered))
 
 
 def synonym_map(session: Session) -> dict[str, list[str]]:

@@ -14,6 +14,7 @@ from msgspec import Meta
 from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ContainerDep
+from search.keywords import with_dictionary_keywords
 from tickets.console.choices import field_choices
 from tickets.core import definitions as defs
 from tickets.core import services
@@ -121,7 +122,7 @@ def call_register(
         PhoneEventCreate,
     )
     with container.db.transaction() as s:
-        row = services.register_phone_event(s, actor, event)
+        row = services.register_phone_event(s, actor, with_dictionary_keywords(s, event))
         _on_phone_event(s, row)
         event_id = row.id
     response: Response[Any] = Redirect(f"/call/{event_id}", status_code=303)

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from api.container import Container
 from api.deps import ActorDep, ContainerDep, require
+from search.keywords import with_dictionary_keywords
 from tickets.console import replies
 from tickets.console.worklist import Sort, TicketFilter, find_tickets
 from tickets.core import services
@@ -96,6 +97,7 @@ class TicketController(Controller):
     ) -> TicketView:
         """Open a ticket; a ZT event starts the caller's stopwatch."""
         with container.db.transaction() as s:
+            data = with_dictionary_keywords(s, data)
             if data.definition.upper() == "ZT":
                 event = PhoneEventCreate(
                     title=data.title,
@@ -201,7 +203,7 @@ class TicketController(Controller):
         if data.verified is not msgspec.UNSET:
             require(actor, "curator")
         with container.db.transaction() as s:
-            services.update_ticket(s, actor, ticket_id, data)
+            services.update_ticket(s, actor, ticket_id, with_dictionary_keywords(s, data))
             return ticket_view(s, ticket_id)
 
     @post("/{ticket_id:int}/transition", status_code=200, sync_to_thread=True)
@@ -388,6 +390,6 @@ def register_phone_event(
 ) -> TicketView:
     """A consultant takes a call: a ZT event with the stopwatch running."""
     with container.db.transaction() as s:
-        row = services.register_phone_event(s, actor, data)
+        row = services.register_phone_event(s, actor, with_dictionary_keywords(s, data))
         _on_phone_event(s, row)
         return ticket_view(s, row.id)
