@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.ui.conftest import PHONE, VIEWPORT, DeskWithProduction, login, screenshot
+from tests.e2e.ui.conftest import (
+    PHONE,
+    VIEWPORT,
+    DeskWithProduction,
+    Server,
+    login,
+    screenshot,
+)
 from tickets.core.orm import ClientRow, TicketRow, TimeEntryRow
 
 SIZES = {"desktop": VIEWPORT, "phone": PHONE}
@@ -54,6 +61,15 @@ def _fill_call(page: Any, url: str, size: str) -> None:
     page.fill("input[name=keywords]", "wydruk, faktura")
 
 
+def _logged_in(
+    page: Any, production_desk: DeskWithProduction, size: str, user: str = "konsultant"
+) -> tuple[Server, str]:
+    """The tab at the size, logged in to the desk as `user`: (the desk, its URL)."""
+    page.set_viewport_size(SIZES[size])
+    login(page, production_desk.desk.url, user)
+    return production_desk.desk, production_desk.desk.url
+
+
 def _id(page: Any) -> int:
     return int(page.url.split("?")[0].split("#")[0].rstrip("/").rsplit("/", 1)[1])
 
@@ -62,9 +78,7 @@ def _id(page: Any) -> int:
 def test_from_a_phone_call_to_a_solved_ticket_found_by_search(
     page: Any, production_desk: DeskWithProduction, size: str
 ) -> None:
-    desk, url = production_desk.desk, production_desk.desk.url
-    page.set_viewport_size(SIZES[size])
-    login(page, url)
+    desk, url = _logged_in(page, production_desk, size)
     _looks_right(page)
 
     # The call: a client picked with the keyboard from a licence typed without its prefix.
@@ -164,9 +178,7 @@ def test_the_key_pages_fit_and_speak_polish_for_the_readme(
     page: Any, production_desk: DeskWithProduction, size: str
 ) -> None:
     """The README's screenshots, at both sizes, of pages a curator (who also takes calls) sees."""
-    desk, url = production_desk.desk, production_desk.desk.url
-    page.set_viewport_size(SIZES[size])
-    login(page, url, "kurator")
+    desk, url = _logged_in(page, production_desk, size, "kurator")
     with desk.container.db.read() as s:
         handed_off = s.scalar(
             select(TicketRow.id).where(TicketRow.devops_work_item_id.is_not(None))
