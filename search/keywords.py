@@ -207,31 +207,39 @@ def canonical_keywords(session: Session, entered: Iterable[str]) -> list[str]:
     return out
 
 
-def dictionary_keywords(session: Session, entered: Iterable[str]) -> list[str]:
+def dictionary_keywords(
+    session: Session, entered: Iterable[str], carried: Iterable[str] = ()
+) -> list[str]:
     """A person's keywords as the dictionary's preferred forms; a word that is no form of the
-    dictionary is refused, naming `keywords`. A desk without a dictionary takes any word (as
-    the module dictionary does); imports and intake keep their words through
-    `canonical_keywords`."""
+    dictionary, and not one the ticket already `carried` (an import's, a merged ticket's),
+    is refused naming `keywords`. A desk without a dictionary takes any word (as the module
+    dictionary does); imports and intake keep their words through `canonical_keywords`."""
     index = form_index(session)
-    if not index:
-        return canonical_keywords(session, entered)
-    unknown = [_clean(w) for w in entered if _clean(w) and folded_text(w) not in index]
-    if unknown:
-        raise ValidationFailed(
-            "keywords", f"not in the keyword dictionary: {', '.join(map(repr, unknown))}"
-        )
+    entered = list(entered)
+    if index:
+        allowed = set(index) | {folded_text(w) for w in carried}
+        unknown = [_clean(w) for w in entered if _clean(w) and folded_text(w) not in allowed]
+        if unknown:
+            raise ValidationFailed(
+                "keywords", f"not in the keyword dictionary: {', '.join(map(repr, unknown))}"
+            )
     return canonical_keywords(session, entered)
 
 
 Entered = TypeVar("Entered", bound=msgspec.Struct)
 
 
-def with_dictionary_keywords(session: Session, data: Entered) -> Entered:
-    """A create or patch body with its keywords checked against the dictionary (if present)."""
+def with_dictionary_keywords(
+    session: Session, data: Entered, ticket_id: int | None = None
+) -> Entered:
+    """A create body, or the patch of ticket `ticket_id`, with its keywords checked against
+    the dictionary (when the desk keeps one)."""
     entered = getattr(data, "keywords", UNSET)
     if isinstance(entered, UnsetType) or entered is None:
         return data
-    return msgspec.structs.replace(data, keywords=dictionary_keywords(session, entered))
+    carried = get_ticket(session, ticket_id).keywords or [] if ticket_id is not None else []
+    checked = dictionary_keywords(session, entered, carried)
+    return msgspec.structs.replace(data, keywords=checked)
 
 
 def synonym_map(session: Session) -> dict[str, list[str]]:

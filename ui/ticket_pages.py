@@ -284,7 +284,7 @@ def ticket_edit(
         raise ValidationFailed("title", "must not be empty")
     patch = edit_patch(data)
     with container.db.transaction() as s:
-        services.update_ticket(s, actor, ticket_id, with_dictionary_keywords(s, patch))
+        services.update_ticket(s, actor, ticket_id, with_dictionary_keywords(s, patch, ticket_id))
     back = f"/call/{ticket_id}" if data.back == "call" else f"/tickets/{ticket_id}"
     return Redirect(back, status_code=303)
 

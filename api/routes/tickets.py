@@ -203,7 +203,9 @@ class TicketController(Controller):
         if data.verified is not msgspec.UNSET:
             require(actor, "curator")
         with container.db.transaction() as s:
-            services.update_ticket(s, actor, ticket_id, with_dictionary_keywords(s, data))
+            services.update_ticket(
+                s, actor, ticket_id, with_dictionary_keywords(s, data, ticket_id)
+            )
             return ticket_view(s, ticket_id)
 
     @post("/{ticket_id:int}/transition", status_code=200, sync_to_thread=True)

@@ -89,6 +89,7 @@ def test_an_unknown_module_is_refused_naming_the_field(api: Api) -> None:
 
 def test_keywords_come_from_the_dictionary_in_its_preferred_form(api: Api) -> None:
     cur = api.h("curator")
+    older = _ticket(api, keywords=["stara fraza"])  # before the desk kept a dictionary
     body = {"name": "KSeF", "synonyms": ["Krajowy System e-Faktur"]}
     assert api.client.post("/api/keywords", json=body, headers=cur).status_code == 201
     assert api.client.post("/api/keywords", json={"name": "wydruk"}, headers=cur).status_code == 201
@@ -107,6 +108,11 @@ def test_keywords_come_from_the_dictionary_in_its_preferred_form(api: Api) -> No
     assert api.client.get(f"/api/tickets/{t['id']}", headers=api.h()).json()["keywords"] == [
         "KSeF", "wydruk",
     ]  # fmt: skip
+    # A word the ticket carries already stays; a new one must come from the dictionary.
+    r = api.client.patch(
+        f"/api/tickets/{older['id']}", json={"keywords": ["stara fraza", "ksef"]}, headers=api.h()
+    )
+    assert r.status_code == 200 and r.json()["keywords"] == ["stara fraza", "KSeF"], r.text
     r = api.client.post(
         "/api/phone-events", json={"title": "x", "keywords": ["stopka"]}, headers=api.h()
     )

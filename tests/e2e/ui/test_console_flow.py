@@ -91,8 +91,15 @@ def test_from_a_phone_call_to_a_solved_ticket_found_by_search(
     page.fill("input[name=keywords]", "wydruk, stopka")
     _looks_right(page)
     screenshot(page, f"flow-call-{size}")
+    # Refused before it is sent, naming the word: the call's form stays as it was.
     page.click("button[type=submit].primary")
-    assert "Słowa kluczowe" in page.locator("main").inner_text()  # the refusal names the field
+    message = page.locator("input[name=keywords]").evaluate("i => i.validationMessage")
+    assert message.startswith("Spoza słownika") and "stopka" in message and "wydruk" not in message
+    assert page.url.endswith("/call") and page.locator("#title").input_value().startswith("Stopka")
+    # The server refuses it too (a browser without script), naming the field in Polish.
+    page.evaluate("document.querySelector('#call-form').submit()")
+    page.wait_for_load_state()
+    assert "Słowa kluczowe" in page.locator("main").inner_text()
     _looks_right(page)
     _fill_call(page, url, size)
     page.click("button[type=submit].primary")
