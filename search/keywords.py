@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -205,6 +205,41 @@ def canonical_keywords(session: Session, entered: Iterable[str]) -> list[str]:
         if word and folded_text(word) not in {folded_text(w) for w in out}:
             out.append(word)
     return out
+
+
+def dictionary_keywords(
+    session: Session, entered: Iterable[str], carried: Iterable[str] = ()
+) -> list[str]:
+    """A person's keywords as the dictionary's preferred forms; a word that is no form of the
+    dictionary, and not one the ticket already `carried` (an import's, a merged ticket's),
+    is refused naming `keywords`. A desk without a dictionary takes any word (as the module
+    dictionary does); imports and intake keep their words through `canonical_keywords`."""
+    index = form_index(session)
+    entered = list(entered)
+    if index:
+        allowed = set(index) | {folded_text(w) for w in carried}
+        unknown = [_clean(w) for w in entered if _clean(w) and folded_text(w) not in allowed]
+        if unknown:
+            raise ValidationFailed(
+                "keywords", f"not in the keyword dictionary: {', '.join(map(repr, unknown))}"
+            )
+    return canonical_keywords(session, entered)
+
+
+Entered = TypeVar("Entered", bound=msgspec.Struct)
+
+
+def with_dictionary_keywords(
+    session: Session, data: Entered, ticket_id: int | None = None
+) -> Entered:
+    """A create body, or the patch of ticket `ticket_id`, with its keywords checked against
+    the dictionary (when the desk keeps one)."""
+    entered = getattr(data, "keywords", UNSET)
+    if isinstance(entered, UnsetType) or entered is None:
+        return data
+    carried = get_ticket(session, ticket_id).keywords or [] if ticket_id is not None else []
+    checked = dictionary_keywords(session, entered, carried)
+    return msgspec.structs.replace(data, keywords=checked)
 
 
 def synonym_map(session: Session) -> dict[str, list[str]]:

@@ -222,6 +222,26 @@ def _demo_modules(s: Session, modules: list[str]) -> None:
     )
 
 
+DEMO_SYNONYMS = {
+    "KSeF": ["Krajowy System e-Faktur"],
+    "JPK": ["Jednolity Plik Kontrolny"],
+    "PPK": ["Pracownicze Plany Kapitałowe"],
+    "MPP": ["mechanizm podzielonej płatności"],
+}
+"""A few synonyms, so the dictionary the console suggests from shows what they do."""
+
+
+def _demo_keywords(s: Session, problems: list[Problem]) -> None:
+    """The keyword dictionary: every keyword the demo's tickets carry (the console refuses others)."""
+    from search.analysis import folded_text
+    from search.keywords import KeywordIn, create_keyword, form_index
+
+    for name in dict.fromkeys(k for p in problems for k in p.keywords):
+        if folded_text(name) not in form_index(s):
+            synonyms = DEMO_SYNONYMS.get(name, [])
+            create_keyword(s, SYSTEM, KeywordIn(name=name, synonyms=synonyms))
+
+
 def _client_for(rng: random.Random, clients: list[ClientRow], module: str) -> ClientRow:
     """A client whose licence covers the module, when one has it."""
     fitting = [
@@ -563,6 +583,7 @@ def load_demo(container: object, *, tickets: int = 300, seed: int = 7) -> str:
                 tokens.append(f"{login} ({role}): password {login}-demo, token {token}")
         users = {u.login: u for u in s.scalars(select(UserRow))}
         _demo_modules(s, sorted({p.module for p in problems}))
+        _demo_keywords(s, problems)
         solved = _solved_tickets(
             s,
             rng,

@@ -17,13 +17,15 @@ _ATTACH_PATTERNS: Final = (
     (re.compile(r"^acknowledgement$"), "attach.ack"),
 )
 _NETWORK_ERRORS: Final = ("ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException")
+_VALUE_KEYS: Final = {"devops_state": "devops.state"}
+"""Fields whose values have catalogue keys of their own (a work item's state, as on the page)."""
 
 
 def value_label(t: Translate, field: str, value: Any) -> str:
     """A dictionary value in words (`bug` → "Błąd"); an admin's own value as it is."""
     if value is None or value == "":
         return "—"
-    return t(f"value.{field}.{value}", str(value))
+    return t(f"{_VALUE_KEYS.get(field, 'value.' + field)}.{value}", str(value))
 
 
 def field_label(t: Translate, field: str) -> str:

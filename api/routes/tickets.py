@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 from api.container import Container
 from api.deps import ActorDep, ContainerDep, changed_ticket, require
 from intake.channels import take_phone_call
+from search.keywords import with_dictionary_keywords
 from tickets.console import replies
 from tickets.console.worklist import Sort, TicketFilter, find_tickets
 from tickets.core import services
@@ -88,6 +89,7 @@ class TicketController(Controller):
     ) -> TicketView:
         """Open a ticket; a ZT event starts the caller's stopwatch."""
         with container.db.transaction() as s:
+            data = with_dictionary_keywords(s, data)
             if data.definition.upper() == "ZT":
                 event = PhoneEventCreate(
                     title=data.title,
@@ -192,7 +194,11 @@ class TicketController(Controller):
         if data.verified is not msgspec.UNSET:
             require(actor, "curator")
         return changed_ticket(
-            container, ticket_id, lambda s: services.update_ticket(s, actor, ticket_id, data)
+            container,
+            ticket_id,
+            lambda s: services.update_ticket(
+                s, actor, ticket_id, with_dictionary_keywords(s, data, ticket_id)
+            ),
         )
 
     @post("/{ticket_id:int}/transition", status_code=200, sync_to_thread=True)
@@ -383,5 +389,5 @@ def register_phone_event(
 ) -> TicketView:
     """A consultant takes a call: a ZT event with the stopwatch running."""
     with container.db.transaction() as s:
-        row = take_phone_call(s, actor, data)
+        row = take_phone_call(s, actor, with_dictionary_keywords(s, data))
         return ticket_view(s, row.id)

@@ -87,6 +87,43 @@ def test_an_unknown_module_is_refused_naming_the_field(api: Api) -> None:
     assert r.status_code == 422 and r.json()["field"] == "module"
 
 
+def test_keywords_come_from_the_dictionary_in_its_preferred_form(api: Api) -> None:
+    cur = api.h("curator")
+    older = _ticket(api, keywords=["stara fraza"])  # before the desk kept a dictionary
+    body = {"name": "KSeF", "synonyms": ["Krajowy System e-Faktur"]}
+    assert api.client.post("/api/keywords", json=body, headers=cur).status_code == 201
+    assert api.client.post("/api/keywords", json={"name": "wydruk"}, headers=cur).status_code == 201
+    # A synonym, in any case, is stored as the keyword's preferred form.
+    t = _ticket(api, keywords=["krajowy system e-faktur", "WYDRUK"])
+    assert t["keywords"] == ["KSeF", "wydruk"]
+    r = api.client.post(
+        "/api/tickets", json={"title": "x", "keywords": ["KSeF", "stopka"]}, headers=api.h()
+    )
+    assert r.status_code == 422 and r.json()["field"] == "keywords"
+    assert "stopka" in r.json()["detail"]
+    r = api.client.patch(
+        f"/api/tickets/{t['id']}", json={"keywords": ["zupełnie nowe"]}, headers=api.h()
+    )
+    assert r.status_code == 422 and r.json()["field"] == "keywords"
+    assert api.client.get(f"/api/tickets/{t['id']}", headers=api.h()).json()["keywords"] == [
+        "KSeF", "wydruk",
+    ]  # fmt: skip
+    # A word the ticket carries already stays; a new one must come from the dictionary.
+    r = api.client.patch(
+        f"/api/tickets/{older['id']}", json={"keywords": ["stara fraza", "ksef"]}, headers=api.h()
+    )
+    assert r.status_code == 200 and r.json()["keywords"] == ["stara fraza", "KSeF"], r.text
+    r = api.client.post(
+        "/api/phone-events", json={"title": "x", "keywords": ["stopka"]}, headers=api.h()
+    )
+    assert r.status_code == 422 and r.json()["field"] == "keywords"
+    r = api.client.post(
+        "/api/tickets", json={"definition": "ZT", "title": "x", "keywords": ["stopka"]},
+        headers=api.h(),
+    )  # fmt: skip
+    assert r.status_code == 422 and r.json()["field"] == "keywords"
+
+
 def test_the_time_before_registering_a_call_counts(api: Api) -> None:
     picked_up = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)
     r = api.client.post(

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from api.bootstrap import Container, build_container
 from intake.orm import IntakeCallRow
+from search.analysis import folded_text
+from search.keywords import form_index
 from tickets.core.db import Database
 from tickets.core.orm import ClientRow, ContactRow, TicketRow
 from tickets.core.settings import load_settings
@@ -74,4 +76,9 @@ def test_demo_tells_the_story_once(demo: Container) -> None:
         assert any(c.classification == "spam" for c in calls)
         assert any(c.status == "pending" and c.classification == "auto_reply" for c in calls)
         assert any(c.status == "pending" and c.classification == "bounce" for c in calls)
+
+        # The console refuses keywords outside the dictionary: the demo's are all in it.
+        forms = form_index(s)
+        assert all(folded_text(k) in forms for t in tickets for k in t.keywords or [])
+        assert forms[folded_text("Krajowy System e-Faktur")].name == "KSeF"
     assert load_demo(demo) == "demo data already loaded"

@@ -3,6 +3,7 @@ Polish plurals have their three forms, and the merge tool for branches' dictiona
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,25 @@ def test_every_key_used_in_templates_and_python_exists() -> None:
     assert sorted(k for k in plain if k not in i18n.CATALOGUE) == []
     missing = [f"{k}.{f}" for k in plural for f in PLURAL_FORMS if f"{k}.{f}" not in i18n.CATALOGUE]
     assert missing == []
+
+
+LITERAL_WORD = re.compile(r"[^\W\d_]{2,}")
+NOT_MARKUP = re.compile(r"\{#.*?#\}|<(script|style)\b.*?</\1>|\{\{.*?\}\}|\{%.*?%\}", re.S)
+SHOWN_ATTRIBUTE = re.compile(r"\b(?:alt|title|placeholder|aria-label)=\"([^\"]*)\"")
+NOT_WORDS = {"Sedno", "ms", "min", "kB", "MiB", "lt", "gt", "PUT", "api", "devops", "modules",
+             "mapping", "login-page", "planner-page", "todo-page", "https", "pomoc", "enova", "pl"}  # fmt: skip
+"""Left after the markup: the brand, units, API paths in the admin's help, body classes."""
+
+
+def test_templates_show_no_literal_words_outside_the_catalogues() -> None:
+    found: list[str] = []
+    for path in sorted((ROOT / "ui" / "templates").glob("*.html")):
+        source = NOT_MARKUP.sub(" ", path.read_text("utf-8"))
+        shown = [*SHOWN_ATTRIBUTE.findall(source), *re.sub(r"<[^>]*>", " ", source).split()]
+        for chunk in shown:
+            found += [f"{path.name}: {w}" for w in LITERAL_WORD.findall(chunk)
+                      if w not in NOT_WORDS and chunk not in NOT_WORDS]  # fmt: skip
+    assert found == []
 
 
 def test_polish_counts_take_three_forms() -> None:

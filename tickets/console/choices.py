@@ -27,7 +27,12 @@ class FieldChoices(msgspec.Struct):
     modules: list[str]
     """The module dictionary (active entries); empty = any module may be typed."""
     keywords: list[str]
-    """Preferred forms of the keyword dictionary, for suggestions as one types."""
+    """Every form of the keyword dictionary (preferred forms and synonyms), for suggestions
+    as one types and for refusing a word outside it before the form is sent."""
+
+
+def keyword_forms(row: KeywordRow) -> list[str]:
+    return [row.name, *(row.synonyms or [])]
 
 
 def _dictionary(session: Session, kind: str) -> list[Choice]:
@@ -46,5 +51,8 @@ def field_choices(session: Session) -> FieldChoices:
                 .order_by(DevOpsModuleRow.module)
             )
         ),
-        keywords=list(session.scalars(select(KeywordRow.name).order_by(KeywordRow.name))),
+        keywords=sorted(
+            {form for row in session.scalars(select(KeywordRow)) for form in keyword_forms(row)},
+            key=str.casefold,
+        ),
     )

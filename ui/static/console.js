@@ -65,6 +65,23 @@
     });
     const form = input.closest("form");
     if (!form) return;
+    // Only words of the dictionary are taken (the server refuses others): say which ones are
+    // not before the form is sent, so a call's form is never lost to a typo. Folded as the
+    // server folds them: case, accents, ł.
+    const fold = (w) => w.toLowerCase().normalize("NFD").replace(/\p{M}/gu, "")
+      .replace(/ł/g, "l").split(/\s+/).join(" ");
+    // Words the ticket carries already (an import's) stay allowed, as on the server.
+    const carried = input.defaultValue.split(",").map((w) => w.trim()).filter(Boolean);
+    const known = new Set([...dictionary, ...carried].map(fold));
+    const unknown = () => parts().filter((w) => !known.has(fold(w)));
+    input.addEventListener("input", () => input.setCustomValidity(""));
+    form.addEventListener("submit", (event) => {
+      const words = dictionary.length ? unknown() : [];
+      if (!words.length) return;
+      event.preventDefault();
+      input.setCustomValidity(input.dataset.unknown.replace("{words}", words.join(", ")));
+      input.reportValidity();
+    });
     form.addEventListener("click", (event) => {
       const button = event.target.closest("[data-add-keyword]");
       if (!button) return;

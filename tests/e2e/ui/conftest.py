@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 import uvicorn
@@ -18,6 +22,8 @@ import uvicorn
 from api.app import create_app
 from api.bootstrap import build_container, load_configuration, make_outbox_worker
 from api.container import Container
+from api.serving import start_child, stop_child
+from tests.services.smtp import SmtpServer, smtp_server
 from tickets.core.settings import load_settings
 from tools.demo import load_demo
 
@@ -52,20 +58,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="package")
-def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data = tmp_path_factory.mktemp("ui-data")
-    env = {
-        "SEDNO_DATA_DIR": str(data),
-        "SEDNO_RUN_WORKERS": "0",
-        "SEDNO_TELEPHONY_SECRET": TELEPHONY_SECRET,
-    }
+@contextmanager
+def serve_desk(env: dict[str, str], port: int) -> Iterator[Server]:
+    """The app over demo data under uvicorn on `port`, its outbox drained by the test."""
     settings = load_settings(env)
     container = build_container(settings, prepare="create", config=load_configuration(env))
     load_demo(container)
     make_outbox_worker(container).drain()
     app = create_app(settings, container=container, run_workers=False)
-    port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
@@ -85,6 +85,82 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         server.should_exit = True
         thread.join(timeout=10)
         container.close()
+
+
+@pytest.fixture(scope="package")
+def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("ui-data")
+    env = {
+        "SEDNO_DATA_DIR": str(data),
+        "SEDNO_RUN_WORKERS": "0",
+        "SEDNO_TELEPHONY_SECRET": TELEPHONY_SECRET,
+    }
+    with serve_desk(env, _free_port()) as server:
+        yield server
+
+
+STANDIN_SECRET = "ui-standin-hook-secret"
+
+
+@dataclass
+class DeskWithProduction:
+    """The desk served as `sedno serve --demo-devops` serves it: the Azure DevOps stand-in
+    as a process of its own (its service hook calls the desk back), and a real SMTP server."""
+
+    desk: Server
+    standin_url: str
+    smtp: SmtpServer
+    admin: httpx.Client
+    """The stand-in's test routes (`/_standin/...`): production's side of the story."""
+
+    def resolve(self, work_item_id: int) -> None:
+        """Production resolves the work item; the stand-in's hook tells the desk at once."""
+        answer = self.admin.post(
+            f"/_standin/workitems/{work_item_id}/state",
+            json={"state": "Resolved", "changed_by": "Ewa Produkcja <produkcja@standin.local>"},
+        )
+        answer.raise_for_status()
+        assert [d["status_code"] for d in answer.json()["deliveries"]] == [200]
+
+
+def _start_standin(port: int, hook_url: str) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "api.cli", "devops", "standin", "--port", str(port)]
+    child = start_child([*argv, "--hook-url", hook_url, "--hook-secret", STANDIN_SECRET])
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/_standin/workitems").status_code == 200:
+                return child
+        except httpx.HTTPError:
+            pass
+        if child.poll() is not None or time.monotonic() > deadline:
+            stop_child(child)
+            raise RuntimeError("the DevOps stand-in did not start")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def production_desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskWithProduction]:
+    port, standin_port = _free_port(), _free_port()
+    url, standin_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{standin_port}"
+    standin = _start_standin(standin_port, f"{url}/api/devops/webhook")
+    env = {
+        "SEDNO_DATA_DIR": str(tmp_path_factory.mktemp("ui-devops-data")),
+        "SEDNO_RUN_WORKERS": "0",
+        "SEDNO_PUBLIC_URL": url,
+        "SEDNO_MAIL_FROM": "Pomoc Sedno <pomoc@sedno.test>",
+        "SEDNO_DEVOPS_URL": f"{standin_url}/standin",
+        "SEDNO_DEVOPS_PROJECT": "Sedno",
+        "SEDNO_DEVOPS_PAT": "standin-pat",
+        "SEDNO_DEVOPS_WEBHOOK_SECRET": STANDIN_SECRET,
+    }
+    try:
+        with smtp_server() as smtp:
+            env.update(SEDNO_SMTP_HOST=smtp.host, SEDNO_SMTP_PORT=str(smtp.port))
+            with serve_desk(env, port) as desk, httpx.Client(base_url=standin_url) as admin:
+                yield DeskWithProduction(desk, standin_url, smtp, admin)
+    finally:
+        stop_child(standin)
 
 
 @pytest.fixture(scope="package")

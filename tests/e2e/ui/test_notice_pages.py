@@ -77,7 +77,7 @@ def test_an_administrator_edits_the_matrix_a_consultant_is_refused(
     assert "administrator" in page.locator("[role=alert], main").first.inner_text()
     page.click("form[action='/logout'] button")
     login(page, ui_server.url, "admin.demo")
-    page.click("nav[aria-label=main] a[href='/admin/notifications']")
+    page.click("#main-nav a[href='/admin/notifications']")
     box = page.locator("input[name='c:reply:lead:notice']")
     assert box.is_checked()
     assert "Osoba kontaktowa" in page.locator("#rules-specific").inner_text()  # ZS states
@@ -145,7 +145,7 @@ def test_the_project_page_lists_its_tasks_and_events(page: Any, ui_server: Serve
     _ticket(ui_server, title="Migracja list płac", project_id=project.id)
     _ticket(ui_server, definition="ZT", title="Telefon w sprawie wdrożenia", project_id=project.id)
     login(page, ui_server.url, "konsultant")
-    page.click("nav[aria-label=main] a[href='/projects']")
+    page.click("#main-nav a[href='/projects']")
     page.click(f"a[href='/projects/{project.id}']")
     assert "Łódzkie Zakłady" in page.locator("h1").inner_text()
     assert "zewnętrzny" in page.locator("#project").inner_text()

@@ -266,7 +266,7 @@ def test_definitions_are_edited_only_by_an_administrator(page: Any, ui_server: S
 def test_the_language_switch_is_remembered(page: Any, ui_server: Server) -> None:
     login(page, ui_server.url)
     page.click("a.lang")
-    assert page.locator("nav[aria-label=main] a").first.inner_text() == "Search"
+    assert page.locator("#main-nav a").first.inner_text() == "Search"
     page.goto(f"{ui_server.url}/call")
     assert page.locator("h1").inner_text() == "Register a call"
     page.click("a.lang")

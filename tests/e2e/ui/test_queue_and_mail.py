@@ -119,7 +119,7 @@ def test_bulk_drop_of_spam_and_restore(page: Any, ui_server: Server) -> None:
         assert page.locator(f"#call-{call_id}").count() == 0
     page.click(".tabs >> text=Odrzucone")
     dropped = page.locator(f"#call-{calls[0]}")
-    assert "spam" in dropped.inner_text()
+    assert "niechciana poczta" in dropped.inner_text()
     dropped.locator("text=Przywróć").click()
     page.wait_for_url(re.compile(r"restored=1"))
     assert page.locator(f"#call-{calls[0]}").count() == 1

@@ -141,7 +141,7 @@ def test_the_time_report_page_for_a_curator(
     if viewport:
         page.set_viewport_size(viewport)
     login(page, ui_server.url, "kurator")
-    link = page.locator("nav[aria-label=main] a[href='/reports/time']")
+    link = page.locator("#main-nav a[href='/reports/time']")
     assert link.inner_text() == "Czas i koszty"
     link.click()
     page.wait_for_url("**/reports/time")
@@ -178,7 +178,7 @@ def test_a_consultant_has_no_report_link_and_is_refused_in_polish(
     page: Any, ui_server: Server
 ) -> None:
     login(page, ui_server.url, "konsultant")
-    assert page.locator("nav[aria-label=main] a[href='/reports/time']").count() == 0
+    assert page.locator("#main-nav a[href='/reports/time']").count() == 0
     response = page.goto(f"{ui_server.url}/reports/time")
     assert response.status == 403
     assert "kuratorzy i administratorzy" in page.locator("[role=alert]").inner_text()
