@@ -66,6 +66,10 @@ def test_feedback_mail_reaches_a_consultant_who_did_not_opt_out(env: Env) -> Non
     [mail] = _mails_to(env, "anna@sedno.pl")
     assert "Produkcja usunęła element roboczy" in str(mail.message["Subject"])
     assert env.ticket(ticket_id).state == "in_progress"
+    body = mail.message.get_body(("plain",)).get_content()
+    # In Polish, the work item's state and the ticket's too, never their internal names.
+    assert "na „Usunięty”" in body and "Stan zgłoszenia: W realizacji." in body
+    assert "Removed" not in body and "in_progress" not in body
 
 
 def test_contact_of_a_do_not_contact_client_gets_nothing(env: Env) -> None:

@@ -11,6 +11,7 @@ is staff mail (`staff` in the payload) and still goes out.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from sqlalchemy import func, or_, select
@@ -32,6 +33,7 @@ from tickets.core.outbox import OutboxJob, enqueue
 from tickets.core.runtime import Runtime
 from tickets.core.schemas import SYSTEM
 from tickets.core.services import NOTIFY_JOB, record, utcnow
+from tickets.domain.work_items import work_item_state_pl
 from tickets.notices import rules
 
 if TYPE_CHECKING:
@@ -126,19 +128,24 @@ def _ticket_link(settings: Settings, ticket: TicketRow) -> str:
 
 
 def user_notice(
-    settings: Settings, ticket: TicketRow, reason: str, payload: dict[str, Any]
+    settings: Settings,
+    ticket: TicketRow,
+    reason: str,
+    payload: dict[str, Any],
+    state_label: Callable[[str], str] = str,
 ) -> tuple[str, str]:
-    """Subject and text of a notice to a Sedno user, in Polish."""
+    """Subject and text of a notice to a Sedno user, in Polish; `state_label` names a state
+    of the ticket's definition."""
     note = str(payload.get("note") or "")
     link = _ticket_link(settings, ticket)
     if reason == "devops_feedback":
         item = payload.get("work_item_id")
-        state = payload.get("work_item_state") or ""
+        state = work_item_state_pl(str(payload.get("work_item_state") or ""))
         subject = f"[{ticket.number}] Odpowiedź produkcji: {note or state}"
         text = (
             f"Dzień dobry,\n\nprodukcja zmieniła stan elementu roboczego #{item} "
             f"na „{state}”.\n{note}\n\nZgłoszenie {ticket.number}: {ticket.title}\n"
-            f"Stan zgłoszenia: {ticket.state}. Zgłoszenie wróciło do Ciebie.\n{link}"
+            f"Stan zgłoszenia: {state_label(ticket.state)}. Zgłoszenie wróciło do Ciebie.\n{link}"
         )
     elif reason == "handoff":
         subject = f"[{ticket.number}] Przekazano na produkcję: {ticket.title}"
@@ -164,7 +171,7 @@ def user_notice(
     elif reason in ("created", "state", "reply"):
         what = {
             "created": "Nowe zgłoszenie",
-            "state": f"Zmiana stanu na {payload.get('state') or ticket.state}",
+            "state": f"Zmiana stanu na {state_label(str(payload.get('state') or ticket.state))}",
             "reply": "Nowa wiadomość w zgłoszeniu",
         }[reason]
         subject = f"[{ticket.number}] {what}: {ticket.title}"
@@ -260,7 +267,10 @@ class Handlers:
                     self.settings.public_url, self.settings.secret_key, assignment.id, utcnow()
                 )
                 p = {**p, "answer_block": block}
-            subject, text = user_notice(self.settings, ticket, str(p["reason"]), p)
+            definition = defs.get_definition(s, ticket.definition_code)
+            subject, text = user_notice(
+                self.settings, ticket, str(p["reason"]), p, state_label=definition.label
+            )
             payload = mail_payload(
                 self.settings,
                 user.email,
