@@ -314,7 +314,7 @@ def test_round_trip_handoff_work_item_hook_and_mail(env: Env) -> None:
     assert len(mails) == 1
     assert "Odpowiedź produkcji: Produkcja zakończyła" in str(mails[0].message["Subject"])
     body = mails[0].message.get_body(("plain",)).get_content()
-    assert f"#{item['id']}" in body and "Resolved" in body
+    assert f"#{item['id']}" in body and "na „Rozwiązany”" in body and "Resolved" not in body
     # The move back came from production: nothing is exported to the work item again.
     exports = env.jobs(handoff.EXPORT_JOB)
     assert [(j.payload["old"], j.payload["new"]) for j in exports] == [
