@@ -51,7 +51,7 @@ from tickets.curation.weeks import CurationSettings, load_curation_settings
 from tickets.handoff import service as handoff
 from tickets.handoff.modules import check_module
 from tickets.notices import dispatch as _notice_events  # noqa: F401  (its flush listener)
-from tickets.notices.rules import seed_rules
+from tickets.notices.rules import lead_wants_mail, seed_rules
 from tickets.notifications import service as notifications
 from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
@@ -214,7 +214,9 @@ def outbox_handlers(
     search_sync.register_outbox_handlers(container, single, batch)
     intake_handlers.register_outbox_handlers(container, single, batch)
     handoff.register_outbox_handlers(container, single, batch)
-    notifications.register_outbox_handlers(container, single, batch)
+    notifications.register_outbox_handlers(
+        container, single, batch, lead_mail_wanted=lead_wants_mail
+    )
     curation_schedule.register_outbox_handlers(container, single, batch)
     identity = MailIdentity(container.settings.mail_from, container.settings.mail_domain)
     register_planner_mail(single, container.db, container.planner, identity)

@@ -36,17 +36,9 @@ CAPABILITIES = (
 # Arrows that pointed the wrong way before issue 15 are all gone: the ticket core asks the
 # capabilities through `tickets.core.hooks`, wired in the composition root. Keep it empty.
 KNOWN_UPWARD: set[str] = set()
-# Capability circles left from before issue 15: listed so that a new one fails the test at
-# once, and a broken one must be struck off (the list only shrinks).
-KNOWN_CIRCLES = {
-    # Added by the same merges (session 4), to be broken up under issue 15.
-    "tickets.handoff -> tickets.notifications",
-    "tickets.notices -> tickets.handoff",
-    "tickets.notices -> tickets.notifications",
-    "tickets.notices -> tickets.planner",
-    "tickets.notifications -> tickets.notices",
-    "tickets.planner -> tickets.notifications",
-}
+# No capability reaches itself through others' imports any more (the last circles, around
+# notices and notifications, went under issue 15 item 2). Keep it empty.
+KNOWN_CIRCLES: set[str] = set()
 RANK = {"domain": 0, "core": 1, "capability": 2, "api": 3, "ui": 4}
 
 
