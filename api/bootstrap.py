@@ -1,7 +1,8 @@
 """The composition root: settings in, wired services out.
 
 Every capability is imported here by name and registered explicitly: its tables (for
-`create_all` and Alembic), its outbox handlers and its scheduled jobs. The HTTP routes are
+`create_all` and Alembic), its outbox handlers, its scheduled jobs and the hooks the ticket
+core calls (`install_hooks`). The HTTP routes are
 registered the same way in `api/app.py`. Nothing is found by name at run time.
 """
 
@@ -41,20 +42,27 @@ from tickets.accounts.auth import ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Base, Database, utcnow
 from tickets.core.definitions import seed_defaults
+from tickets.core.hooks import TicketHooks, install
 from tickets.core.outbox import OutboxWorker
 from tickets.core.settings import Settings, environment, load_settings
 from tickets.curation import schedule as curation_schedule
 from tickets.curation.linkcheck import LinkCheckSettings, load_linkcheck_settings
 from tickets.curation.weeks import CurationSettings, load_curation_settings
 from tickets.handoff import service as handoff
+from tickets.handoff.modules import check_module
 from tickets.notices import dispatch as _notice_events  # noqa: F401  (its flush listener)
-from tickets.notices.rules import seed_rules
+from tickets.notices.rules import lead_wants_mail, seed_rules
 from tickets.notifications import service as notifications
 from tickets.planner.mail import MailIdentity
 from tickets.planner.mail import register as register_planner_mail
 from tickets.planner.schedules import run_schedules
 from tickets.planner.settings import PlannerSettings, load_planner_settings
+from tickets.projects.orm import ProjectRow
+from tickets.projects.service import project_name
 from tickets.protocol.settings import ProtocolSettings, load_protocol_settings
+from tickets.tasks.checklists import checklist_view, copy_template
+from tickets.tasks.completion import check_completion
+from tickets.tasks.fields import check_task_fields
 from tickets.telephony.settings import TelephonySettings, load_telephony_settings
 from tickets.telephony.statuses import seed_statuses
 from tickets.timecost.settings import TimeCostSettings, load_timecost_settings
@@ -144,6 +152,21 @@ def create_tables(db: Database) -> None:
     Base.metadata.create_all(db.write_engine)
 
 
+def install_hooks() -> None:
+    """Hand the ticket core what it asks of the capabilities (`tickets.core.hooks`)."""
+    install(
+        TicketHooks(
+            field_checks=(check_module,),
+            references={"project_id": ProjectRow},
+            task_field_checks=(check_task_fields,),
+            categorised=(copy_template,),
+            completion_checks=(check_completion,),
+            checklist=checklist_view,
+            project_name=project_name,
+        )
+    )
+
+
 def build_container(
     settings: Settings, *, prepare: str = "auto", config: Configuration | None = None
 ) -> Container:
@@ -151,6 +174,7 @@ def build_container(
     tests), "none", or "auto" = migrate the embedded SQLite database, leave PostgreSQL to
     `sedno migrate` (so that replicas never race on migrations). The capabilities' settings
     come from `config`, else from the environment and `.env`."""
+    install_hooks()
     config = config or load_configuration()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database.url, desk_timezone=settings.timezone)
@@ -190,7 +214,9 @@ def outbox_handlers(
     search_sync.register_outbox_handlers(container, single, batch)
     intake_handlers.register_outbox_handlers(container, single, batch)
     handoff.register_outbox_handlers(container, single, batch)
-    notifications.register_outbox_handlers(container, single, batch)
+    notifications.register_outbox_handlers(
+        container, single, batch, lead_mail_wanted=lead_wants_mail
+    )
     curation_schedule.register_outbox_handlers(container, single, batch)
     identity = MailIdentity(container.settings.mail_from, container.settings.mail_domain)
     register_planner_mail(single, container.db, container.planner, identity)

@@ -308,6 +308,10 @@ def run_intake_worker(
 
 
 def main() -> None:
+    # A process built without the composition root: it loads the notices' flush listener
+    # itself, as `api.bootstrap` does, so that the events it writes reach the people concerned.
+    from tickets.notices import dispatch  # noqa: F401
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     env = environment()
     settings = load_settings(env)

@@ -18,11 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from search.analysis import folded_text, words
-from tickets.core.orm import TicketRow
+from tickets.core.orm import KeywordRow, TicketRow
 from tickets.core.outbox import enqueue
 from tickets.core.schemas import Actor, TicketPatch
 from tickets.core.services import get_ticket, update_ticket
-from tickets.curation.orm import KeywordRow
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 
 SETTINGS_JOB = "search.settings"

@@ -29,6 +29,7 @@ from tickets.core.services import create_ticket, transition_ticket
 from tickets.core.settings import load_settings
 from tickets.handoff import service as handoff
 from tickets.handoff.azure_devops import forget_retry_after, ticket_tag
+from tickets.notices.rules import lead_wants_mail
 from tickets.notifications import service as notifications
 
 SECRET = "hook-secret-for-tests"
@@ -207,7 +208,9 @@ def env(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Env]:
         single: dict[str, Any] = {"mail.send": make_send_mail_handler(settings)}
         batch: dict[str, Any] = {}
         handoff.register_outbox_handlers(container, single, batch)
-        notifications.register_outbox_handlers(container, single, batch)
+        notifications.register_outbox_handlers(
+            container, single, batch, lead_mail_wanted=lead_wants_mail
+        )
         with db.transaction() as s:
             consultant, _ = create_user(
                 s, login="anna", name="Anna Konsultant", role="consultant", email="anna@sedno.pl"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
-from tickets.curation.orm import KeywordRow
+from tickets.core.orm import KeywordRow
 from tickets.handoff.orm import DevOpsModuleRow
 
 

@@ -1,4 +1,5 @@
-"""Tables of the ticket core: definitions, tickets, directory, users, time, history."""
+"""Tables of the ticket core: definitions, tickets, directory, users, time, history, the
+keyword dictionary."""
 
 from __future__ import annotations
 
@@ -345,3 +346,18 @@ class ReuseRow(Base):
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class KeywordRow(Base):
+    """A dictionary keyword (kept by `tickets.curation`, read by search and the console): its preferred form (`name`) and the synonyms that mean the same."""
+
+    __tablename__ = "keywords"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    folded: Mapped[str] = mapped_column(String(100), unique=True)
+    """`name` folded (lower case, no diacritics, single spaces): what uniqueness is checked on."""
+    synonyms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -11,7 +11,6 @@ from msgspec import UNSET, Meta, UnsetType
 
 from tickets.core import examples as ex
 from tickets.domain.errors import ValidationFailed
-from tickets.tasks.schemas import ChecklistItemView, ChildrenProgress
 
 Title = Annotated[
     str, Meta(min_length=1, max_length=500, examples=["Faktura nie wysyła się do KSeF: błąd 401"])
@@ -303,6 +302,26 @@ class AssignmentView(msgspec.Struct, kw_only=True):
     answered_via: str
     """link, mail or console; empty while pending."""
     reason: str
+
+
+class ChecklistItemView(msgspec.Struct):
+    """One item of a task's checklist (`tickets.tasks.checklists`)."""
+
+    id: int
+    text: str
+    required: bool
+    done: bool
+    done_by: int | None
+    """The user who ticked it."""
+    done_at: dt.datetime | None
+    done_by_name: str | None = None
+
+
+class ChildrenProgress(msgspec.Struct):
+    """A parent's children: how many are closed (completed or cancelled) of how many."""
+
+    done: int
+    total: int
 
 
 class TicketView(msgspec.Struct):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
-from tickets.core import sequence
+from tickets.core import hooks, sequence
 from tickets.core.db import desk_zone
 from tickets.core.knowledge import knowledge_ids
 from tickets.core.orm import (
@@ -35,9 +35,6 @@ from tickets.core.schemas import (
 from tickets.domain.definitions import Definition, StateChanged, transition
 from tickets.domain.errors import Conflict, NotFound, ValidationFailed
 from tickets.domain.numbering import numbering_year, parse_number
-from tickets.handoff.orm import DevOpsModuleRow
-from tickets.notices import rules
-from tickets.projects.orm import ProjectRow
 
 INDEX_JOB = "search.index"
 NOTIFY_JOB = "mail.notify_state"
@@ -113,19 +110,9 @@ def _check_dictionaries(session: Session, values: dict[str, Any]) -> None:
                 )
 
 
-def _check_module(session: Session, values: dict[str, Any]) -> None:
-    """A module must be one of the module dictionary's (when it has any), in its spelling."""
-    value = values.get("module")
-    if not value or not isinstance(value, str):
-        return
-    known = list(session.scalars(select(DevOpsModuleRow.module).where(DevOpsModuleRow.active)))
-    if not known:
-        return
-    for name in known:
-        if name.casefold() == value.strip().casefold():
-            values["module"] = name
-            return
-    raise ValidationFailed("module", f"{value!r} is not a module of the dictionary")
+def _check_capability_fields(session: Session, values: dict[str, Any]) -> None:
+    for check in hooks.current().field_checks:
+        check(session, values)
 
 
 def _check_references(session: Session, values: dict[str, Any]) -> None:
@@ -135,7 +122,7 @@ def _check_references(session: Session, values: dict[str, Any]) -> None:
         "contact_id": ContactRow,
         "lead_consultant_id": UserRow,
         "parent_id": TicketRow,
-        "project_id": ProjectRow,
+        **hooks.current().references,
     }
     for field, model in refs.items():
         value = values.get(field)
@@ -175,15 +162,13 @@ def _fill_partner_from_client(session: Session, values: dict[str, Any]) -> None:
 def _check_task_fields(
     session: Session, values: dict[str, Any], ticket_type: str, kind: str
 ) -> None:
-    """Deadline and category of a task (the category dictionary lives in `tickets.tasks`)."""
-    from tickets.tasks.categories import check_category
-    from tickets.tasks.deadlines import check_deadline
+    for check in hooks.current().task_field_checks:
+        check(session, values, ticket_type, kind)
 
-    check_deadline(values.get("due_from"), values.get("due_to"))
-    if values.get("category"):
-        if kind != "task":
-            raise ValidationFailed("category", "only a task has a category")
-        check_category(session, values["category"], ticket_type)
+
+def _categorised(session: Session, ticket: TicketRow) -> None:
+    for hook in hooks.current().categorised:
+        hook(session, ticket)
 
 
 def _normalise_words(words: Sequence[str]) -> list[str]:
@@ -217,7 +202,7 @@ def create_ticket(
     _fill_from_licence(session, values)
     _check_dictionaries(session, values)
     if external_id is None:  # history keeps the modules it was written with
-        _check_module(session, values)
+        _check_capability_fields(session, values)
     _check_references(session, values)
     _fill_partner_from_client(session, values)
     values["category"] = values["category"].strip()
@@ -260,9 +245,7 @@ def create_ticket(
     session.flush()
     record(session, ticket, actor, "created", new=number)
     if ticket.category:
-        from tickets.tasks.checklists import copy_template
-
-        copy_template(session, ticket)
+        _categorised(session, ticket)
     if state == "completed":
         request_reindex(session, ticket.id)
     return ticket
@@ -286,7 +269,7 @@ def update_ticket(session: Session, actor: Actor, ticket_id: int, patch: TicketP
         _fill_from_licence(session, merged)
         changes.update({k: v for k, v in merged.items() if k not in changes or changes[k] is None})
     _check_dictionaries(session, changes)
-    _check_module(session, changes)
+    _check_capability_fields(session, changes)
     _check_references(session, changes)
     if "client_id" in changes and "partner_id" not in changes and changes["client_id"] is not None:
         _fill_partner_from_client(session, changes)
@@ -315,9 +298,7 @@ def update_ticket(session: Session, actor: Actor, ticket_id: int, patch: TicketP
         if ticket.state == "completed":
             request_reindex(session, ticket.id)
         if "category" in changes and ticket.category:
-            from tickets.tasks.checklists import copy_template
-
-            copy_template(session, ticket)
+            _categorised(session, ticket)
     return ticket
 
 
@@ -358,10 +339,6 @@ def apply_transition(
     if ticket.devops_work_item_id is not None and actor != DEVOPS_ACTOR:
         payload = {"ticket_id": ticket.id, "old": event.old, "new": event.new, "note": note or ""}
         enqueue(session, DEVOPS_EXPORT_JOB, payload)
-    if rules.wants(
-        session, "state", "contact", "email", definition=definition.code, state=event.new
-    ):
-        enqueue(session, NOTIFY_JOB, {"ticket_id": ticket.id, "state": event.new, "old": event.old})
     return event
 
 
@@ -378,11 +355,10 @@ def transition_ticket(
 ) -> TicketRow:
     """A user's move: a task is completed only with its required checklist done and its
     children closed (`force` with a note overrides the children, recorded in history)."""
-    from tickets.tasks.completion import check_completion
-
     ticket = get_ticket(session, ticket_id, for_update=True)
     definition = defs.get_definition(session, ticket.definition_code)
-    check_completion(session, actor, ticket, definition, target, force=force, note=note)
+    for check in hooks.current().completion_checks:
+        check(session, actor, ticket, definition, target, force=force, note=note)
     apply_transition(
         session,
         actor,

@@ -6,7 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
+from tickets.core import hooks
 from tickets.core.assignments import assignment_view
+from tickets.core.children import progress
 from tickets.core.client_warnings import warnings_for
 from tickets.core.orm import (
     AttachmentRow,
@@ -28,9 +30,6 @@ from tickets.core.schemas import (
     TimeEntryView,
 )
 from tickets.core.services import get_ticket, time_total_s, utcnow
-from tickets.projects.orm import ProjectRow
-from tickets.tasks.checklists import checklist_view
-from tickets.tasks.children import progress
 
 
 def ticket_warnings(session: Session, ticket: TicketRow) -> list[str]:
@@ -53,7 +52,7 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
     partner = session.get(PartnerRow, t.partner_id) if t.partner_id else None
     parent = session.get(TicketRow, t.parent_id) if t.parent_id else None
     second = session.get(UserRow, t.second_line_id) if t.second_line_id else None
-    project = session.get(ProjectRow, t.project_id) if t.project_id else None
+    extra = hooks.current()
     children = session.scalars(
         select(TicketRow).where(TicketRow.parent_id == t.id).order_by(TicketRow.id)
     )
@@ -159,13 +158,13 @@ def ticket_view(session: Session, ticket_id: int, *, lang: str = "pl") -> Ticket
         location=t.location,
         billable=t.billable,
         paid=t.paid,
-        checklist=checklist_view(session, t.id),
+        checklist=extra.checklist(session, t.id),
         children_progress=children_progress if children_progress.total else None,
         contact_name=t.contact_name or (contact.name if contact else None),
         contact_phone=t.contact_phone or (contact.phone if contact else None),
         second_line_id=t.second_line_id,
         second_line_name=second.name if second else None,
         project_id=t.project_id,
-        project_name=project.name if project else None,
+        project_name=extra.project_name(session, t.project_id) if t.project_id else None,
         assignment=assignment_view(session, t.id),
     )

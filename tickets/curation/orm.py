@@ -10,21 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tickets.core.db import Base, utcnow
 
 
-class KeywordRow(Base):
-    """A dictionary keyword: its preferred form (`name`) and the synonyms that mean the same."""
-
-    __tablename__ = "keywords"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    folded: Mapped[str] = mapped_column(String(100), unique=True)
-    """`name` folded (lower case, no diacritics, single spaces): what uniqueness is checked on."""
-    synonyms: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
 class SearchQueryRow(Base):
     """One search a user settled on (as-you-type prefixes collapse into it), with its hits."""
 

@@ -21,11 +21,11 @@ from search.analysis import stems
 from search.keywords import canonical_keywords
 from tickets.core.db import Database
 from tickets.core.knowledge import closed_as_answer, is_knowledge
-from tickets.core.orm import ReuseRow, TicketHistoryRow, TicketRow
+from tickets.core.orm import KeywordRow, ReuseRow, TicketHistoryRow, TicketRow
 from tickets.core.schemas import Actor, Text, TicketPatch, UrlList, Words
 from tickets.core.services import get_ticket, record, update_ticket
 from tickets.curation.linkcheck import broken_links
-from tickets.curation.orm import KeywordRow, SearchQueryRow
+from tickets.curation.orm import SearchQueryRow
 from tickets.curation.search_log_buffer import SearchLogBuffer
 from tickets.curation.shapes import (
     BrokenLink,

@@ -8,7 +8,8 @@ DevOps), `reply` (a person's mail threaded onto the ticket). `consultation` is r
 `tickets.notices.consult`; `assignment_rejected` (the assignee refused the ticket) tells the
 assigner. An `assigned` event also opens the assignment the assignee answers
 (`tickets.core.assignments`). The one who caused an event is never told of it. The contact's
-state mail is the `mail.notify_state` job that `apply_transition` queues when the matrix asks.
+state mail is the `mail.notify_state` job queued here, with the transition, when the matrix
+asks for it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from sqlalchemy.orm import Session
 
 from tickets.core.assignments import current_assignment, open_assignment
 from tickets.core.orm import TicketHistoryRow, TicketMessageRow, TicketRow, TimeEntryRow
+from tickets.core.outbox import enqueue
+from tickets.core.services import NOTIFY_JOB
 from tickets.notices.orm import NoticeRow
-from tickets.notices.rules import matching
+from tickets.notices.rules import matching, wants
 from tickets.notifications.service import Reason, notify_user
 
 DEVOPS_ACTOR_NAME: Final = "Azure DevOps"
@@ -126,6 +129,16 @@ def _assigned(session: Session, ticket: TicketRow, assignee: int | None, by: int
     dispatch(session, "assigned", ticket, actor_user_id=by, only={assignee})
 
 
+def _contact_mail(session: Session, ticket: TicketRow, state: str, old: Any) -> None:
+    """The contact hears of the new state by mail when the matrix says so."""
+    with session.no_autoflush:
+        asked = wants(
+            session, "state", "contact", "email", definition=ticket.definition_code, state=state
+        )
+    if asked:
+        enqueue(session, NOTIFY_JOB, {"ticket_id": ticket.id, "state": state, "old": old})
+
+
 def _on_history(session: Session, row: TicketHistoryRow) -> None:
     ticket = _ticket(session, row.ticket_id)
     if ticket is None:
@@ -141,6 +154,7 @@ def _on_history(session: Session, row: TicketHistoryRow) -> None:
     elif row.action == "transition":
         state = str(row.new_value or "")
         dispatch(session, "state", ticket, actor_user_id=by, state=state, body=row.note)
+        _contact_mail(session, ticket, state, row.old_value)
         if by is None and row.actor == DEVOPS_ACTOR_NAME:
             dispatch(session, "handoff_returned", ticket, actor_user_id=None, body=row.note)
     elif row.action == "assignment_rejected":

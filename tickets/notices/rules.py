@@ -196,3 +196,8 @@ def wants(
         r.recipient == recipient and r.channel == channel
         for r in matching(session, event, definition=definition, state=state)
     )
+
+
+def lead_wants_mail(session: Session, event: str, definition: str) -> bool:
+    """Whether the lead of a ticket of `definition` is to get mail of `event`."""
+    return wants(session, event, "lead", "email", definition=definition)

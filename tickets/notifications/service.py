@@ -34,7 +34,6 @@ from tickets.core.runtime import Runtime
 from tickets.core.schemas import SYSTEM
 from tickets.core.services import NOTIFY_JOB, record, utcnow
 from tickets.domain.work_items import work_item_state_pl
-from tickets.notices import rules
 
 if TYPE_CHECKING:
     from tickets.core.settings import Settings
@@ -57,6 +56,9 @@ Reason = Literal[
 ]  # fmt: skip
 EVENT_OF_REASON: Final = {"devops_feedback": "handoff_returned"}
 """Notices whose mail another module queues: the matrix is checked when they are composed."""
+LeadMailWanted = Callable[[Session, str, str], bool]
+"""Whether the notification matrix mails the lead of a ticket of a definition about an event
+(`tickets.notices.rules.lead_wants_mail`, handed in by the composition root)."""
 FOOTER: Final = "\n\n--\nWiadomość wysłana automatycznie przez Sedno."
 """The mail sender adds the signed opt-out link below it (`tickets.notices.optout`)."""
 
@@ -232,9 +234,10 @@ def _message_id(settings: Settings, ticket_id: int) -> str:
 
 
 class Handlers:
-    def __init__(self, container: NotifyRuntime) -> None:
+    def __init__(self, container: NotifyRuntime, lead_mail_wanted: LeadMailWanted) -> None:
         self.db = container.db
         self.settings = container.settings
+        self.lead_mail_wanted = lead_mail_wanted
 
     def notify_user(self, job: OutboxJob) -> None:
         """Compose a user notice into a `mail.send` job, unless the user opted out."""
@@ -249,9 +252,7 @@ class Handlers:
                 log.info("notice %s not sent: user %s opted out", job.id, user.login)
                 return
             event = EVENT_OF_REASON.get(str(p["reason"]))
-            if event is not None and not rules.wants(
-                s, event, "lead", "email", definition=ticket.definition_code
-            ):
+            if event is not None and not self.lead_mail_wanted(s, event, ticket.definition_code):
                 log.info("notice %s not sent: the matrix has no mail for %s", job.id, event)
                 return
             message_id = f"sedno.notice.{ticket.id}.{job.id}@{self.settings.mail_domain}"
@@ -338,14 +339,13 @@ class Handlers:
 
 
 def register_outbox_handlers(
-    container: NotifyRuntime, single: dict[str, Any], batch: dict[str, Any]
+    container: NotifyRuntime,
+    single: dict[str, Any],
+    batch: dict[str, Any],
+    *,
+    lead_mail_wanted: LeadMailWanted,
 ) -> None:
     """`mail.notify_user` and `mail.notify_state`; both end as `mail.send` jobs."""
-    handlers = Handlers(container)
+    handlers = Handlers(container, lead_mail_wanted)
     single[NOTIFY_USER_JOB] = handlers.notify_user
     single[NOTIFY_STATE_JOB] = handlers.notify_state
-
-
-# The matrix's event listener sends the assignment notice this module used to send itself;
-# importing it here keeps every process that can mail also telling people in the console.
-import tickets.notices.dispatch  # noqa: E402, F401

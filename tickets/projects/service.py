@@ -174,6 +174,12 @@ def get_project(session: Session, project_id: int) -> ProjectRow:
     return row
 
 
+def project_name(session: Session, project_id: int) -> str | None:
+    """The name a ticket of the project shows (None for a project that is gone)."""
+    row = session.get(ProjectRow, project_id)
+    return row.name if row else None
+
+
 def project_detail(session: Session, project_id: int) -> ProjectDetail:
     row = get_project(session, project_id)
     items, _ = find_tickets(session, TicketFilter(project_id=project_id, limit=500), utcnow())

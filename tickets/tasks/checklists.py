@@ -7,13 +7,12 @@ from sqlalchemy.orm import Session
 
 from tickets.core.db import utcnow
 from tickets.core.orm import TicketRow, UserRow
-from tickets.core.schemas import Actor
+from tickets.core.schemas import Actor, ChecklistItemView
 from tickets.core.services import record
 from tickets.domain.errors import Conflict, NotFound
 from tickets.tasks.categories import ensure_category, find_category
 from tickets.tasks.orm import ChecklistTemplateItemRow, TaskCategoryRow, TicketChecklistItemRow
 from tickets.tasks.schemas import (
-    ChecklistItemView,
     ChecklistTemplateIn,
     ChecklistTemplateItemView,
     ChecklistTemplateView,

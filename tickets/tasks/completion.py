@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from tickets.core.children import open_children
 from tickets.core.orm import TicketRow
 from tickets.core.schemas import Actor
 from tickets.core.services import record
 from tickets.domain.definitions import Definition
 from tickets.domain.errors import Conflict, ValidationFailed
 from tickets.tasks.checklists import open_required
-from tickets.tasks.children import open_children
 
 
 class ChecklistIncomplete(Conflict):

@@ -62,24 +62,6 @@ class ChecklistTick(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     done: bool
 
 
-class ChecklistItemView(msgspec.Struct):
-    id: int
-    text: str
-    required: bool
-    done: bool
-    done_by: int | None
-    """The user who ticked it."""
-    done_at: dt.datetime | None
-    done_by_name: str | None = None
-
-
-class ChildrenProgress(msgspec.Struct):
-    """A parent's children: how many are closed (completed or cancelled) of how many."""
-
-    done: int
-    total: int
-
-
 class OverdueTask(msgspec.Struct):
     id: int
     number: str

@@ -9,11 +9,10 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.e2e.ui.conftest import Server, login, screenshot
-from tickets.core.orm import TicketRow
+from tickets.core.orm import KeywordRow, TicketRow
 from tickets.core.schemas import SYSTEM, TicketCreate
 from tickets.core.services import create_ticket
 from tickets.curation import weeks
-from tickets.curation.orm import KeywordRow
 
 PHONE = {"width": 390, "height": 844}
 

@@ -220,7 +220,8 @@ def test_walk_a_ticket_through_its_states(page: Any, ui_server: Server) -> None:
     page.fill(".transition-form input[name=note]", "klient potwierdził")
     screenshot(page, "ticket")
     page.click("button[name=to][value=completed]")
-    assert page.locator("#ticket-state").inner_text() == "Zakończony (rozwiązany)"  # the state's gender
+    # the resolution agrees with the state in gender
+    assert page.locator("#ticket-state").inner_text() == "Zakończony (rozwiązany)"
     assert buttons() == ["in_progress"]
     assert "Zaktualizować sterownik drukarki." in page.locator(".text.solution").inner_text()
     history = page.locator(".timeline").inner_text()

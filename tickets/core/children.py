@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
 from tickets.core.orm import TicketRow
-from tickets.tasks.schemas import ChildrenProgress
+from tickets.core.schemas import ChildrenProgress
 
 
 def _children(session: Session, parent_id: int) -> list[TicketRow]:
