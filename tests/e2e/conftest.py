@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -74,9 +75,20 @@ def api(db: Database, tmp_path: Path, api_client: TestClient) -> Iterator[Api]: 
                 s, login=role, name=role.title(), role=role, email=f"{role}@example.pl"
             )
     container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
-    api_client.app.state.container = container
-    api_client.cookies.clear()
-    try:
+    with serving(api_client, container):
         yield Api(client=api_client, container=container, tokens=tokens)
+
+
+@contextmanager
+def serving(client: TestClient, container: Container) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """The shared app answers from `container` (a test's own database, data dir and settings
+    read per request, e.g. DevOps or telephony configured), with an empty cookie jar.
+
+    Only what `create_app` bakes into the app itself (trusted proxies, the body size limit)
+    cannot differ; a test that needs those builds its own app."""
+    client.app.state.container = container
+    client.cookies.clear()
+    try:
+        yield client
     finally:
-        api_client.cookies.clear()
+        client.cookies.clear()
