@@ -10,19 +10,16 @@ cookie jar.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
 from api.container import Container
+from tests.services.apps import container_of, serving, started_app
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
-from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.settings import Settings, load_settings
 
@@ -53,15 +50,8 @@ def api_client(
     sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:  # type: ignore[type-arg]
     """One started app for the process; `api` swaps in each test's container."""
-    root = tmp_path_factory.mktemp("api-app")
-    shutil.copyfile(sqlite_template, root / "sedno.db")
-    db = Database(f"sqlite:///{root / 'sedno.db'}")
-    settings = api_settings(root / "data", db)
-    container = Container(settings=settings, db=db, blobs=BlobStore(root / "data" / "blobs"))
-    app = create_app(settings, container=container, run_workers=False)
-    with TestClient(app) as client:
+    with started_app(sqlite_template, tmp_path_factory.mktemp("api-app"), api_settings) as client:
         yield client
-    db.dispose()
 
 
 @pytest.fixture
@@ -74,21 +64,5 @@ def api(db: Database, tmp_path: Path, api_client: TestClient) -> Iterator[Api]: 
             _, tokens[role] = create_user(
                 s, login=role, name=role.title(), role=role, email=f"{role}@example.pl"
             )
-    container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
-    with serving(api_client, container):
-        yield Api(client=api_client, container=container, tokens=tokens)
-
-
-@contextmanager
-def serving(client: TestClient, container: Container) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """The shared app answers from `container` (a test's own database, data dir and settings
-    read per request, e.g. DevOps or telephony configured), with an empty cookie jar.
-
-    Only what `create_app` bakes into the app itself (trusted proxies, the body size limit)
-    cannot differ; a test that needs those builds its own app."""
-    client.app.state.container = container
-    client.cookies.clear()
-    try:
-        yield client
-    finally:
-        client.cookies.clear()
+    with serving(api_client, container_of(settings, db)) as client:
+        yield Api(client=client, container=client.app.state.container, tokens=tokens)

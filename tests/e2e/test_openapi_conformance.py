@@ -22,7 +22,7 @@ from schemathesis.config import PositiveDataAcceptanceConfig
 from schemathesis.generation import GenerationMode
 
 from api.container import Container
-from tests.e2e.conftest import serving
+from tests.services.apps import serving
 from tickets.accounts.auth import ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database

@@ -10,7 +10,8 @@ import pytest
 from litestar.testing import TestClient
 
 from api.container import Container
-from tests.e2e.conftest import ADMIN, Api, serving
+from tests.e2e.conftest import ADMIN, Api
+from tests.services.apps import serving
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database

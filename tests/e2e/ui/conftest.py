@@ -1,9 +1,4 @@
-"""The UI in headless Chromium: a real server (uvicorn, loopback) over demo data.
-
-The server (demo load and search indexing, some seconds) and the browser are started once per
-test process, not per package: under `--dist loadfile` a worker's UI files are not always
-consecutive, and a package fixture would be built again each time the worker came back to
-them. Each test still gets a browser context of its own (cookies, storage)."""
+"""The UI in headless Chromium: a real server (uvicorn, loopback) over demo data."""
 
 from __future__ import annotations
 
@@ -57,7 +52,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("ui-data")
     env = {
@@ -92,7 +87,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         container.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed (run `bash .ci/system-deps.sh` as root)")
