@@ -18,7 +18,7 @@ import pytest
 from litestar.testing import TestClient
 
 from api.container import Container
-from tests.services.apps import container_of, serving, started_app
+from tests.services.apps import app_fixture, container_of, serving
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.db import Database
 from tickets.core.settings import Settings, load_settings
@@ -45,13 +45,8 @@ def api_settings(data_dir: Path, db: Database) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-def api_client(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """One started app for the process; `api` swaps in each test's container."""
-    with started_app(sqlite_template, tmp_path_factory.mktemp("api-app"), api_settings) as client:
-        yield client
+api_client = app_fixture(api_settings, scope="session")
+"""One started app for the process; `api` swaps in each test's container."""
 
 
 @pytest.fixture

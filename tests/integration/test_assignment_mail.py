@@ -23,7 +23,7 @@ from intake.orm import IntakeCallRow
 from tests.integration.assignment_helpers import add_people
 from tests.integration.conftest import make_mail, make_settings
 from tests.integration.mailbox_helpers import scan_mailbox
-from tests.services.apps import serving, started_app
+from tests.services.apps import app_fixture, serving
 from tests.services.smtp import Received, SmtpServer
 from tickets.assignments import links
 from tickets.core.attachments import BlobStore
@@ -49,13 +49,7 @@ class Desk(msgspec.Struct):
     ania_token: str
 
 
-@pytest.fixture(scope="module")
-def app_client(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """One started app for the module; each test serves its own container from it."""
-    with started_app(sqlite_template, tmp_path_factory.mktemp("app"), make_settings) as client:
-        yield client
+app_client = app_fixture(make_settings)  # one started app for the module
 
 
 @pytest.fixture

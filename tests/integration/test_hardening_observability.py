@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.logs import JsonFormatter
 from api.middleware import RequestIdLogFilter
-from tests.services.apps import container_of, serving, started_app
+from tests.services.apps import app_fixture, container_of, serving
 from tickets.accounts.auth import ensure_bootstrap_admin
 from tickets.core.db import Database
 from tickets.core.outbox import OutboxJob, OutboxJobRow, OutboxWorker
@@ -32,13 +32,7 @@ def _settings(data_dir: Path, db: Database) -> Settings:
     )
 
 
-@pytest.fixture(scope="module")
-def app_client(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient[Any]]:
-    """One started app for the module; each test serves its own container from it."""
-    with started_app(sqlite_template, tmp_path_factory.mktemp("app"), _settings) as client:
-        yield client
+app_client = app_fixture(_settings)  # one started app for the module
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
+import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
@@ -24,6 +26,7 @@ from tickets.core.db import Database
 from tickets.core.settings import Settings
 
 SettingsFor = Callable[[Path, Database], Settings]
+Scope = Literal["session", "package", "module"]
 
 
 @contextmanager
@@ -41,6 +44,19 @@ def started_app(
             yield client
     finally:
         db.dispose()
+
+
+def app_fixture(settings_for: SettingsFor, scope: Scope = "module") -> Any:
+    """A fixture giving one started app per `scope` (see `started_app`)."""
+
+    @pytest.fixture(scope=scope)
+    def shared_app(
+        sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[TestClient]:  # type: ignore[type-arg]
+        with started_app(sqlite_template, tmp_path_factory.mktemp("app"), settings_for) as client:
+            yield client
+
+    return shared_app
 
 
 def container_of(settings: Settings, db: Database) -> Container:
