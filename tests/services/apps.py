@@ -65,10 +65,13 @@ def container_of(settings: Settings, db: Database) -> Container:
 
 @contextmanager
 def serving(client: TestClient, container: Container) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """The shared app answers from `container` for one test, with an empty cookie jar."""
+    """The shared app answers from `container` for one test, with an empty cookie jar. The
+    container is closed at the end, while the test's database still exists: its buffered
+    search log is written and its search index closed, as a replica's shutdown would."""
     client.app.state.container = container
     client.cookies.clear()
     try:
         yield client
     finally:
         client.cookies.clear()
+        container.close()
