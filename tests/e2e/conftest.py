@@ -10,7 +10,6 @@ cookie jar.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +17,9 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
 from api.container import Container
+from tests.services.apps import app_fixture, container_of, serving
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
-from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.settings import Settings, load_settings
 
@@ -47,20 +45,8 @@ def api_settings(data_dir: Path, db: Database) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
-def api_client(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """One started app for the process; `api` swaps in each test's container."""
-    root = tmp_path_factory.mktemp("api-app")
-    shutil.copyfile(sqlite_template, root / "sedno.db")
-    db = Database(f"sqlite:///{root / 'sedno.db'}")
-    settings = api_settings(root / "data", db)
-    container = Container(settings=settings, db=db, blobs=BlobStore(root / "data" / "blobs"))
-    app = create_app(settings, container=container, run_workers=False)
-    with TestClient(app) as client:
-        yield client
-    db.dispose()
+api_client = app_fixture(api_settings, scope="session")
+"""One started app for the process; `api` swaps in each test's container."""
 
 
 @pytest.fixture
@@ -73,10 +59,5 @@ def api(db: Database, tmp_path: Path, api_client: TestClient) -> Iterator[Api]: 
             _, tokens[role] = create_user(
                 s, login=role, name=role.title(), role=role, email=f"{role}@example.pl"
             )
-    container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
-    api_client.app.state.container = container
-    api_client.cookies.clear()
-    try:
-        yield Api(client=api_client, container=container, tokens=tokens)
-    finally:
-        api_client.cookies.clear()
+    with serving(api_client, container_of(settings, db)) as client:
+        yield Api(client=client, container=client.app.state.container, tokens=tokens)

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
 from api.container import Container
 from tests.e2e.conftest import ADMIN, Api
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin
+from tests.services.apps import serving
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
@@ -35,7 +35,12 @@ def standin() -> Iterator[ServedStandin]:
 
 
 @pytest.fixture
-def dapi(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Api]:
+def dapi(
+    db: Database,
+    tmp_path: Path,
+    standin: ServedStandin,
+    api_client: TestClient,  # type: ignore[type-arg]
+) -> Iterator[Api]:
     """The API with Azure DevOps configured (the stand-in)."""
     standin.reset()
     forget_retry_after()
@@ -59,8 +64,7 @@ def dapi(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Api]:
         second, _ = create_user(s, login="drugi", name="Druga Linia", role="consultant")
     container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
     container.devops_timeout_s = 2.0
-    app = create_app(settings, container=container, run_workers=False)
-    with TestClient(app) as client:
+    with serving(api_client, container) as client:
         api = Api(client=client, container=container, tokens=tokens)
         answer = client.put(
             "/api/devops/modules",

@@ -103,7 +103,7 @@ def _wait_for(url: str, log: Path, process: subprocess.Popen[bytes], seconds: fl
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise AssertionError(f"{url} did not answer:\n{log.read_text()}")
 
 
@@ -142,7 +142,10 @@ def test_serve_logs_once_and_ctrl_c_stops_every_child(tmp_path: Path) -> None:
         assert f"Sedno on http://127.0.0.1:{port}/" in text
         for _ in range(3):
             assert httpx.get(f"http://127.0.0.1:{port}/login").status_code == 200
-        time.sleep(1)
+        # The access line is written after the answer is sent: wait for the three to be there.
+        deadline = time.monotonic() + 30
+        while log.read_text().count("/login") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
 
         os.killpg(serve.pid, signal.SIGINT)
         assert serve.wait(timeout=60) is not None

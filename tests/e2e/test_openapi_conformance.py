@@ -21,8 +21,8 @@ from litestar.testing import TestClient
 from schemathesis.config import PositiveDataAcceptanceConfig
 from schemathesis.generation import GenerationMode
 
-from api.app import create_app
 from api.container import Container
+from tests.services.apps import serving
 from tickets.accounts.auth import ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
@@ -40,7 +40,11 @@ VALID_DATA_ANSWERS = ["2XX", "401", "403", "404", "409", "413", "422", "429", "5
 
 
 @pytest.fixture
-def app(sqlite_db: Database, tmp_path: Path) -> Iterator[Litestar]:
+def app(
+    sqlite_db: Database,
+    tmp_path: Path,
+    api_client: TestClient,  # type: ignore[type-arg]
+) -> Iterator[Litestar]:
     settings_ = load_settings(
         {
             "SEDNO_DATA_DIR": str(tmp_path / "data"),
@@ -53,9 +57,9 @@ def app(sqlite_db: Database, tmp_path: Path) -> Iterator[Litestar]:
     container = Container(
         settings=settings_, db=sqlite_db, blobs=BlobStore(tmp_path / "data" / "blobs")
     )
-    app = create_app(settings_, container=container, run_workers=False)
-    with TestClient(app):  # runs the start-up hooks that complete the document
-        yield app
+    # The shared app has run the start-up hooks that complete the document.
+    with serving(api_client, container) as client:
+        yield client.app
 
 
 def _schema(app: Litestar) -> Any:

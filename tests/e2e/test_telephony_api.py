@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
 from api.container import Container
 from tests.e2e.conftest import ADMIN, Api
+from tests.services.apps import serving
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
@@ -24,7 +24,7 @@ PBX = {"X-Sedno-Secret": SECRET}
 
 
 @pytest.fixture
-def tapi(db: Database, tmp_path: Path) -> Iterator[Api]:
+def tapi(db: Database, tmp_path: Path, api_client: TestClient) -> Iterator[Api]:  # type: ignore[type-arg]
     env = {
         "SEDNO_DATA_DIR": str(tmp_path / "data"),
         "SEDNO_ADMIN_TOKEN": ADMIN,
@@ -45,8 +45,7 @@ def tapi(db: Database, tmp_path: Path) -> Iterator[Api]:
         blobs=BlobStore(tmp_path / "data" / "blobs"),
         telephony=load_telephony_settings(env),
     )
-    app = create_app(settings, container=container, run_workers=False)
-    with TestClient(app) as client:
+    with serving(api_client, container) as client:
         yield Api(client=client, container=container, tokens=tokens)
 
 

@@ -17,13 +17,13 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.bootstrap import Container, make_outbox_worker
 from intake.imap import append_message
 from intake.orm import IntakeCallRow
 from tests.integration.assignment_helpers import add_people
 from tests.integration.conftest import make_mail, make_settings
 from tests.integration.mailbox_helpers import scan_mailbox
+from tests.services.apps import app_fixture, serving
 from tests.services.smtp import Received, SmtpServer
 from tickets.assignments import links
 from tickets.core.attachments import BlobStore
@@ -49,14 +49,22 @@ class Desk(msgspec.Struct):
     ania_token: str
 
 
+app_client = app_fixture(make_settings)  # one started app for the module
+
+
 @pytest.fixture
-def desk(db: Database, tmp_path: Path, smtp: SmtpServer, mailbox: ImapSettings) -> Iterator[Desk]:
+def desk(
+    db: Database,
+    tmp_path: Path,
+    smtp: SmtpServer,
+    mailbox: ImapSettings,
+    app_client: TestClient,  # type: ignore[type-arg]
+) -> Iterator[Desk]:
     settings = make_settings(tmp_path / "data", db, imap=mailbox, smtp=smtp,
                              SEDNO_PUBLIC_URL="https://sedno.test")  # fmt: skip
     people = add_people(db, "ania")
     container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "blobs"))
-    app = create_app(settings, container=container, run_workers=False)
-    with TestClient(app) as client:
+    with serving(app_client, container) as client:
         yield Desk(client=client, container=container, boss=people["kierownik"].actor,
                    ania=people["ania"].actor, ania_token=people["ania"].token)  # fmt: skip
 

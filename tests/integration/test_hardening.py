@@ -14,12 +14,10 @@ import msgspec
 import pytest
 from litestar.testing import TestClient
 
-from api.app import create_app
-from api.container import Container
 from api.logs import JsonFormatter
+from tests.services.apps import container_of, serving, started_app
 from tickets.accounts import login_limits
 from tickets.accounts.auth import create_user, ensure_bootstrap_admin
-from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.settings import Settings, load_settings
 
@@ -27,10 +25,10 @@ ADMIN = "test-admin-token-0123456789"
 LIMIT = 256 * 1024
 
 
-def _settings(tmp_path: Path, db: Database) -> Settings:
+def _settings(data_dir: Path, db: Database) -> Settings:
     settings = load_settings(
         {
-            "SEDNO_DATA_DIR": str(tmp_path / "data"),
+            "SEDNO_DATA_DIR": str(data_dir),
             "SEDNO_ADMIN_TOKEN": ADMIN,
             "SEDNO_DATABASE_URL": db.url,
         }
@@ -38,19 +36,36 @@ def _settings(tmp_path: Path, db: Database) -> Settings:
     return msgspec.structs.replace(settings, request_max_bytes=LIMIT)
 
 
-def _client(settings: Settings, db: Database) -> TestClient[Any]:
-    container = Container(settings=settings, db=db, blobs=BlobStore(settings.data_dir / "blobs"))
-    return TestClient(create_app(settings, container=container, run_workers=False))
+@pytest.fixture(scope="module")
+def replica_apps(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient[Any], TestClient[Any]]]:
+    """Two started app instances for the module (tests/services/apps.py: why and what may
+    differ; the body limit, which the app bakes in, is the same for every test here)."""
+    root = tmp_path_factory.mktemp("replicas")
+    (root / "one").mkdir()
+    (root / "two").mkdir()
+    with (
+        started_app(sqlite_template, root / "one", _settings) as one,
+        started_app(sqlite_template, root / "two", _settings) as two,
+    ):
+        yield one, two
 
 
 @pytest.fixture
-def replicas(db: Database, tmp_path: Path) -> Iterator[tuple[TestClient[Any], TestClient[Any]]]:
-    """Two app instances over one database, as two API replicas."""
+def replicas(
+    db: Database, tmp_path: Path, replica_apps: tuple[TestClient[Any], TestClient[Any]]
+) -> Iterator[tuple[TestClient[Any], TestClient[Any]]]:
+    """Two app instances over one database, as two API replicas (a container each)."""
     with db.transaction() as s:
         ensure_bootstrap_admin(s, ADMIN)
         create_user(s, login="anna", name="Anna", role="consultant", password="anna-haslo-1")
-    settings = _settings(tmp_path, db)
-    with _client(settings, db) as one, _client(settings, db) as two:
+    settings = _settings(tmp_path / "data", db)
+    first, second = replica_apps
+    with (
+        serving(first, container_of(settings, db)) as one,
+        serving(second, container_of(settings, db)) as two,
+    ):
         yield one, two
 
 

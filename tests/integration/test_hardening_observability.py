@@ -14,33 +14,32 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from api.app import create_app
-from api.container import Container
 from api.logs import JsonFormatter
 from api.middleware import RequestIdLogFilter
+from tests.services.apps import app_fixture, container_of, serving
 from tickets.accounts.auth import ensure_bootstrap_admin
-from tickets.core.attachments import BlobStore
 from tickets.core.db import Database
 from tickets.core.outbox import OutboxJob, OutboxJobRow, OutboxWorker
-from tickets.core.settings import load_settings
+from tickets.core.settings import Settings, load_settings
 
 ADMIN = "observability-admin-token"
 H = {"Authorization": f"Bearer {ADMIN}"}
 
 
-@pytest.fixture
-def client(db: Database, tmp_path: Path) -> Iterator[TestClient[Any]]:
-    settings = load_settings(
-        {
-            "SEDNO_DATA_DIR": str(tmp_path / "data"),
-            "SEDNO_ADMIN_TOKEN": ADMIN,
-            "SEDNO_DATABASE_URL": db.url,
-        }
+def _settings(data_dir: Path, db: Database) -> Settings:
+    return load_settings(
+        {"SEDNO_DATA_DIR": str(data_dir), "SEDNO_ADMIN_TOKEN": ADMIN, "SEDNO_DATABASE_URL": db.url}
     )
+
+
+app_client = app_fixture(_settings)  # one started app for the module
+
+
+@pytest.fixture
+def client(db: Database, tmp_path: Path, app_client: TestClient[Any]) -> Iterator[TestClient[Any]]:
     with db.transaction() as s:
         ensure_bootstrap_admin(s, ADMIN)
-    container = Container(settings=settings, db=db, blobs=BlobStore(tmp_path / "data" / "blobs"))
-    with TestClient(create_app(settings, container=container, run_workers=False)) as c:
+    with serving(app_client, container_of(_settings(tmp_path / "data", db), db)) as c:
         yield c
 
 

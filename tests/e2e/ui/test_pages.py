@@ -167,7 +167,9 @@ def test_call_for_a_do_not_contact_client_shows_the_warning(page: Any, ui_server
     page.locator("#similar .hit").first.wait_for()
     assert "Lista płac" in page.locator("#similar .hit").first.inner_text()
     first_watch = page.locator(".stopwatch").inner_text()
-    page.wait_for_timeout(1100)
+    page.wait_for_function(  # the stopwatch runs: its text moves on (waited for, not slept on)
+        "t => document.querySelector('.stopwatch').textContent !== t", arg=first_watch
+    )
     assert page.locator(".stopwatch").inner_text() != first_watch
     screenshot(page, "call-new")
 

@@ -104,8 +104,10 @@ def test_ringing_pops_the_caller_warnings_first_and_answer_opens_the_zt(
     assert "ZT/" in number
     page.locator(".tel-status[data-status=on_call]").wait_for()
     assert page.locator(".tel-status select option:checked").inner_text() == "Rozmowa z klientem"
-    # The stopwatch of the pop runs.
-    page.wait_for_timeout(1500)
+    # The stopwatch of the pop runs: it leaves 00:00 (waited for, not slept on).
+    page.wait_for_function(
+        "() => document.querySelector('[data-pop-stopwatch]')?.textContent.trim() !== '00:00'"
+    )
     assert page.locator("[data-pop-stopwatch]").inner_text() != "00:00"
     screenshot(page, "telephony-pop-answered")
 
