@@ -59,3 +59,5 @@ def configure_logging(level: int = logging.INFO) -> None:
     # Alembic announces its plugins and dialect each time a command opens the database;
     # `sedno migrate` turns it back on, so `make run` shows them once (`-v`: always).
     logging.getLogger("alembic").setLevel(level if level < logging.INFO else logging.WARNING)
+    # WeasyPrint logs each step of every print ("Fetching and parsing CSS") at INFO.
+    logging.getLogger("weasyprint").setLevel(level if level < logging.INFO else logging.WARNING)

@@ -60,4 +60,6 @@ def load_telephony_demo(db: Database) -> str:
             clients[client_name].consultant_id = (
                 clients[client_name].consultant_id or users[login].id
             )
-    return f"telephony demo: {added} contacts with phones, extensions {', '.join(e for _, e, _ in DEMO_LINES)}"
+        with_phones = len(s.scalars(select(ContactRow.id).where(ContactRow.phone != "")).all())
+    lines = ", ".join(e for _, e, _ in DEMO_LINES)
+    return f"telephony demo: {with_phones} contacts with phones ({added} new), extensions {lines}"
