@@ -25,20 +25,19 @@ run: $(STAMP)
 	$(BIN)/sedno demo
 	$(BIN)/sedno serve --host $(HOST) --port $(PORT) --demo-devops
 
-## make test: install what the tests need (system packages too, as root), lint, then beside each
-## other: the type check, the cluster tests (process groups of their own, which they start and
-## kill; mostly waiting) and the suite (two processes, one test file each at a time, files with
-## slow tests first). The outputs of the first two follow the suite's; any of the three failing
-## fails the target. `pytest -m quality` runs only the corpus evaluations.
+## make test: install what the tests need (system packages too, as root), lint, then type-check
+## beside the suite (mypy mostly waits on nothing the tests hold; its output is shown after the
+## suite's, and a failure of either fails the target): two processes, one test file each at a
+## time, files with slow tests first; the cluster tests (which start and kill whole process
+## groups) after them, alone. `pytest -m quality` runs only the corpus evaluations.
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & typecheck=$$!; \
-	$(BIN)/python -m pytest tests/cluster > $(VENV)/cluster.log 2>&1 & cluster=$$!; \
 	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/cluster; suite=$$?; \
 	wait $$typecheck; typed=$$?; echo "--- mypy"; cat $(VENV)/mypy.log; \
-	wait $$cluster; layout=$$?; echo "--- tests/cluster"; cat $(VENV)/cluster.log; \
-	test $$suite -eq 0 && test $$typed -eq 0 && test $$layout -eq 0
+	test $$suite -eq 0 && test $$typed -eq 0
+	$(BIN)/python -m pytest tests/cluster
 
 system-deps:
 	bash .ci/system-deps.sh
