@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from tickets.assignments.links import Answer
 from tickets.core.assignments import AssignmentRow, current_assignment
-from tickets.core.orm import TicketMessageRow, TicketRow, UserRow
+from tickets.core.orm import TicketRow, UserRow
 from tickets.core.schemas import Actor
-from tickets.core.services import get_ticket, record
+from tickets.core.services import add_staff_message, get_ticket, record
 from tickets.domain.errors import Conflict, NotFound, PermissionDenied
 
 SUBJECTS: Final = {
@@ -96,16 +96,9 @@ def answer_assignment(
     reason = reason.strip()[:2000]
     row.state, row.answered_at, row.answered_via, row.reason = answer, now, via, reason
     if with_message:
-        session.add(
-            TicketMessageRow(
-                ticket_id=ticket.id,
-                direction="note",
-                sender=name,
-                subject=SUBJECTS[answer],
-                body_text=reason or SUBJECTS[answer],
-                user_id=row.assignee_id,
-                attach_reason=f"assignment_{answer}",
-            )
+        subject = SUBJECTS[answer]
+        add_staff_message(
+            session, ticket, actor, subject, reason or subject, f"assignment_{answer}"
         )
     record(session, ticket, actor, f"assignment_{answer}", new=via,
            note=_history_note(answer, name, reason))  # fmt: skip

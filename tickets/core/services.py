@@ -20,6 +20,7 @@ from tickets.core.orm import (
     PartnerRow,
     ReuseRow,
     TicketHistoryRow,
+    TicketMessageRow,
     TicketRow,
     TimeEntryRow,
     UserRow,
@@ -70,6 +71,24 @@ def record(
             old_value=_jsonable(old),
             new_value=_jsonable(new),
             note=note,
+        )
+    )
+
+
+def add_staff_message(
+    session: Session, ticket: TicketRow, actor: Actor, subject: str, body: str, reason: str
+) -> None:
+    """A message of the desk's own on the ticket (a consultation, an answer to an assignment):
+    written by `actor`, kept with the ticket's messages, never mailed; `reason` says why."""
+    session.add(
+        TicketMessageRow(
+            ticket_id=ticket.id,
+            direction="note",
+            sender=actor.name,
+            subject=subject,
+            body_text=body,
+            user_id=actor.user_id,
+            attach_reason=reason,
         )
     )
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tickets.core import definitions as defs
-from tickets.core.orm import TicketMessageRow, TicketRow, UserRow
+from tickets.core.orm import TicketRow, UserRow
 from tickets.core.schemas import Actor
-from tickets.core.services import get_ticket, record, utcnow
+from tickets.core.services import add_staff_message, get_ticket, record, utcnow
 from tickets.domain.errors import Conflict, PermissionDenied, ValidationFailed
 from tickets.handoff.orm import DevOpsModuleRow
 from tickets.notices.dispatch import dispatch
@@ -65,17 +65,7 @@ def consult(session: Session, actor: Actor, ticket_id: int, question: str) -> Ti
             old=ticket.second_line_id, new=person.id,
         )  # fmt: skip
         ticket.second_line_id = person.id
-    session.add(
-        TicketMessageRow(
-            ticket_id=ticket.id,
-            direction="note",
-            sender=actor.name,
-            subject=QUESTION_SUBJECT,
-            body_text=question,
-            user_id=actor.user_id,
-            attach_reason="consultation",
-        )
-    )
+    add_staff_message(session, ticket, actor, QUESTION_SUBJECT, question, "consultation")
     record(session, ticket, actor, "consultation", new=person.name, note=question)
     ticket.updated_at = utcnow()
     session.flush()
@@ -90,17 +80,7 @@ def answer_consultation(session: Session, actor: Actor, ticket_id: int, answer: 
         raise Conflict(f"{ticket.number} has no consultation", slug="no-consultation")
     if actor.user_id != ticket.second_line_id and actor.role != "admin":
         raise PermissionDenied("only the ticket's second line answers its consultation")
-    session.add(
-        TicketMessageRow(
-            ticket_id=ticket.id,
-            direction="note",
-            sender=actor.name,
-            subject=ANSWER_SUBJECT,
-            body_text=answer,
-            user_id=actor.user_id,
-            attach_reason="consultation_answer",
-        )
-    )
+    add_staff_message(session, ticket, actor, ANSWER_SUBJECT, answer, "consultation_answer")
     record(session, ticket, actor, "consultation_answer", note=answer)
     ticket.updated_at = utcnow()
     session.flush()
