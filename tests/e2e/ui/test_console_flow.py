@@ -97,8 +97,10 @@ def test_from_a_phone_call_to_a_solved_ticket_found_by_search(
     assert message.startswith("Spoza słownika") and "stopka" in message and "wydruk" not in message
     assert page.url.endswith("/call") and page.locator("#title").input_value().startswith("Stopka")
     # The server refuses it too (a browser without script), naming the field in Polish.
-    page.evaluate("document.querySelector('#call-form').submit()")
-    page.wait_for_load_state()
+    # Wait for the refusal page itself: the form's own page is loaded already, so a bare
+    # wait_for_load_state() could return before the navigation starts.
+    with page.expect_navigation():
+        page.evaluate("document.querySelector('#call-form').submit()")
     assert "Słowa kluczowe" in page.locator("main").inner_text()
     _looks_right(page)
     _fill_call(page, url, size)
