@@ -21,21 +21,25 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import zlib
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
-from scipy.special import expit
-from sklearn.linear_model import SGDClassifier
 
 from intake.parse import ParsedMail
 from intake.sa_rules import source_neutral_rules
+
+if TYPE_CHECKING:
+    # Only learning needs them (≈ 3.5 s CPU to import): a process that only classifies
+    # scores with numpy and never imports scikit-learn or SciPy.
+    import scipy.sparse as sp
+    from sklearn.linear_model import SGDClassifier
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +190,8 @@ def features_matrix(
     mails: Sequence[ParsedMail], rules: Sequence[Sequence[str]] | None = None
 ) -> sp.csr_matrix:
     """The feature rows of a batch, for learning."""
+    import scipy.sparse as sp
+
     hits = rules if rules is not None else [()] * len(mails)
     rows = [mail_features(m, r) for m, r in zip(mails, hits, strict=True)]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
@@ -199,6 +205,8 @@ def features_matrix(
 
 
 def _classifier() -> SGDClassifier:
+    from sklearn.linear_model import SGDClassifier
+
     return SGDClassifier(
         loss="log_loss",
         alpha=1e-5,
@@ -210,6 +218,14 @@ def _classifier() -> SGDClassifier:
     )
 
 
+def _sigmoid(margin: float) -> float:
+    """The logistic function, stable for large margins of either sign."""
+    if margin >= 0:
+        return 1.0 / (1.0 + math.exp(-margin))
+    z = math.exp(margin)
+    return z / (1.0 + z)
+
+
 class SpamModel:
     """Spam probability of a parsed mail, learned online; untrained it answers 0.5."""
 
@@ -218,7 +234,10 @@ class SpamModel:
     chosen and what it gives on mail from other sources and periods)."""
 
     def __init__(self) -> None:
-        self._classifier = _classifier()
+        self._coef: _F64 = np.zeros(N_FEATURES)
+        self._intercept = 0.0
+        self._steps = 1.0
+        self._classifier: SGDClassifier | None = None
         self.n_spam = 0
         self.n_ham = 0
 
@@ -246,11 +265,28 @@ class SpamModel:
         features = features_matrix(mails, rules)
         targets = np.asarray(labels, dtype=np.int64)
         rng = np.random.default_rng(0)
+        classifier = self._learner()
         for _ in range(max(1, epochs)):
             order = rng.permutation(len(mails)) if epochs > 1 else np.arange(len(mails))
-            self._classifier.partial_fit(features[order], targets[order], classes=[0, 1])
+            classifier.partial_fit(features[order], targets[order], classes=[0, 1])
+        self._coef = classifier.coef_[0]
+        self._intercept = float(classifier.intercept_[0])
+        self._steps = float(classifier.t_)
         self.n_spam += int(targets.sum())
         self.n_ham += int(len(targets) - targets.sum())
+
+    def _learner(self) -> SGDClassifier:
+        """The scikit-learn classifier that learns on from the current weights."""
+        if self._classifier is None:
+            self._classifier = _classifier()
+            if self.trained:
+                # The state partial_fit continues from (sklearn reads these on later calls).
+                self._classifier.classes_ = np.asarray([0, 1])
+                self._classifier.coef_ = self._coef.reshape(1, -1).copy()
+                self._classifier.intercept_ = np.asarray([self._intercept])
+                self._classifier.t_ = self._steps
+                self._classifier.n_features_in_ = N_FEATURES
+        return self._classifier
 
     def spam_probability(self, mail: ParsedMail, rules: Sequence[str] = ()) -> float:
         """Probability in 0..1 that the mail is spam; 0.5 until both classes were seen."""
@@ -259,8 +295,8 @@ class SpamModel:
         indices, values = mail_features(mail, rules)
         # The logistic model's probability, computed directly: predict_proba's input checks
         # cost more than the product itself.
-        coef = self._classifier.coef_[0]
-        return float(expit(float(coef[indices] @ values) + self._classifier.intercept_[0]))
+        margin = float(self._coef[indices] @ values) + self._intercept
+        return _sigmoid(margin)
 
     def spam_probabilities(self, mails: Sequence[ParsedMail]) -> list[float]:
         """Probabilities for a batch."""
@@ -276,8 +312,7 @@ class SpamModel:
             coef = np.zeros(N_FEATURES)
             intercept, steps = 0.0, 1.0
         else:
-            coef = self._classifier.coef_[0]
-            intercept, steps = float(self._classifier.intercept_[0]), float(self._classifier.t_)
+            coef, intercept, steps = self._coef, self._intercept, self._steps
         floor = _COMPACT_FLOOR if compact else _WEIGHT_FLOOR
         kept = np.flatnonzero(np.abs(coef) >= floor)
         buffer = io.BytesIO()
@@ -312,15 +347,8 @@ class SpamModel:
         model = cls()
         model.n_spam, model.n_ham = n_spam, n_ham
         if model.trained:
-            coef = np.zeros((1, N_FEATURES))
-            coef[0, indices] = values
-            classifier = model._classifier
-            # The state partial_fit continues from (sklearn reads these on later calls).
-            classifier.classes_ = np.asarray([0, 1])
-            classifier.coef_ = coef
-            classifier.intercept_ = np.asarray([intercept])
-            classifier.t_ = steps
-            classifier.n_features_in_ = N_FEATURES
+            model._coef[indices] = values
+            model._intercept, model._steps = intercept, steps
         return model
 
 
