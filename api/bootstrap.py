@@ -38,6 +38,7 @@ from intake import handlers as intake_handlers
 from intake.purge import run_scheduled_purge
 from intake.settings import IntakeSettings, load_intake_settings
 from search import sync as search_sync
+from search.keywords import dictionary_keywords
 from tickets.accounts.auth import ensure_bootstrap_admin
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Base, Database, utcnow
@@ -50,7 +51,7 @@ from tickets.curation.linkcheck import LinkCheckSettings, load_linkcheck_setting
 from tickets.curation.weeks import CurationSettings, load_curation_settings
 from tickets.handoff import service as handoff
 from tickets.handoff.modules import check_module
-from tickets.notices import dispatch as _notice_events  # noqa: F401  (its flush listener)
+from tickets.notices import dispatch as notice_events
 from tickets.notices.rules import lead_wants_mail, seed_rules
 from tickets.notifications import service as notifications
 from tickets.planner.mail import MailIdentity
@@ -153,7 +154,9 @@ def create_tables(db: Database) -> None:
 
 
 def install_hooks() -> None:
-    """Hand the ticket core what it asks of the capabilities (`tickets.core.hooks`)."""
+    """Hand the ticket core what it asks of the capabilities (`tickets.core.hooks`), and let
+    the notices see what each flush writes (`tickets.notices.dispatch.listen`)."""
+    notice_events.listen()
     install(
         TicketHooks(
             field_checks=(check_module,),
@@ -161,6 +164,7 @@ def install_hooks() -> None:
             task_field_checks=(check_task_fields,),
             categorised=(copy_template,),
             completion_checks=(check_completion,),
+            keywords=dictionary_keywords,
             checklist=checklist_view,
             project_name=project_name,
         )

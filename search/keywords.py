@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -212,7 +212,8 @@ def dictionary_keywords(
     """A person's keywords as the dictionary's preferred forms; a word that is no form of the
     dictionary, and not one the ticket already `carried` (an import's, a merged ticket's),
     is refused naming `keywords`. A desk without a dictionary takes any word (as the module
-    dictionary does); imports and intake keep their words through `canonical_keywords`."""
+    dictionary does); imports and intake keep their words through `canonical_keywords`.
+    The ticket core applies it to what a person enters (`TicketHooks.keywords`)."""
     index = form_index(session)
     entered = list(entered)
     if index:
@@ -223,22 +224,6 @@ def dictionary_keywords(
                 "keywords", f"not in the keyword dictionary: {', '.join(map(repr, unknown))}"
             )
     return canonical_keywords(session, entered)
-
-
-Entered = TypeVar("Entered", bound=msgspec.Struct)
-
-
-def with_dictionary_keywords(
-    session: Session, data: Entered, ticket_id: int | None = None
-) -> Entered:
-    """A create body, or the patch of ticket `ticket_id`, with its keywords checked against
-    the dictionary (when the desk keeps one)."""
-    entered = getattr(data, "keywords", UNSET)
-    if isinstance(entered, UnsetType) or entered is None:
-        return data
-    carried = get_ticket(session, ticket_id).keywords or [] if ticket_id is not None else []
-    checked = dictionary_keywords(session, entered, carried)
-    return msgspec.structs.replace(data, keywords=checked)
 
 
 def synonym_map(session: Session) -> dict[str, list[str]]:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from api.deps import ActorDep, ContainerDep
 from intake.channels import take_phone_call
-from search.keywords import with_dictionary_keywords
 from tickets.console.choices import field_choices
 from tickets.core import definitions as defs
 from tickets.core import services
@@ -114,7 +113,7 @@ def call_register(
         PhoneEventCreate,
     )
     with container.db.transaction() as s:
-        row = take_phone_call(s, actor, with_dictionary_keywords(s, event))
+        row = take_phone_call(s, actor, event)
         event_id = row.id
     response: Response[Any] = Redirect(f"/call/{event_id}", status_code=303)
     response.set_cookie(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.container import Container
 from api.deps import ActorDep, ContainerDep, require
 from api.routes.tickets import mail_sender, read_upload
-from search.keywords import keywords_in_text, with_dictionary_keywords
+from search.keywords import keywords_in_text
 from search.ports import SimilarRequest
 from tickets.console import replies
 from tickets.console.choices import field_choices
@@ -285,7 +285,7 @@ def ticket_edit(
         raise ValidationFailed("title", "must not be empty")
     patch = edit_patch(data)
     with container.db.transaction() as s:
-        services.update_ticket(s, actor, ticket_id, with_dictionary_keywords(s, patch, ticket_id))
+        services.update_ticket(s, actor, ticket_id, patch)
     back = f"/call/{ticket_id}" if data.back == "call" else f"/tickets/{ticket_id}"
     return Redirect(back, status_code=303)
 

@@ -21,7 +21,6 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
 from api.container import Container
 from api.deps import ActorDep, ContainerDep, changed_ticket, require
 from intake.channels import take_phone_call
-from search.keywords import with_dictionary_keywords
 from tickets.console import replies
 from tickets.console.worklist import Sort, TicketFilter, find_tickets
 from tickets.core import services
@@ -89,7 +88,6 @@ class TicketController(Controller):
     ) -> TicketView:
         """Open a ticket; a ZT event starts the caller's stopwatch."""
         with container.db.transaction() as s:
-            data = with_dictionary_keywords(s, data)
             if data.definition.upper() == "ZT":
                 event = PhoneEventCreate(
                     title=data.title,
@@ -196,9 +194,7 @@ class TicketController(Controller):
         return changed_ticket(
             container,
             ticket_id,
-            lambda s: services.update_ticket(
-                s, actor, ticket_id, with_dictionary_keywords(s, data, ticket_id)
-            ),
+            lambda s: services.update_ticket(s, actor, ticket_id, data),
         )
 
     @post("/{ticket_id:int}/transition", status_code=200, sync_to_thread=True)
@@ -389,5 +385,5 @@ def register_phone_event(
 ) -> TicketView:
     """A consultant takes a call: a ZT event with the stopwatch running."""
     with container.db.transaction() as s:
-        row = take_phone_call(s, actor, with_dictionary_keywords(s, data))
+        row = take_phone_call(s, actor, data)
         return ticket_view(s, row.id)

@@ -2,6 +2,7 @@
 
 The core may not import a capability (the arrows run one way), yet creating, changing,
 completing and showing a ticket involves some: the module dictionary (`tickets.handoff`),
+the keyword dictionary (`search.keywords`),
 projects (`tickets.projects`), task categories, checklists and completion rules
 (`tickets.tasks`). The composition root (`api.bootstrap.install_hooks`) hands their functions
 in as one `TicketHooks`; until it does, the core behaves as a desk without those capabilities.
@@ -25,6 +26,11 @@ FieldCheck = Callable[[Session, dict[str, Any]], None]
 TaskFieldCheck = Callable[[Session, dict[str, Any], str, str], None]
 """Checks the values against the ticket's type and its definition's kind."""
 
+KeywordCheck = Callable[[Session, Sequence[str], Sequence[str]], list[str]]
+"""A person's keywords (`entered`) in the keyword dictionary's preferred forms; a word that is
+no form of the dictionary and not one of `allowed` (what the ticket already carries) raises
+`ValidationFailed` naming `keywords`."""
+
 
 class CompletionCheck(Protocol):
     """Raises a domain error unless `ticket` may move to `target` now."""
@@ -40,6 +46,10 @@ class CompletionCheck(Protocol):
         force: bool = False,
         note: str | None = None,
     ) -> None: ...
+
+
+def _any_keywords(_session: Session, entered: Sequence[str], _allowed: Sequence[str]) -> list[str]:
+    return list(entered)
 
 
 def _no_checklist(_session: Session, _ticket_id: int) -> list[ChecklistItemView]:
@@ -61,6 +71,8 @@ class TicketHooks:
     """Called after a ticket got a (new) category."""
     completion_checks: Sequence[CompletionCheck] = ()
     """Called before a user's move (`transition_ticket`), not before the system's."""
+    keywords: KeywordCheck = _any_keywords
+    """Applied to the keywords a person enters (not to imported history)."""
     checklist: Callable[[Session, int], list[ChecklistItemView]] = _no_checklist
     project_name: Callable[[Session, int], str | None] = _no_project
 

@@ -210,8 +210,11 @@ def create_ticket(
     completed_at: dt.datetime | None = None,
     resolution: str | None = None,
     now: dt.datetime | None = None,
+    allowed_keywords: Sequence[str] = (),
 ) -> TicketRow:
     """Open a ticket with the next number of its definition; `number` keeps an imported one.
+    Keywords must come from the keyword dictionary, but for `allowed_keywords` (words carried
+    over from another ticket); an import keeps its own.
 
     The number's year is the desk's calendar year (`SEDNO_TIMEZONE`) at `now` (default: the
     clock), or at `reported_at` for an import."""
@@ -220,8 +223,9 @@ def create_ticket(
     values.pop("definition")
     _fill_from_licence(session, values)
     _check_dictionaries(session, values)
-    if external_id is None:  # history keeps the modules it was written with
+    if external_id is None:  # history keeps the modules and keywords it was written with
         _check_capability_fields(session, values)
+        values["keywords"] = hooks.current().keywords(session, values["keywords"], allowed_keywords)
     _check_references(session, values)
     _fill_partner_from_client(session, values)
     values["category"] = values["category"].strip()
@@ -270,12 +274,22 @@ def create_ticket(
     return ticket
 
 
-def update_ticket(session: Session, actor: Actor, ticket_id: int, patch: TicketPatch) -> TicketRow:
-    """Change fields, recording each change with its old value."""
+def update_ticket(
+    session: Session,
+    actor: Actor,
+    ticket_id: int,
+    patch: TicketPatch,
+    *,
+    allowed_keywords: Sequence[str] = (),
+) -> TicketRow:
+    """Change fields, recording each change with its old value. New keywords must come from
+    the keyword dictionary, but for those the ticket carries and `allowed_keywords`."""
     ticket = get_ticket(session, ticket_id, for_update=True)
     changes = patch.present()
     if "keywords" in changes:
-        changes["keywords"] = _normalise_words(changes["keywords"])  # type: ignore[arg-type]
+        allowed = [*(ticket.keywords or []), *allowed_keywords]
+        entered = hooks.current().keywords(session, changes["keywords"] or [], allowed)  # type: ignore[arg-type]
+        changes["keywords"] = _normalise_words(entered)
     if "kb_links" in changes:
         changes["kb_links"] = _normalise_words(changes["kb_links"])  # type: ignore[arg-type]
     if changes.get("licence"):
@@ -526,6 +540,7 @@ def close_event(
                 kb_links=list(event.kb_links),
                 parent_id=event.id,
             ),
+            allowed_keywords=event.keywords or [],
         )
         record(session, task, actor, "created_from_event", new=event.number)
     if task is not None:

@@ -272,7 +272,10 @@ def curate_ticket(session: Session, actor: Actor, ticket_id: int, edit: Curation
         changes["solution"] = edit.solution
     if edit.verified is not None:
         changes["verified"] = edit.verified
-    return update_ticket(session, actor, ticket_id, TicketPatch(**changes))
+    # the curator's own words are the curator's decision, dictionary or not
+    return update_ticket(
+        session, actor, ticket_id, TicketPatch(**changes), allowed_keywords=edit.add_keywords
+    )
 
 
 def merge_solution(session: Session, actor: Actor, ticket_id: int, into_id: int) -> TicketRow:
@@ -297,6 +300,7 @@ def merge_solution(session: Session, actor: Actor, ticket_id: int, into_id: int)
             keywords=canonical_keywords(session, [*target.keywords, *source.keywords]),
             kb_links=[*target.kb_links, *source.kb_links],
         ),
+        allowed_keywords=source.keywords or [],
     )
     record(session, target, actor, "merged_from", new=source.number)
     update_ticket(
