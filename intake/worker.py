@@ -17,21 +17,20 @@ Many workers may run on one mailbox (`sedno worker intake` ×N): only the holder
 expires (`SEDNO_INTAKE_LEASE_S`, default 30 s). Every ingest transaction renews the lease and
 checks it is still ours, so a reader that stalled past its expiry writes nothing.
 
-`python -m intake.worker` runs it with settings from the environment (SEDNO_DATA_DIR,
-SEDNO_DATABASE_URL, SEDNO_IMAP_*); SIGTERM/SIGINT stop it after the current message.
+`sedno worker intake` runs it, built by the composition root (`api.bootstrap`) with settings
+from the environment and `.env` (SEDNO_DATA_DIR, SEDNO_DATABASE_URL, SEDNO_IMAP_*);
+SIGTERM/SIGINT stop it after the current message.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from types import FrameType
 from typing import Final
 
 from imap_tools.errors import MailboxMoveError
@@ -44,10 +43,10 @@ from intake.ingest import ingest_mail, quarantine_raw
 from intake.lease import LeaseLost, hold, release, try_acquire
 from intake.orm import MailboxStateRow
 from intake.receipts import IngestResult
-from intake.settings import IntakeSettings, load_intake_settings
+from intake.settings import IntakeSettings
 from tickets.core.attachments import BlobStore
 from tickets.core.db import Database, utcnow
-from tickets.core.settings import Settings, environment, load_settings
+from tickets.core.settings import Settings
 
 log = logging.getLogger("sedno.intake.worker")
 
@@ -305,30 +304,3 @@ def run_intake_worker(
         stop_event.wait()
         return
     IntakeWorker(settings, db, lease_ttl_s=settings.intake_lease_s, intake=intake).run(stop_event)
-
-
-def main() -> None:
-    # A process built without the composition root: it loads the notices' flush listener
-    # itself, as `api.bootstrap` does, so that the events it writes reach the people concerned.
-    from tickets.notices import dispatch  # noqa: F401
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    env = environment()
-    settings = load_settings(env)
-    db = Database(settings.database.url, desk_timezone=settings.timezone)
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping after the current message", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        run_intake_worker(settings, db, stop, load_intake_settings(env))
-    finally:
-        db.dispose()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""Helpers of the tests that run `python -m intake.worker` processes on a real mailbox."""
+"""Helpers of the tests that run `sedno worker intake` processes on a real mailbox."""
 
 from __future__ import annotations
 
@@ -37,10 +37,15 @@ def folder_size(mailbox: ImapSettings, folder: str) -> int:
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """An intake worker process writing to `log` (appended across restarts)."""
+    """An intake worker process (`sedno worker intake`) writing to `log` (appended across
+    restarts)."""
     handle = open(log, "ab")  # noqa: SIM115 - the child owns it until it dies
     return subprocess.Popen(
-        [sys.executable, "-m", "intake.worker"], cwd=REPO, env=env, stdout=handle, stderr=handle
+        [sys.executable, "-m", "api.cli", "worker", "intake"],
+        cwd=REPO,
+        env=env,
+        stdout=handle,
+        stderr=handle,
     )
 
 

@@ -2,7 +2,7 @@
 matrix (`tickets.notices.rules`).
 
 Events are read from what the services already write (history rows and incoming messages),
-so no service needs to call this module: `created`, `assigned` (lead consultant set by
+so no service needs to call this module once the composition root has called `listen()`: `created`, `assigned` (lead consultant set by
 someone else), `state` (every transition), `handoff_returned` (a move or feedback from Azure
 DevOps), `reply` (a person's mail threaded onto the ticket). `consultation` is raised by
 `tickets.notices.consult`; `assignment_rejected` (the assignee refused the ticket) tells the
@@ -163,7 +163,6 @@ def _on_history(session: Session, row: TicketHistoryRow) -> None:
         dispatch(session, "handoff_returned", ticket, actor_user_id=None, body=row.note)
 
 
-@sa_event.listens_for(Session, "before_flush")
 def _find_events(session: Session, _context: Any, _instances: Any) -> None:
     for obj in list(session.new):
         if isinstance(obj, TicketHistoryRow):
@@ -178,3 +177,10 @@ def _find_events(session: Session, _context: Any, _instances: Any) -> None:
             if ticket is not None:
                 body = f"{obj.sender}: {obj.subject}".strip(": ")
                 dispatch(session, "reply", ticket, actor_user_id=obj.user_id, body=body)
+
+
+def listen() -> None:
+    """Dispatch the events of every session's flushes from now on (the composition root calls
+    it once per process; calling it again changes nothing)."""
+    if not sa_event.contains(Session, "before_flush", _find_events):
+        sa_event.listen(Session, "before_flush", _find_events)
