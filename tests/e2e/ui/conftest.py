@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -40,7 +41,11 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 TELEPHONY_SECRET = "ui-pbx-secret"
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+REPO = Path(__file__).resolve().parents[3]
+# Where the UI tests leave their screenshots (to look at): var/screenshots, untracked, unless
+# SEDNO_SCREENSHOTS names another folder (`SEDNO_SCREENSHOTS=docs/screenshots` refreshes the
+# README's pictures), so that running the tests leaves the checkout as it was.
+SCREENSHOTS = REPO / os.environ.get("SEDNO_SCREENSHOTS", "var/screenshots")
 
 
 class Server(msgspec.Struct):
