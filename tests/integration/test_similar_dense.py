@@ -62,6 +62,15 @@ def test_encoder_puts_paraphrases_together_and_unrelated_apart() -> None:
     assert v[0] @ v[1] > 0.7 > v[0] @ v[2] + 0.3
 
 
+def test_a_stored_text_is_read_up_to_its_cut_and_no_further() -> None:
+    encoder = load_encoder()
+    assert encoder is not None
+    long = " ".join(f"step {i} of the import failed with an error" for i in range(40))
+    cut = encoder.encode([long, long + " and then the licence server crashed"], 96)
+    assert np.allclose(cut[0], cut[1])  # what lies past the cut changes nothing
+    assert not np.allclose(cut[0], encoder.encode([long])[0])  # the full length reads more
+
+
 def test_tickets_are_embedded_once_and_again_when_title_or_description_change(
     tmp_path: Path,
 ) -> None:
