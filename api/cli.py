@@ -288,7 +288,7 @@ def search() -> None:
     "--embeddings/--no-embeddings",
     default=True,
     show_default=True,
-    help="re-rank by title embeddings when the optional model is installed",
+    help="re-rank by title and text embeddings when the optional model is installed",
 )
 def search_eval(directory: Path, embeddings: bool) -> None:
     """Similar-tickets quality on a BEIR-style folder; last line `ndcg@10 recall@10 mrr`."""

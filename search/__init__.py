@@ -41,7 +41,7 @@ def open_engine(
     """Meilisearch when `url` is set, else the embedded engine under `data_dir/search/`.
 
     With `embeddings` and the model package installed, similar tickets are also re-ranked by
-    title embeddings kept in `data_dir/search/<index>-vectors.sqlite` (`search.dense`).
+    title and text embeddings kept in `data_dir/search/<index>-vectors.sqlite` (`search.dense`).
     """
     engine: SearchEngine
     if url:
@@ -57,8 +57,8 @@ def open_engine(
 
         encoder = load_encoder()
         if encoder is not None:
-            from search.dense import DenseSimilar, TitleVectors
+            from search.dense import DenseSimilar, TicketVectors
 
-            vectors = TitleVectors(Path(data_dir) / "search" / f"{index_name}-vectors.sqlite")
+            vectors = TicketVectors(Path(data_dir) / "search" / f"{index_name}-vectors.sqlite")
             return DenseSimilar(engine, vectors, encoder)
     return engine

@@ -1,15 +1,15 @@
-"""Similar tickets re-ranked with title embeddings, for either engine (optional).
+"""Similar tickets re-ranked with sentence embeddings, for either engine (optional).
 
 `DenseSimilar` wraps a `SearchEngine`. Writes go to the engine as before and, after it, the
-new or changed titles are queued for a background thread that embeds them
-(`search.embedding`) into a `TitleVectors` file; indexing itself does no model work, so its
-speed is unchanged. `similar` asks the engine for its lexically reranked candidates and adds
-the cosine of the call's title to each candidate's title: score / best score +
-`DENSE_WEIGHT` · cosine. The call's side is the mean of its title's vector and its title and
-text's (cut at the model's 256 pieces): one model run per call, none per stored ticket. Calls
-with Polish letters are left to the lexical ranking, as the model (all-MiniLM-L6-v2) is English.
+new or changed tickets are queued for a background thread that embeds each ticket's title and
+its "title. description" (`search.embedding`) into a `TicketVectors` file; indexing itself does
+no model work, so its speed is unchanged. `similar` asks the engine for its lexically reranked
+candidates and adds two cosines: score / best score + `TITLE_WEIGHT` · cos(call, title) +
+`TEXT_WEIGHT` · cos(call's title and text, ticket's title and description). The call's side of
+the title cosine is the mean of its title's vector and its title and text's. Calls with Polish
+letters are left to the lexical ranking, as the model (all-MiniLM-L6-v2) is English.
 
-On dupbugs-dev (Eclipse) this lifts nDCG@10 from 0.652 to 0.681 (docs/benchmarks.md).
+On dupbugs-dev (Eclipse) this lifts nDCG@10 from 0.652 to 0.698 (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
-import numpy.typing as npt
 
 from search.documents import TicketDocument
-from search.embedding import DIMENSIONS, MiniLMEncoder
+from search.embedding import DIMENSIONS, MiniLMEncoder, Vector
 from search.ports import (
     IndexSettings,
     SearchEngine,
@@ -38,16 +37,25 @@ from search.ports import (
     TaskInfo,
 )
 
-DENSE_WEIGHT = 1.0
-"""Weight of the cosine beside the lexical score (scaled to the best candidate's 1); chosen on
-half A of dupbugs-dev, with `QUERY_TEXT_SHARE` and `RERANKED`."""
+TITLE_WEIGHT = 0.5
+"""Weight of the title cosine beside the lexical score (scaled to the best candidate's 1);
+chosen on half A of dupbugs-dev, with `TEXT_WEIGHT`, `QUERY_TEXT_SHARE` and `RERANKED`."""
+TEXT_WEIGHT = 2.0
+"""Weight of the cosine of the call's title and text to the ticket's title and description."""
 QUERY_TEXT_SHARE = 0.5
-"""Share of the call's title-and-text vector in its query vector (the rest: its title's)."""
+"""Share of the call's title-and-text vector in its side of the title cosine (the rest: its
+title's)."""
+STORED_TEXT_TOKENS = 96
+"""Word pieces of a stored ticket's title and description that its text vector reads (the
+call's side reads the model's 256): cheaper, and on half A better than 256 or 128."""
 RERANKED = 100
 """Candidates the engine reranks and returns for the dense rerank."""
 POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 BATCH = 64
-"""Titles embedded per background step (and per commit to the vector file)."""
+"""Tickets embedded per background step (and per commit to the vector file)."""
+
+VectorKind = Literal["title", "text"]
+_COLUMNS: dict[VectorKind, str] = {"title": "vector", "text": "text_vector"}
 
 
 def looks_polish(*texts: str) -> bool:
@@ -55,32 +63,51 @@ def looks_polish(*texts: str) -> bool:
     return any(not POLISH_LETTERS.isdisjoint(t) for t in texts)
 
 
-def title_key(title: str) -> str:
-    """What a stored vector was computed from (a changed title needs a new one)."""
-    return hashlib.blake2b(title.encode(), digest_size=8).hexdigest()
+def embedded_text(title: str, text: str) -> str:
+    """What the text vector is computed from, on the call's side and the ticket's alike."""
+    return f"{title}. {text}" if text.strip() else title
 
 
-class TitleVectors:
-    """Title embeddings by ticket id in a SQLite file (float32 blobs); thread-safe."""
+def vector_key(title: str, description: str) -> str:
+    """What a ticket's stored vectors were computed from (a change needs new ones)."""
+    digest = hashlib.blake2b(f"{title}\x1f{description}".encode(), digest_size=8)
+    return digest.hexdigest()
+
+
+class TicketVectors:
+    """Title and title-and-description embeddings by ticket id in a SQLite file (float32
+    blobs); thread-safe.
+
+    A file written before text vectors existed gains the column on opening; its rows keep their
+    title vectors, and their keys (of the title alone) no longer match, so the next upsert of
+    each ticket (or `sedno reindex`) embeds it again, text included.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS title_vector"
-            " (id INTEGER PRIMARY KEY, title_key TEXT NOT NULL, vector BLOB NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS title_vector (id INTEGER PRIMARY KEY,"
+            " title_key TEXT NOT NULL, vector BLOB NOT NULL, text_vector BLOB)"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(title_vector)")}
+        if "text_vector" not in columns:
+            self._db.execute("ALTER TABLE title_vector ADD COLUMN text_vector BLOB")
         self._lock = threading.Lock()
         self._closed = False
 
     def keys(self, ids: Sequence[int]) -> dict[int, str]:
-        """The title keys stored for `ids`."""
+        """The keys (`vector_key`) stored for `ids`."""
         return dict(self._select("title_key", ids))
 
-    def vectors(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
-        """The stored vectors of `ids` (missing ids are left out)."""
-        return {i: np.frombuffer(b, dtype=np.float32) for i, b in self._select("vector", ids)}
+    def vectors(self, ids: Sequence[int], kind: VectorKind = "title") -> dict[int, Vector]:
+        """The stored vectors of `ids` of one kind (missing ones are left out)."""
+        return {
+            i: np.frombuffer(b, dtype=np.float32)
+            for i, b in self._select(_COLUMNS[kind], ids)
+            if b is not None
+        }
 
     def _select(self, column: str, ids: Sequence[int]) -> list[tuple[int, Any]]:
         rows: list[tuple[int, Any]] = []
@@ -95,15 +122,25 @@ class TitleVectors:
                 ).fetchall()
         return rows
 
-    def put(self, rows: Sequence[tuple[int, str, npt.NDArray[np.float32]]]) -> None:
-        """Store vectors; after `close` (the engine shut down mid-batch) nothing is written."""
+    def put(self, rows: Sequence[tuple[int, str, Vector, Vector]]) -> None:
+        """Store (id, key, title vector, text vector) rows; after `close` (the engine shut down
+        mid-batch) nothing is written."""
         with self._lock:
             if self._closed:
                 return
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT OR REPLACE INTO title_vector (id, title_key, vector) VALUES (?, ?, ?)",
-                [(int(i), key, vec.astype(np.float32).tobytes()) for i, key, vec in rows],
+                "INSERT OR REPLACE INTO title_vector (id, title_key, vector, text_vector)"
+                " VALUES (?, ?, ?, ?)",
+                [
+                    (
+                        int(i),
+                        key,
+                        title.astype(np.float32).tobytes(),
+                        text.astype(np.float32).tobytes(),
+                    )
+                    for i, key, title, text in rows
+                ],
             )
             self._db.execute("COMMIT")
 
@@ -128,9 +165,11 @@ class TitleVectors:
 
 
 class DenseSimilar:
-    """A `SearchEngine` whose `similar` adds the title embeddings' cosine to the ranking."""
+    """A `SearchEngine` whose `similar` adds the embeddings' cosines to the ranking."""
 
-    def __init__(self, engine: SearchEngine, vectors: TitleVectors, encoder: MiniLMEncoder) -> None:
+    def __init__(
+        self, engine: SearchEngine, vectors: TicketVectors, encoder: MiniLMEncoder
+    ) -> None:
         self.engine = engine
         self.vectors = vectors
         self._encoder = encoder
@@ -168,7 +207,7 @@ class DenseSimilar:
         self.engine.wait(task, timeout_s)
 
     def wait_for_vectors(self, timeout_s: float | None = None) -> bool:
-        """Block until every queued title is embedded; False on timeout."""
+        """Block until every queued ticket is embedded; False on timeout."""
         return self._idle.wait(timeout_s)
 
     def _embed_pending(self) -> None:
@@ -186,16 +225,23 @@ class DenseSimilar:
         latest = {d.id: d for d in docs}
         stored = self.vectors.keys(list(latest))
         todo = [
-            (d.id, title_key(d.title), d.title)
+            (d.id, key, d.title, embedded_text(d.title, d.description))
             for d in latest.values()
-            if stored.get(d.id) != title_key(d.title)
+            if stored.get(d.id) != (key := vector_key(d.title, d.description))
         ]
         for start in range(0, len(todo), BATCH):
             if self._closing.is_set():
                 return
             chunk = todo[start : start + BATCH]
-            encoded = self._encoder.encode([t for _, _, t in chunk])
-            self.vectors.put([(i, k, v) for (i, k, _), v in zip(chunk, encoded, strict=True)])
+            titles = self._encoder.encode([title for _, _, title, _ in chunk])
+            # Separate runs: in one batch a short title would be padded to the texts' length.
+            texts = self._encoder.encode([text for _, _, _, text in chunk], STORED_TEXT_TOKENS)
+            self.vectors.put(
+                [
+                    (i, key, title, text)
+                    for (i, key, _, _), title, text in zip(chunk, titles, texts, strict=True)
+                ]
+            )
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -210,32 +256,33 @@ class DenseSimilar:
         hits = response.hits
         if not hits:
             return self.engine.similar(req) if req.limit != wider.limit else response
-        stored = self.vectors.vectors([h.id for h in hits])
-        query = self._query_vector(req.title, req.text)
-        cosines = {i: float(v @ query) for i, v in stored.items() if v.shape == (DIMENSIONS,)}
-        # A ticket whose title is not embedded yet is neither lifted nor pushed down.
-        neutral = float(np.median(list(cosines.values()))) if cosines else 0.0
+        ids = [h.id for h in hits]
+        call_title, call_text = self._query_vector(req.title, req.text)
+        titles = _cosines(self.vectors.vectors(ids, "title"), call_title)
+        texts = _cosines(self.vectors.vectors(ids, "text"), call_text)
         top = max(h.score for h in hits) or 1.0
         fused = [
-            (h.score / top + DENSE_WEIGHT * cosines.get(h.id, neutral), n, h)
+            (
+                h.score / top + TITLE_WEIGHT * titles.get(h.id) + TEXT_WEIGHT * texts.get(h.id),
+                n,
+                h,
+            )
             for n, h in enumerate(hits)
         ]
         fused.sort(key=lambda x: (-x[0], x[1]))
         ranked = [msgspec.structs.replace(h, score=s) for s, _, h in fused[: req.limit]]
         return msgspec.structs.replace(response, hits=ranked)
 
-    def _embed_call(self, title: str, text: str) -> npt.NDArray[np.float32]:
-        """The call's query vector: its title's, blended with its title and text's, which
-        carry what the title leaves out (stored tickets keep title vectors only)."""
-        title_vec: npt.NDArray[np.float32] = self._encoder.encode([title])[0]
+    def _embed_call(self, title: str, text: str) -> tuple[Vector, Vector]:
+        """The call's side of the title cosine (its title's vector blended with its title and
+        text's, which carry what the title leaves out) and of the text cosine."""
+        title_vec: Vector = self._encoder.encode([title])[0]
         if not text.strip():
-            return title_vec
+            return title_vec, title_vec
         # Two runs: in one batch the short title would be padded to the text's length.
-        text_vec = self._encoder.encode([f"{title}. {text}"])[0]
-        vector: npt.NDArray[np.float32] = (
-            1.0 - QUERY_TEXT_SHARE
-        ) * title_vec + QUERY_TEXT_SHARE * text_vec
-        return vector
+        text_vec: Vector = self._encoder.encode([embedded_text(title, text)])[0]
+        blended: Vector = (1.0 - QUERY_TEXT_SHARE) * title_vec + QUERY_TEXT_SHARE * text_vec
+        return blended, text_vec
 
     def count(self) -> int:
         return self.engine.count()
@@ -253,3 +300,19 @@ class DenseSimilar:
     def __getattr__(self, name: str) -> Any:
         # What the engines offer beyond the protocol (doc_freq, stop-word checks…).
         return getattr(self.engine, name)
+
+
+class _Cosines:
+    """Cosines of the candidates that have a stored vector; the others get the median, so a
+    ticket not embedded yet (or embedded before text vectors) is neither lifted nor pushed."""
+
+    def __init__(self, cosines: dict[int, float]) -> None:
+        self._cosines = cosines
+        self._neutral = float(np.median(list(cosines.values()))) if cosines else 0.0
+
+    def get(self, ticket_id: int) -> float:
+        return self._cosines.get(ticket_id, self._neutral)
+
+
+def _cosines(stored: dict[int, Vector], query: Vector) -> _Cosines:
+    return _Cosines({i: float(v @ query) for i, v in stored.items() if v.shape == (DIMENSIONS,)})

@@ -83,8 +83,9 @@ class MiniLMEncoder:
             i += 1
         self._heads = 12
 
-    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """One unit vector per text (rows), in order, on one core.
+    def encode(self, texts: Sequence[str], max_tokens: int = MAX_TOKENS) -> npt.NDArray[np.float32]:
+        """One unit vector per text (rows), in order, on one core; each text is cut at
+        `max_tokens` word pieces (special tokens included, at most `MAX_TOKENS`).
 
         One BLAS thread: on a shared machine more threads made a batch 6-15× slower, and a
         core stays free for requests.
@@ -95,17 +96,22 @@ class MiniLMEncoder:
         with threadpool_limits(1):
             for start in range(0, len(order), BATCH):
                 idx = order[start : start + BATCH]
-                out[idx] = self._encode_batch([texts[i] for i in idx])
+                out[idx] = self._encode_batch([texts[i] for i in idx], max_tokens)
         return out
 
-    def _encode_batch(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        encodings = self._tokenizer.encode_batch(texts)
-        length = max(len(e.ids) for e in encodings)
+    def _encode_batch(self, texts: list[str], max_tokens: int) -> npt.NDArray[np.float32]:
+        # Cut here, not by the shared tokenizer's setting (other threads encode too): keep the
+        # first pieces and the closing [SEP], as the tokenizer's own truncation does.
+        encodings = [
+            e.ids if len(e.ids) <= max_tokens else [*e.ids[: max_tokens - 1], e.ids[-1]]
+            for e in self._tokenizer.encode_batch(texts)
+        ]
+        length = max(len(e) for e in encodings)
         ids = np.zeros((len(texts), length), dtype=np.int64)
         mask = np.zeros((len(texts), length), dtype=np.float32)
         for row, e in enumerate(encodings):
-            ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1.0
+            ids[row, : len(e)] = e
+            mask[row, : len(e)] = 1.0
         x = self._word[ids] + self._position[:length] + self._token_type
         x = _layer_norm(x, self._embed_norm)
         batch, heads = len(texts), self._heads

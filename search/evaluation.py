@@ -19,7 +19,7 @@ import msgspec
 import numpy as np
 
 from search.analysis import words
-from search.dense import DenseSimilar, TitleVectors
+from search.dense import DenseSimilar, TicketVectors
 from search.documents import TicketDocument
 from search.embedded import EmbeddedSearchEngine
 from search.embedding import load_encoder
@@ -47,7 +47,7 @@ class EvalReport(msgspec.Struct, frozen=True):
     sedno_half_a: Metrics | None = None
     sedno_half_b: Metrics | None = None
     embeddings: bool = False
-    """Whether Sedno's ranking included the title-embedding rerank (`search.dense`)."""
+    """Whether Sedno's ranking included the embedding rerank (`search.dense`)."""
 
 
 def half_of(query_id: str) -> str:
@@ -155,7 +155,7 @@ def evaluate_beir(
     """Import the corpus into a throwaway embedded index, rank every query both ways, score.
 
     With `embeddings` (and the model installed) the index is opened as Sedno opens it with
-    embeddings on, and every title is embedded before the first query.
+    embeddings on, and every ticket is embedded before the first query.
     """
     started = time.perf_counter()
     corpus, queries, qrels = _load(Path(dir))
@@ -214,7 +214,7 @@ def _dense(engine: SearchEngine, work_dir: Path) -> DenseSimilar | None:
     if encoder is None:
         return None
     return DenseSimilar(
-        engine, TitleVectors(work_dir / "search" / "beir-eval-vectors.sqlite"), encoder
+        engine, TicketVectors(work_dir / "search" / "beir-eval-vectors.sqlite"), encoder
     )
 
 
@@ -224,7 +224,7 @@ def format_report(report: EvalReport) -> str:
     lift = (s.ndcg_at_10 / b.ndcg_at_10 - 1) * 100 if b.ndcg_at_10 else 0.0
     rows = [
         f"{report.queries} queries, {report.documents} documents, {report.seconds} s, "
-        f"title embeddings {'on' if report.embeddings else 'off'}",
+        f"embeddings {'on' if report.embeddings else 'off'}",
         f"{'ranking':<14}{'nDCG@10':>9}{'R@10':>9}{'MRR':>9}",
         f"{'BM25 baseline':<14}{b.ndcg_at_10:>9.4f}{b.recall_at_10:>9.4f}{b.mrr:>9.4f}",
         f"{'Sedno similar':<14}{s.ndcg_at_10:>9.4f}{s.recall_at_10:>9.4f}{s.mrr:>9.4f}",
