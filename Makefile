@@ -40,7 +40,7 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m compileall -q -j 0 api intake search tickets tools ui tests migrations
 	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & typecheck=$$!; \
-	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/cluster; suite=$$?; \
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/cluster; suite=$$?; \
 	wait $$typecheck; typed=$$?; echo "--- mypy"; cat $(VENV)/mypy.log; \
 	test $$suite -eq 0 && test $$typed -eq 0
 	$(BIN)/python -m pytest tests/cluster
