@@ -115,9 +115,24 @@ def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     yield from _make_db("postgres", tmp_path, request)
 
 
+UI_TESTS = REPO_ROOT / "tests" / "e2e" / "ui"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Files with a slow test first: `--dist loadfile` hands files out in this order, so the
-    long ones start early and the short ones fill in, instead of one long file at the end
-    running alone while the other worker idles. Within a file the order stays as written."""
+    """Files with a slow test first, then the Chromium files together, then the rest.
+
+    `--dist loadfile --no-loadscope-reorder` hands files out in this order (xdist's default
+    reorders them by their number of tests, which put the slow files, with few tests each,
+    last). The long files start early and the short ones fill in, instead of one long file
+    at the end running alone while the other worker idles. The Chromium files share a
+    server and a browser per package, torn down whenever a worker runs a file from
+    elsewhere: handed out one after another, each worker starts them once instead of once
+    per stretch of UI files. Within a file the order stays as written."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)
+
+    def rank(item: pytest.Item) -> int:
+        if item.path in slow_files and UI_TESTS not in item.path.parents:
+            return 0
+        return 1 if UI_TESTS in item.path.parents else 2
+
+    items.sort(key=rank)
