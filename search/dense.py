@@ -59,7 +59,8 @@ _COLUMNS: dict[VectorKind, str] = {"title": "vector", "text": "text_vector"}
 
 
 def looks_polish(*texts: str) -> bool:
-    """Whether a call carries Polish letters (then the English model is not asked)."""
+    """Whether a call or a ticket carries Polish letters (then the English model is not
+    asked)."""
     return any(not POLISH_LETTERS.isdisjoint(t) for t in texts)
 
 
@@ -224,10 +225,17 @@ class DenseSimilar:
     def _embed_docs(self, docs: Sequence[TicketDocument]) -> None:
         latest = {d.id: d for d in docs}
         stored = self.vectors.keys(list(latest))
+        # The model is English: a Polish ticket gets no vectors (as a Polish call asks no
+        # model), so an English call's re-rank gives it the median cosine, neither lifted nor
+        # pushed, and the desk's Polish tickets cost no model time.
+        polish = {d.id for d in latest.values() if looks_polish(d.title, d.description)}
+        if stale := [i for i in polish if i in stored]:
+            self.vectors.delete(stale)
         todo = [
             (d.id, key, d.title, embedded_text(d.title, d.description))
             for d in latest.values()
-            if stored.get(d.id) != (key := vector_key(d.title, d.description))
+            if d.id not in polish
+            and stored.get(d.id) != (key := vector_key(d.title, d.description))
         ]
         for start in range(0, len(todo), BATCH):
             if self._closing.is_set():
