@@ -280,14 +280,15 @@ class EmbeddedSearchEngine:
         )
         hits = [
             build_hit(
-                docs[i],
-                score,
+                docs[r.id],
+                r.score,
                 matcher,
                 req.highlight_pre_tag,
                 req.highlight_post_tag,
                 req.crop_length,
+                r.text_cosine,
             )
-            for i, score in order
+            for r in order
         ]
         return SearchResponse(
             hits=hits,

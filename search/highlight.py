@@ -164,7 +164,13 @@ def _render(
 
 
 def build_hit(
-    doc: TicketDocument, score: float, matcher: QueryMatcher, pre: str, post: str, crop_words: int
+    doc: TicketDocument,
+    score: float,
+    matcher: QueryMatcher,
+    pre: str,
+    post: str,
+    crop_words: int,
+    text_cosine: float = 0.0,
 ) -> SearchHit:
     """A hit with the title highlighted and the best cropped window of description/solution."""
     snippet, count = crop(doc.description, matcher, crop_words, pre, post)
@@ -187,4 +193,5 @@ def build_hit(
         version=doc.version,
         score=float(score),
         resolution=doc.resolution,
+        text_cosine=text_cosine,
     )

@@ -704,7 +704,7 @@ class MeiliSearchEngine:
             highlight_post_tag=req.highlight_post_tag,
             crop_length=req.crop_length,
         )
-        hits = [self._hit(docs[i], score, matcher, shaped) for i, score in order]
+        hits = [self._hit(docs[r.id], r.score, matcher, shaped, r.text_cosine) for r in order]
         return SearchResponse(hits=hits, total=len(docs), took_ms=_ms(started))
 
     def _doc_freqs(self, terms: Sequence[str], n_docs: int) -> dict[str, int]:
@@ -727,11 +727,21 @@ class MeiliSearchEngine:
 
     @staticmethod
     def _hit(
-        h: dict[str, Any], score: float, matcher: QueryMatcher, req: SearchRequest
+        h: dict[str, Any],
+        score: float,
+        matcher: QueryMatcher,
+        req: SearchRequest,
+        text_cosine: float = 0.0,
     ) -> SearchHit:
         doc = MeiliSearchEngine._document(h)
         return build_hit(
-            doc, score, matcher, req.highlight_pre_tag, req.highlight_post_tag, req.crop_length
+            doc,
+            score,
+            matcher,
+            req.highlight_pre_tag,
+            req.highlight_post_tag,
+            req.crop_length,
+            text_cosine,
         )
 
     @staticmethod

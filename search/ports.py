@@ -134,6 +134,9 @@ class SearchHit(msgspec.Struct, kw_only=True):
     score: float
     resolution: str = ""
     """`resolved`, `rejected` (shown as such) or empty (a phone event solved on the call)."""
+    text_cosine: float = 0.0
+    """`similar` only: the TF-IDF cosine of the call's and this ticket's whole texts, which
+    the embedding re-rank weighs again beside its own cosines. Not part of the API's hit."""
 
 
 class SearchResponse(msgspec.Struct, kw_only=True):

@@ -138,6 +138,16 @@ class Candidate:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class Reranked:
+    """A candidate's place in the rerank: its blended score, and the whole-text TF-IDF cosine
+    that went into it (the embedding re-rank weighs that cosine again beside its own)."""
+
+    id: int
+    score: float
+    text_cosine: float
+
+
 def candidate_count(limit: int) -> int:
     """Candidates to rerank for a request of `limit` hits: a wider request (the embedding
     rerank's) gets all it asks for reranked, not the best `CANDIDATES` padded."""
@@ -346,7 +356,7 @@ def rerank(
     n_docs: int,
     feature_cache: dict[int, Features] | None = None,
     stop_words: frozenset[str] = frozenset(),
-) -> list[tuple[int, float]]:
+) -> list[Reranked]:
     """Candidates reordered, best first, by a blend of the whole-text TF-IDF cosine, BM25F
     over title, description and solution, the engine's score, the title cosine and the
     agreement of categorical fields. Stop words of the call count for nothing.
@@ -376,14 +386,15 @@ def rerank(
     field_scores = [bm25f(query_terms, f.fields, average_lengths, vec.bm25_idf) for f in features]
     top_field = max(field_scores) or 1.0
     top_engine = max(c.score for c in candidates) or 1.0
-    scored: list[tuple[int, float]] = []
+    scored: list[Reranked] = []
     for c, f, field_score in zip(candidates, features, field_scores, strict=True):
-        score = COSINE_WEIGHT * _cosine(query_vec, f.text)
+        text_cosine = _cosine(query_vec, f.text)
+        score = COSINE_WEIGHT * text_cosine
         score += BM25F_WEIGHT * field_score / top_field
         score += ENGINE_WEIGHT * c.score / top_engine
         if query_title:
             score += TITLE_COSINE_WEIGHT * _cosine(query_title, f.title)
         score += categorical_agreement(req, c.doc)
-        scored.append((c.doc.id, score))
-    scored.sort(key=lambda x: -x[1])
+        scored.append(Reranked(c.doc.id, score, text_cosine))
+    scored.sort(key=lambda r: -r.score)
     return scored

@@ -259,6 +259,17 @@ def test_similar_finds_tickets_about_the_same_problem(engine: SearchEngine) -> N
     assert 1 not in [h.id for h in res.hits]
 
 
+def test_similar_hits_carry_the_whole_text_cosine_and_search_hits_none(
+    engine: SearchEngine,
+) -> None:
+    own = CORPUS[7]  # "Import wyciągu bankowego": its own words come back as the call
+    hits = engine.similar(SimilarRequest(title=own.title, text=own.description)).hits
+    cosines = {h.id: h.text_cosine for h in hits}
+    assert cosines[own.id] > 0.9
+    assert all(0.0 <= c < cosines[own.id] for i, c in cosines.items() if i != own.id)
+    assert all(h.text_cosine == 0.0 for h in engine.search(SearchRequest(q="wyciąg")).hits)
+
+
 def test_similar_gives_a_wide_request_every_hit_it_asks_for(engine: SearchEngine) -> None:
     many = [
         _doc(100 + i, f"Wydruk etykiety {i}", "drukarka etykiet gubi wydruk") for i in range(70)

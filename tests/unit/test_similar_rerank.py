@@ -37,8 +37,8 @@ def test_stop_words_are_never_selected_and_never_score() -> None:
     shares_logo = _doc(2, "Brak logo", "logo")
     order = rerank(req, [Candidate(shares_stop_words, 1.0), Candidate(shares_logo, 1.0)], _df, 100,
                    stop_words=STOP)  # fmt: skip
-    scores = dict(order)
-    assert order[0][0] == 2 and scores[1] < 0.31  # only the engine's share is left for 1
+    scores = {r.id: r.score for r in order}
+    assert order[0].id == 2 and scores[1] < 0.31  # only the engine's share is left for 1
 
 
 def test_agreeing_categorical_fields_lift_an_equal_text() -> None:
@@ -49,8 +49,8 @@ def test_agreeing_categorical_fields_lift_an_equal_text() -> None:
     same_module = _doc(2, "Lista płac bez ZUS", "składki zerowe", module="Kadry Płace",
                        keywords=["ZUS"])  # fmt: skip
     order = rerank(req, [Candidate(elsewhere, 1.0), Candidate(same_module, 1.0)], _df, 100)
-    assert [i for i, _ in order] == [2, 1]
-    assert order[0][1] - order[1][1] > 0.15  # module 0.1 + keywords 0.1 × 1.0
+    assert [r.id for r in order] == [2, 1]
+    assert order[0].score - order[1].score > 0.15  # module 0.1 + keywords 0.1 × 1.0
 
 
 def test_bm25f_saturates_per_term_across_fields_and_weighs_the_title() -> None:
@@ -63,3 +63,13 @@ def test_bm25f_saturates_per_term_across_fields_and_weighs_the_title() -> None:
     # One term repeated in every field stays below the saturation bound (idf · 1).
     everywhere = Fields.of("logo logo", "logo logo logo", "logo")
     assert bm25f(query, everywhere, [2.0, 3.0, 1.0], idf) < 1.0
+
+
+def test_rerank_reports_each_candidates_whole_text_cosine() -> None:
+    req = SimilarRequest(title="Import wyciągu MT940", text="błędny format pliku z banku")
+    same = _doc(1, "Import wyciągu MT940", "błędny format pliku z banku")
+    unrelated = _doc(2, "Urlop wypoczynkowy", "wymiar urlopu")
+    order = rerank(req, [Candidate(unrelated, 1.0), Candidate(same, 1.0)], _df, 100)
+    cosines = {r.id: r.text_cosine for r in order}
+    assert abs(cosines[1] - 1.0) < 1e-9
+    assert cosines[2] == 0.0

@@ -54,6 +54,7 @@ def engine_hit(hit: SearchHit, copies: Sequence[SearchHit] = ()) -> Hit:
     """The engine's hit as the API shows it: `id` is `ticket_id`, its copies listed."""
     fields = msgspec.structs.asdict(hit)
     fields["ticket_id"] = fields.pop("id")
+    del fields["text_cosine"]  # the similar re-rank's, not the consultant's
     same = [SameSolution(c.id, c.number, c.title) for c in copies]
     return Hit(**fields, same_solution=same)
 
