@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
+from sqlalchemy import text
 
 # Tables: every module that declares ORM classes, imported for its side effect on
 # `Base.metadata` (create_all, Alembic's env.py and the migration comparison test read it).
@@ -190,11 +191,7 @@ def build_container(
         upgrade(settings.database.url)
     elif prepare == "create":
         create_tables(db)
-    with db.transaction() as session:
-        seed_defaults(session)
-        seed_rules(session)
-        seed_statuses(session)
-        ensure_bootstrap_admin(session, settings.admin_token)
+    seed_desk(db, settings.admin_token)
     return Container(
         settings=settings,
         db=db,
@@ -207,6 +204,29 @@ def build_container(
         timecost=config.timecost,
         protocol=config.protocol,
     )
+
+
+SEED_LOCK = 0x5ED0_5EED
+"""PostgreSQL advisory lock key of `seed_desk` (any constant no other lock of Sedno uses)."""
+
+
+def seed_desk(db: Database, admin_token: str | None) -> None:
+    """Add what a desk starts with and lacks: definitions, dictionaries, notice rules, phone
+    statuses, the bootstrap admin's token. Never overwrites an edit.
+
+    Every process seeds when it starts, and processes start together (`sedno serve` and its
+    workers, two replicas, two intake workers). Each seed reads what exists and inserts the
+    rest, so two at once would insert the same rows and one would die of the unique key. On
+    SQLite the write transaction takes the lock at BEGIN (IMMEDIATE); on PostgreSQL a
+    transaction-scoped advisory lock makes the second wait, and under READ COMMITTED its reads
+    then see the first's committed rows."""
+    with db.transaction() as session:
+        if not db.is_sqlite:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEED_LOCK})
+        seed_defaults(session)
+        seed_rules(session)
+        seed_statuses(session)
+        ensure_bootstrap_admin(session, admin_token)
 
 
 def outbox_handlers(
