@@ -174,27 +174,46 @@ def nip_is_valid(nip: str) -> bool:
 
 
 def working_time(rng: random.Random, now: dt.datetime, days_back: int) -> dt.datetime:
-    """A moment on a working day (Mon–Fri, 8–16 in Warsaw) about `days_back` days ago, in UTC."""
+    """A moment on a working day (Mon–Fri, 8–16 in Warsaw) about `days_back` days ago and not
+    after `now`, in UTC (at night, today's working hours are still to come: the day before)."""
     day = (now.astimezone(WARSAW) - dt.timedelta(days=days_back)).date()
+    while True:
+        while day.weekday() >= 5:
+            day -= dt.timedelta(days=1)
+        local = dt.datetime.combine(
+            day,
+            dt.time(rng.randint(WORK_START_H, WORK_END_H - 1), rng.randint(0, 59)),
+            tzinfo=WARSAW,
+        )
+        if local <= now:
+            return local.astimezone(dt.UTC)
+        day -= dt.timedelta(days=1)
+
+
+def last_working_moment(at: dt.datetime) -> dt.datetime:
+    """`at` if it is inside working hours, else the end of the last working hour before it."""
+    local = at.astimezone(WARSAW)
+    if local.weekday() < 5 and WORK_START_H <= local.hour < WORK_END_H:
+        return at
+    day = local.date()
+    if local.weekday() >= 5 or local.hour < WORK_START_H:
+        day -= dt.timedelta(days=1)
     while day.weekday() >= 5:
         day -= dt.timedelta(days=1)
-    local = dt.datetime.combine(
-        day,
-        dt.time(rng.randint(WORK_START_H, WORK_END_H - 1), rng.randint(0, 59)),
-        tzinfo=WARSAW,
-    )
-    return local.astimezone(dt.UTC)
+    end = dt.datetime.combine(day, dt.time(WORK_END_H - 1, 59), tzinfo=WARSAW)
+    return end.astimezone(dt.UTC)
 
 
 def later_working_time(rng: random.Random, start: dt.datetime, now: dt.datetime) -> dt.datetime:
-    """A moment 1–30 working hours after `start`, inside working hours, not after `now`."""
+    """A moment 1–30 working hours after `start`, inside working hours, not after `now` (five
+    minutes before it at the latest) and not before `start`."""
     local = start.astimezone(WARSAW)
     for _ in range(rng.randint(1, 30)):
         local += dt.timedelta(hours=1)
         while local.weekday() >= 5 or not WORK_START_H <= local.hour < WORK_END_H:
             local += dt.timedelta(hours=1)
     at = local.replace(minute=rng.randint(0, 59)).astimezone(dt.UTC)
-    return min(at, now - dt.timedelta(minutes=5))
+    return max(min(at, last_working_moment(now - dt.timedelta(minutes=5))), start)
 
 
 def _demo_modules(s: Session, modules: list[str]) -> None:
