@@ -31,19 +31,20 @@ run: $(STAMP)
 	$(BIN)/sedno demo
 	$(BIN)/sedno serve --host $(HOST) --port $(PORT) --demo-devops
 
-## make test: install what the tests need (system packages too, as root), lint, then type-check
-## beside the suite (mypy mostly waits on nothing the tests hold; its output is shown after the
-## suite's, and a failure of either fails the target): two processes, one test file each at a
-## time, files with slow tests first; the cluster tests (which start and kill whole process
-## groups) after them, alone. `pytest -m quality` runs only the corpus evaluations.
+## make test: install what the tests need (system packages too, as root), lint, then the suite
+## (two processes, one test file each at a time, files with slow tests first) with, beside
+## it, the type check followed by the cluster tests (which start whole process groups and
+## mostly wait on them: an outage of 10 s, leases running out). Their output is shown after
+## the suite's, and a failure of any of the three fails the target. `pytest -m quality` runs
+## only the corpus evaluations.
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@$(BIN)/mypy > $(VENV)/mypy.log 2>&1 & typecheck=$$!; \
+	@( $(BIN)/mypy > $(VENV)/mypy.log 2>&1; echo $$? > $(VENV)/mypy.rc; \
+	  $(BIN)/python -m pytest tests/cluster > $(VENV)/cluster.log 2>&1; echo $$? > $(VENV)/cluster.rc ) & beside=$$!; \
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/cluster; suite=$$?; \
-	wait $$typecheck; typed=$$?; echo "--- mypy"; cat $(VENV)/mypy.log; \
-	test $$suite -eq 0 && test $$typed -eq 0
-	$(BIN)/python -m pytest tests/cluster
+	wait $$beside; echo "--- mypy"; cat $(VENV)/mypy.log; echo "--- cluster tests"; cat $(VENV)/cluster.log; \
+	test $$suite -eq 0 && test "$$(cat $(VENV)/mypy.rc)" -eq 0 && test "$$(cat $(VENV)/cluster.rc)" -eq 0
 
 system-deps:
 	bash .ci/system-deps.sh
