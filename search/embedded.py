@@ -214,17 +214,7 @@ class EmbeddedSearchEngine:
             matcher = QueryMatcher(
                 units, typo_tolerance=self._settings.typo_tolerance, stop_words=queries.stop_words
             )
-            hits = [
-                build_hit(
-                    doc,
-                    score,
-                    matcher,
-                    req.highlight_pre_tag,
-                    req.highlight_post_tag,
-                    req.crop_length,
-                )
-                for doc, score in page
-            ]
+            hits = [build_hit(doc, score, matcher, req) for doc, score in page]
             facets: dict[str, dict[str, int]] = {}
             if counted is not None:
                 facets = counted.result()
@@ -278,18 +268,7 @@ class EmbeddedSearchEngine:
             typo_tolerance=False,
             stop_words=self._queries.stop_words,
         )
-        hits = [
-            build_hit(
-                docs[r.id],
-                r.score,
-                matcher,
-                req.highlight_pre_tag,
-                req.highlight_post_tag,
-                req.crop_length,
-                r.text_cosine,
-            )
-            for r in order
-        ]
+        hits = [build_hit(docs[r.id], r.score, matcher, req, r.text_cosine) for r in order]
         return SearchResponse(
             hits=hits,
             total=int(result.count),  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Protocol
 
 from search.analysis import (
     QueryUnit,
@@ -163,16 +164,23 @@ def _render(
     return "".join(out)
 
 
+class HitShape(Protocol):
+    """What a request says about the look of its hits (`SearchRequest`, `SimilarRequest`)."""
+
+    highlight_pre_tag: str
+    highlight_post_tag: str
+    crop_length: int
+
+
 def build_hit(
     doc: TicketDocument,
     score: float,
     matcher: QueryMatcher,
-    pre: str,
-    post: str,
-    crop_words: int,
+    shape: HitShape,
     text_cosine: float = 0.0,
 ) -> SearchHit:
     """A hit with the title highlighted and the best cropped window of description/solution."""
+    pre, post, crop_words = shape.highlight_pre_tag, shape.highlight_post_tag, shape.crop_length
     snippet, count = crop(doc.description, matcher, crop_words, pre, post)
     if doc.solution:
         alt, alt_count = crop(doc.solution, matcher, crop_words, pre, post)

@@ -58,7 +58,6 @@ from search.ports import (
     SEARCHABLE_FIELDS,
     FilterValue,
     IndexSettings,
-    SearchHit,
     SearchRejected,
     SearchRequest,
     SearchResponse,
@@ -520,7 +519,7 @@ class MeiliSearchEngine:
             stop_words=frozenset(self._stop_words),
         )
         page = ranked[req.offset : req.offset + req.limit] if req.limit > 0 else []
-        hits = [self._hit(h, score, matcher, req) for h, score in page]
+        hits = [build_hit(self._document(h), score, matcher, req) for h, score in page]
         return SearchResponse(hits=hits, facets=facets, total=total, took_ms=_ms(started))
 
     def _query(self, variant: _Variant, filters: list[str], limit: int) -> dict[str, Any]:
@@ -699,12 +698,10 @@ class MeiliSearchEngine:
 
         order = sim.rerank(req, candidates, rerank_df, n_docs, None, stop_words)[: req.limit]
         matcher = QueryMatcher([QueryUnit((t.term,)) for t in terms], typo_tolerance=False)
-        shaped = SearchRequest(
-            highlight_pre_tag=req.highlight_pre_tag,
-            highlight_post_tag=req.highlight_post_tag,
-            crop_length=req.crop_length,
-        )
-        hits = [self._hit(docs[r.id], r.score, matcher, shaped, r.text_cosine) for r in order]
+        hits = [
+            build_hit(self._document(docs[r.id]), r.score, matcher, req, r.text_cosine)
+            for r in order
+        ]
         return SearchResponse(hits=hits, total=len(docs), took_ms=_ms(started))
 
     def _doc_freqs(self, terms: Sequence[str], n_docs: int) -> dict[str, int]:
@@ -724,25 +721,6 @@ class MeiliSearchEngine:
             # At the cap the count is unknown, not 10 100: call such a word common.
             out[term] = n_docs if found >= MAX_TOTAL_HITS else found
         return out
-
-    @staticmethod
-    def _hit(
-        h: dict[str, Any],
-        score: float,
-        matcher: QueryMatcher,
-        req: SearchRequest,
-        text_cosine: float = 0.0,
-    ) -> SearchHit:
-        doc = MeiliSearchEngine._document(h)
-        return build_hit(
-            doc,
-            score,
-            matcher,
-            req.highlight_pre_tag,
-            req.highlight_post_tag,
-            req.crop_length,
-            text_cosine,
-        )
 
     @staticmethod
     def _document(h: dict[str, Any]) -> TicketDocument:
