@@ -134,10 +134,13 @@ def test_search_as_you_type_paints_and_reports_its_time(page: Any, ui_server: Se
         page.fill("#q", "")
         before = int(page.evaluate("document.body.dataset.searches || '0'"))
         page.locator("#q").press_sequentially(query, delay=150)
+        # A function with arguments, not an expression: Playwright polls an expression through
+        # eval(), which the console's CSP (no 'unsafe-eval') refused once in a fresh-clone run.
         page.wait_for_function(
-            f"Number(document.body.dataset.searches || 0) > {before}"
-            f" && document.querySelector('#q').value === {query!r}"
-            " && document.querySelectorAll('.hit').length > 0"
+            """([before, query]) => Number(document.body.dataset.searches || 0) > before
+                && document.querySelector('#q').value === query
+                && document.querySelectorAll('.hit').length > 0""",
+            arg=[before, query],
         )
         page.wait_for_timeout(250)
         paints.append(float(page.evaluate("document.body.dataset.lastPaintMs")))
