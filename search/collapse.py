@@ -15,21 +15,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Final, TypeVar
 
 from search.analysis import words
 
 T = TypeVar("T")
 
+COLLAPSE_WINDOW: Final = 3
+"""Ranked tickets looked at per result wanted: copies of an answer are looked for among them."""
 SAME_JACCARD: Final = 0.8
 MIN_WORDS: Final = 8
 MIN_EXACT_WORDS: Final = 3
 _DIGITS: Final = re.compile(r"\d+")
 
 
+@lru_cache(maxsize=4096)
 def normalised_words(solution: str) -> tuple[str, ...]:
-    """The solution's folded words with every number as `0`."""
-    return tuple(_DIGITS.sub("0", w) for w in words(solution))
+    """The solution's folded words with every number as `0` (remembered: the same tickets
+    come back keystroke after keystroke)."""
+    return tuple(words(_DIGITS.sub("0", solution)))
 
 
 def same_solution(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -59,3 +64,16 @@ def collapse(hits: Sequence[T], solution_of: Callable[[T], str]) -> list[list[T]
             groups.append([hit])
             keys.append(key)
     return groups
+
+
+def page(
+    ranked: Sequence[T], solution_of: Callable[[T], str], offset: int, limit: int, grouped: bool
+) -> list[list[T]]:
+    """The requested page of ranked items, each with its copies after it: with `grouped`,
+    the groups of the first `COLLAPSE_WINDOW` × (offset + limit) items; else one per group."""
+    if limit <= 0:
+        return []
+    if not grouped:
+        return [[item] for item in ranked[offset : offset + limit]]
+    window = ranked[: (max(0, offset) + limit) * COLLAPSE_WINDOW]
+    return collapse(window, solution_of)[offset : offset + limit]

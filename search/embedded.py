@@ -25,6 +25,7 @@ import tantivy
 
 from search import similar as sim
 from search.analysis import QueryUnit, diacritic_spellings, lemmas
+from search.collapse import page
 from search.documents import TicketDocument
 from search.highlight import QueryMatcher, build_hit
 from search.layout import (
@@ -210,11 +211,13 @@ class EmbeddedSearchEngine:
             counted = self._beside(self._facets, searcher, everything, req.facets)
         try:
             ranked, total, kept = self._rank(searcher, units, lemma_sets, filters, req, strategy)
-            page = ranked[req.offset : req.offset + req.limit] if req.limit > 0 else []
             matcher = QueryMatcher(
                 units, typo_tolerance=self._settings.typo_tolerance, stop_words=queries.stop_words
             )
-            hits = [build_hit(doc, score, matcher, req) for doc, score in page]
+            hits = [
+                build_hit(doc, score, matcher, req, copies=[c for c, _ in rest])
+                for (doc, score), *rest in _page(ranked, req)
+            ]
             facets: dict[str, dict[str, int]] = {}
             if counted is not None:
                 facets = counted.result()
@@ -321,19 +324,26 @@ class EmbeddedSearchEngine:
         phrases = [u.words for u in units if u.phrase]
         ranked: list[tuple[TicketDocument, float]] = []
         seen: set[int] = set()
+        read: set[tuple[int, int]] = set()
         total = 0
         keep: list[int] = []
         for keep in self._buckets(searcher, units, lemma_sets, filters, strategy):
+            in_title = queries.in_top_field(units, lemma_sets, filters, keep)
+            # Both searches spend most of their time in tantivy, without the GIL: side by side.
+            titled = None if in_title is None else self._beside(_top, searcher, in_title)
             result = searcher.search(
                 queries.ranking(units, lemma_sets, filters, keep), fetch, count=True
             )
             total = int(result.count)
             hits = list(result.hits)
-            in_title = queries.in_top_field(units, lemma_sets, filters, keep)
-            if in_title is not None:
-                hits.extend(searcher.search(in_title, RANK_CANDIDATES).hits)
+            if titled is not None:
+                hits.extend(titled.result())
             bucket: list[tuple[tuple[Any, ...], TicketDocument, float]] = []
             for score, addr in hits:
+                where = (addr.segment_ord, addr.doc)
+                if where in read:  # found by both searches, or by a bucket before
+                    continue
+                read.add(where)
                 doc = self._payload(searcher, addr)
                 if doc.id in seen:
                     continue
@@ -344,7 +354,7 @@ class EmbeddedSearchEngine:
                 bucket.append(((*key, -score), doc, score))
             bucket.sort(key=lambda b: b[0])
             ranked.extend((doc, score) for _, doc, score in bucket)
-            if total >= wanted:
+            if total >= wanted:  # with `collapse`, copies may leave a page short: so be it
                 break
         return ranked, total, keep
 
@@ -424,11 +434,22 @@ class EmbeddedSearchEngine:
         return doc
 
 
+def _top(searcher: Any, query: Any) -> list[tuple[float, Any]]:
+    """The best `RANK_CANDIDATES` (score, address) pairs of `query`."""
+    return list(searcher.search(query, RANK_CANDIDATES).hits)
+
+
 def _word_doc_freq(searcher: Any, term: str) -> int:
     """Documents holding `term` in the field that holds it most (an approximation)."""
     return max(
         int(searcher.doc_freq(f, term)) for f in ("title", "description", "solution", "keywords")
     )
+
+
+def _page(
+    ranked: Sequence[tuple[TicketDocument, float]], req: SearchRequest
+) -> list[list[tuple[TicketDocument, float]]]:
+    return page(ranked, lambda d: d[0].solution, req.offset, req.limit, req.collapse)
 
 
 def _check_facets(names: Sequence[str]) -> None:

@@ -22,7 +22,7 @@ from search.analysis import (
     typo_count,
 )
 from search.documents import TicketDocument
-from search.ports import SearchHit
+from search.ports import HitCopy, SearchHit
 
 MAX_CROP_SOURCE_CHARS = 20_000
 """A snippet is looked for in the first this many characters (stack traces run long)."""
@@ -58,7 +58,7 @@ class QueryMatcher:
                 if typo_budget(w)
             ]
 
-    def hits(self, tokens: list[Token]) -> list[bool]:
+    def hits(self, tokens: Sequence[Token]) -> list[bool]:
         """`matches` for every token, deciding each distinct word once."""
         decided = self._cache
         for word in {t[0] for t in tokens}.difference(decided):
@@ -96,12 +96,13 @@ class QueryMatcher:
 
 
 @lru_cache(maxsize=16_384)
-def cached_tokens(text: str) -> list[Token]:
+def cached_tokens(text: str) -> tuple[Token, ...]:
     """`tokenize`, remembered: the same top tickets come back keystroke after keystroke.
 
-    Callers must not change the list.
+    A tuple of tuples of strings and ints: the garbage collector stops tracking those once it
+    has seen them, so thousands of remembered texts add nothing to its full passes.
     """
-    return tokenize(text)
+    return tuple(tokenize(text))
 
 
 def highlight(text: str, matcher: QueryMatcher, pre: str, post: str) -> str:
@@ -134,7 +135,7 @@ def crop(text: str, matcher: QueryMatcher, crop_words: int, pre: str, post: str)
 
 def _render(
     text: str,
-    tokens: list[Token],
+    tokens: Sequence[Token],
     matcher: QueryMatcher,
     start: int,
     end: int | None,
@@ -178,6 +179,7 @@ def build_hit(
     matcher: QueryMatcher,
     shape: HitShape,
     text_cosine: float = 0.0,
+    copies: Sequence[TicketDocument] = (),
 ) -> SearchHit:
     """A hit with the title highlighted and the best cropped window of description/solution."""
     pre, post, crop_words = shape.highlight_pre_tag, shape.highlight_post_tag, shape.crop_length
@@ -202,4 +204,5 @@ def build_hit(
         score=float(score),
         resolution=doc.resolution,
         text_cosine=text_cosine,
+        copies=[HitCopy(c.id, c.number, c.title) for c in copies],
     )

@@ -51,6 +51,7 @@ from search.analysis import (
     stemmed_text,
     words,
 )
+from search.collapse import COLLAPSE_WINDOW, page
 from search.documents import TicketDocument
 from search.highlight import QueryMatcher, build_hit
 from search.ports import (
@@ -503,6 +504,8 @@ class MeiliSearchEngine:
         query_words = remove_stop_words(words(req.q)[:MAX_QUERY_WORDS], self._stop_words)
         units = expand_synonyms(query_words, self._synonyms)
         wanted = max(0, req.offset) + max(0, req.limit)
+        if req.collapse:  # tickets to look at for copies of each result wanted
+            wanted *= COLLAPSE_WINDOW
         fetch = min(MAX_TOTAL_HITS, wanted + EXTRA_FETCHED)
         try:
             if not units:
@@ -518,8 +521,13 @@ class MeiliSearchEngine:
             typo_tolerance=self._settings.typo_tolerance,
             stop_words=frozenset(self._stop_words),
         )
-        page = ranked[req.offset : req.offset + req.limit] if req.limit > 0 else []
-        hits = [build_hit(self._document(h), score, matcher, req) for h, score in page]
+        docs = [(self._document(h), score) for h, score in ranked[:wanted]]
+        hits = [
+            build_hit(doc, score, matcher, req, copies=[c for c, _ in rest])
+            for (doc, score), *rest in page(
+                docs, lambda d: d[0].solution, req.offset, req.limit, req.collapse
+            )
+        ]
         return SearchResponse(hits=hits, facets=facets, total=total, took_ms=_ms(started))
 
     def _query(self, variant: _Variant, filters: list[str], limit: int) -> dict[str, Any]:

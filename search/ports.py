@@ -92,6 +92,10 @@ class SearchRequest(msgspec.Struct, kw_only=True):
     """Snippet length in words."""
     matching_strategy: str = ""
     """`frequency`, `last` or `all`; empty: the index's setting."""
+    collapse: bool = False
+    """Copies of one answer (`search.collapse`) come as the `copies` of the best of them, not
+    as hits of their own; `limit` and `offset` then count these results. Only the shown hits
+    are highlighted and cropped."""
 
 
 class SimilarRequest(msgspec.Struct, kw_only=True):
@@ -116,6 +120,14 @@ class SimilarRequest(msgspec.Struct, kw_only=True):
     crop_length: int = 30
 
 
+class HitCopy(msgspec.Struct, frozen=True):
+    """A lower-ranked ticket whose solution is the one of the hit it was collapsed into."""
+
+    id: int
+    number: str
+    title: str
+
+
 class SearchHit(msgspec.Struct, kw_only=True):
     """One ticket in a result list."""
 
@@ -137,6 +149,8 @@ class SearchHit(msgspec.Struct, kw_only=True):
     text_cosine: float = 0.0
     """`similar` only: the TF-IDF cosine of the call's and this ticket's whole texts, which
     the embedding re-rank weighs again beside its own cosines. Not part of the API's hit."""
+    copies: list[HitCopy] = msgspec.field(default_factory=list)
+    """With `SearchRequest.collapse`: the tickets collapsed into this one, best first."""
 
 
 class SearchResponse(msgspec.Struct, kw_only=True):

@@ -12,12 +12,20 @@ of the last word costs no typo and is not exact, as in Meilisearch.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import pairwise
 
-from search.analysis import QueryUnit, lemmas, typo_budget, typo_count
+from search.analysis import (
+    MAX_TOKEN_CHARS,
+    QueryUnit,
+    fold,
+    lemmas,
+    tokenize,
+    typo_budget,
+    typo_count,
+)
 from search.documents import TicketDocument
 from search.highlight import cached_tokens
 
@@ -41,24 +49,32 @@ def _field_texts(doc: TicketDocument, attributes: Sequence[str]) -> list[str]:
     return [values[a] for a in attributes]
 
 
-FieldIndex = tuple[int, tuple[tuple[str, str, tuple[int, ...]], ...]]
-"""A field's token count and its distinct words: (folded, lowercase as written, positions)."""
+_WORD_RE = re.compile(r"[^\W_]+")
+"""`search.analysis` tokens: folding maps letters to letters, so the lowercase text splits
+into the same words as the folded one."""
 
 
-@lru_cache(maxsize=16_384)
-def field_index(text: str) -> FieldIndex:
-    """The distinct words of one field and where they stand (the same tickets come back
-    keystroke after keystroke)."""
-    tokens = cached_tokens(text)[:MAX_RANKED_TOKENS]
-    where: dict[str, tuple[str, list[int]]] = {}
-    for pos, (token, start, end) in enumerate(tokens):
-        raw = text[start:end].lower()
-        entry = where.get(raw)
-        if entry is None:
-            where[raw] = (token, [pos])
-        else:
-            entry[1].append(pos)
-    return len(tokens), tuple((t, raw, tuple(ps)) for raw, (t, ps) in where.items())
+def field_words(text: str) -> list[str]:
+    """The words of one field in order, lowercase as written (the first `MAX_RANKED_TOKENS`
+    of what `tokenize` finds). Split by the regex engine, without a Python step per word:
+    the rules read every candidate's fields on every keystroke."""
+    lower = text.lower()
+    if len(lower) != len(text):  # a rare char whose lowercase is longer: go by the offsets
+        return [text[start:end].lower() for _, start, end in tokenize(text)[:MAX_RANKED_TOKENS]]
+    raws: list[str] = _WORD_RE.findall(lower)
+    if max(map(len, raws), default=0) > MAX_TOKEN_CHARS:
+        raws = [r for r in raws if len(r) <= MAX_TOKEN_CHARS]
+    return raws[:MAX_RANKED_TOKENS]
+
+
+def _positions(raws: list[str], raw: str) -> list[int]:
+    """Where `raw` stands in `raws` (the list's own search finds each place)."""
+    found = [raws.index(raw)]
+    while True:
+        try:
+            found.append(raws.index(raw, found[-1] + 1))
+        except ValueError:
+            return found
 
 
 @dataclass(slots=True)
@@ -71,6 +87,7 @@ class RuleMatcher:
     prefix_last: bool = True
     _cache: dict[str, tuple[tuple[int, int, bool], ...]] = field(default_factory=dict)
     _words: list[tuple[int, str, int, frozenset[str], bool]] = field(default_factory=list)
+    _matched: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         last = len(self.units) - 1
@@ -86,7 +103,18 @@ class RuleMatcher:
         found = self._cache.get(raw)
         if found is None:
             found = self._cache[raw] = self._decide(token, raw)
+            if found:
+                self._matched.add(raw)
         return found
+
+    def matching(self, words: set[str]) -> list[tuple[str, tuple[tuple[int, int, bool], ...]]]:
+        """The words of a field that match some unit, with how. Each distinct word is decided
+        once per query; after the first few candidates nearly every word is known, and what
+        is left is set arithmetic, not a loop over the field's words."""
+        cache = self._cache
+        for raw in words.difference(cache):  # runs over the field's words, not the cache
+            self.match(fold(raw), raw)
+        return [(raw, cache[raw]) for raw in self._matched.intersection(words)]
 
     def _decide(self, token: str, raw: str) -> tuple[tuple[int, int, bool], ...]:
         best: dict[int, tuple[int, bool]] = {}
@@ -165,18 +193,15 @@ def rule_key(
     # positions[field][unit] = the word positions of the unit in that field
     positions: list[dict[int, list[int]]] = []
     whole_field = False
-    match = matcher.match
     for f, text in enumerate(_field_texts(doc, attributes)):
         per_unit: dict[int, list[int]] = {}
         positions.append(per_unit)
         if not text:
             continue
-        n_tokens, entries = field_index(text)
+        raws = field_words(text)
         covered = 0
-        for token, raw, where in entries:
-            found = match(token, raw)
-            if not found:
-                continue
+        for raw, found in matcher.matching(set(raws)):
+            where = _positions(raws, raw)
             covered += len(where)
             for unit, t, is_exact in found:
                 per_unit.setdefault(unit, []).extend(where)
@@ -188,7 +213,7 @@ def rule_key(
                     best_field[unit], first_pos[unit] = f, where[0]
                 elif f == best_field[unit] and where[0] < first_pos[unit]:
                     first_pos[unit] = where[0]
-        whole_field = whole_field or (covered == n_tokens and len(per_unit) == n)
+        whole_field = whole_field or (covered == len(raws) and len(per_unit) == n)
     matched = [u for u in range(n) if best_field[u] < len(attributes)]
     proximity = 0
     for a, b in pairwise(matched):

@@ -244,6 +244,41 @@ def test_snippet_is_cropped_around_the_match(engine: SearchEngine) -> None:
     assert len(hit.snippet.split()) <= 12
 
 
+LOGO_ANSWER = (
+    "Panie {name}, w Konfiguracji → Wydruki → Faktura proszę wskazać plik logo i zapisać "
+    "wzorzec; po ponownym uruchomieniu wydruku logo się pojawi."
+)
+
+
+def test_collapse_lists_copies_under_the_best_and_counts_results(engine: SearchEngine) -> None:
+    names = ["Kowalski", "Nowak", "Wiśniewski", "Zieliński"]
+    copies = [
+        _doc(
+            60 + i, f"Brak logo na wydruku ({n})", "Brak logo.", solution=LOGO_ANSWER.format(name=n)
+        )
+        for i, n in enumerate(names)
+    ]
+    others = [
+        _doc(70, "Logo wydruku w złym miejscu", solution="Przesunąć ramkę logo we wzorcu."),
+        _doc(71, "Logo wydruku rozmazane", solution="Wgrać plik logo w wyższej rozdzielczości."),
+    ]
+    engine.wait(engine.upsert([*copies, *others]))
+
+    flat = engine.search(SearchRequest(q="logo wydruku", limit=10)).hits
+    assert len(flat) == 6 and all(not h.copies for h in flat)
+
+    everything = engine.search(SearchRequest(q="logo wydruku", limit=10, collapse=True)).hits
+    assert len(everything) == 3
+    [best] = [h for h in everything if h.copies]
+    assert {best.id, *(c.id for c in best.copies)} == {c.id for c in copies}
+    assert all(c.title.startswith("Brak logo") and c.number for c in best.copies)
+
+    two = engine.search(SearchRequest(q="logo wydruku", limit=2, collapse=True)).hits
+    assert [h.id for h in two] == [h.id for h in everything[:2]]  # two results, not tickets
+    nxt = engine.search(SearchRequest(q="logo wydruku", limit=2, offset=2, collapse=True)).hits
+    assert [h.id for h in nxt] == [everything[2].id]  # the offset counts results too
+
+
 def test_similar_finds_tickets_about_the_same_problem(engine: SearchEngine) -> None:
     res = engine.similar(
         SimilarRequest(

@@ -55,13 +55,15 @@ def engine_hit(hit: SearchHit, copies: Sequence[SearchHit] = ()) -> Hit:
     fields = msgspec.structs.asdict(hit)
     fields["ticket_id"] = fields.pop("id")
     del fields["text_cosine"]  # the similar re-rank's, not the consultant's
-    same = [SameSolution(c.id, c.number, c.title) for c in copies]
+    collapsed = fields.pop("copies")  # by the engine (`SearchRequest.collapse`)
+    same = [SameSolution(c.id, c.number, c.title) for c in collapsed]
+    same += [SameSolution(c.id, c.number, c.title) for c in copies]
     return Hit(**fields, same_solution=same)
 
 
 def to_result(response: SearchResponse, *, limit: int | None = None) -> SearchResult:
-    """The engine's hits with the same solution collapsed into the best of them; at most
-    `limit` of those (all when None)."""
+    """The engine's hits with the same solution collapsed into the best of them (a no-op on
+    hits the engine collapsed already); at most `limit` of those (all when None)."""
     groups = collapse(response.hits, lambda h: h.solution)[:limit]
     return SearchResult(
         hits=[engine_hit(h, copies) for h, *copies in groups],

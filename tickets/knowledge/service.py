@@ -23,9 +23,9 @@ from tickets.knowledge.results import SearchResult, number_hit, to_result, with_
 FACETS = ["product", "module", "type", "version", "keyword"]
 MAX_QUERY_CHARS = 500
 COLLAPSE_OVERFETCH = 3
-"""Hits asked of the engine per one shown: copies of one answer collapse into one."""
+"""Similar hits asked of the engine per one shown: copies of one answer collapse into one
+(after the re-rank, so here and not in the engine as for search)."""
 MAX_SIMILAR_FETCHED = 50
-MAX_SEARCH_FETCHED = 100
 
 SEARCH_LATENCY = Histogram(
     "sedno_search_latency_seconds",
@@ -101,13 +101,15 @@ def knowledge_search(
     offset: int = 0,
 ) -> SearchResult:
     """The search the API and the UI both run: words, filters, the standard facets, a page of
-    `limit` different solutions (copies collapsed into each; `offset` counts tickets)."""
+    `limit` different solutions (the engine collapses copies into each; `offset` counts
+    those results)."""
     req = SearchRequest(
         q=q[:MAX_QUERY_CHARS],
         filters=dict(filters),
         facets=list(FACETS),
-        limit=min(MAX_SEARCH_FETCHED, limit * COLLAPSE_OVERFETCH),
+        limit=limit,
         offset=offset,
+        collapse=True,
     )
     result = run_search(runtime, req, actor, limit=limit)
     if offset == 0 and parse_number_query(req.q) is not None:
