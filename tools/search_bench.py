@@ -2,7 +2,8 @@
 Polish tickets.
 
 The embedded engine runs in-process beside an SQLite FTS5 baseline on the same tickets and
-queries; any other transport (HTTP) plugs in through `measure_latency(query)`. The relevance
+queries, query by query in turn (`measure_side_by_side`); any other transport (HTTP) plugs in
+the same way, beside a baseline of its own. The relevance
 benchmark (`search.relevance`) runs with Morfeusz lemmas and with Snowball stems.
 """
 
@@ -15,7 +16,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import zip_longest
 from pathlib import Path
 
@@ -149,7 +150,31 @@ def measure_latency(query: Callable[[str], object], queries: Sequence[str]) -> L
         t0 = time.perf_counter()
         query(q)
         times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
+    return _latency(times)
+
+
+def measure_side_by_side(
+    runs: Mapping[str, Callable[[str], object]], queries: Sequence[str]
+) -> dict[str, Latency]:
+    """`measure_latency` for several ways of answering, query by query in turn (the order
+    rotating), so a machine that slows down for a while slows all of them alike: the ratio of
+    two columns then holds from run to run, where two passes one after the other drift."""
+    names = list(runs)
+    for q in queries[:50]:
+        for name in names:
+            runs[name](q)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for i, q in enumerate(queries):
+        k = i % len(names)
+        for name in names[k:] + names[:k]:
+            t0 = time.perf_counter()
+            runs[name](q)
+            times[name].append((time.perf_counter() - t0) * 1000)
+    return {name: _latency(t) for name, t in times.items()}
+
+
+def _latency(times: list[float]) -> Latency:
+    times = sorted(times)
 
     def pct(p: float) -> float:
         return round(times[min(len(times) - 1, int(p * len(times)))], 2)
@@ -358,8 +383,8 @@ def run_bench(
         def embedded_query(q: str) -> None:
             engine.search(SearchRequest(q=q, limit=10, facets=BENCH_FACETS, crop_length=30))
 
-        embedded = measure_latency(embedded_query, qs)
-        baseline = measure_latency(fts.query, qs)
+        both = measure_side_by_side({"embedded": embedded_query, "fts5": fts.query}, qs)
+        embedded, baseline = both["embedded"], both["fts5"]
         fts.close()
         engine.close()
         relevance = run_relevance(relevance_docs, 1000, base, fts5=True) if relevance_docs else []
@@ -376,22 +401,34 @@ def run_bench(
         )
 
 
-def format_bench(report: BenchReport, extra: dict[str, Latency] | None = None) -> str:
-    """Side-by-side table; `extra` adds columns such as an HTTP measurement."""
+def format_bench(
+    report: BenchReport,
+    extra: dict[str, Latency] | None = None,
+    baselines: Sequence[str] = (),
+) -> str:
+    """Side-by-side table; `extra` adds columns such as an HTTP measurement and FTS5 measured
+    with it (`baselines`: names of those columns): the p95 ratio of every other extra column
+    to each of them, or to the in-process FTS5 when there are none."""
     cols: dict[str, Latency] = {"embedded": report.embedded, "sqlite-fts5": report.fts5}
     cols.update(extra or {})
+    width = max(14, *(len(name) + 2 for name in cols))
     lines = [
         f"{report.docs} docs; indexing: embedded {report.index_docs_per_s:.0f} docs/s "
         f"({report.index_cpu_s_per_1000:.3f} CPU s per 1000 docs), "
         f"fts5 {report.fts5_index_docs_per_s:.0f} docs/s; peak RSS {report.peak_rss_mb} MB",
-        f"{'latency ms':<12}" + "".join(f"{name:>14}" for name in cols),
+        f"{'latency ms':<12}" + "".join(f"{name:>{width}}" for name in cols),
     ]
     for p in ("p50", "p95", "p99", "mean"):
-        lines.append(f"{p:<12}" + "".join(f"{getattr(v, p):>14.2f}" for v in cols.values()))
-    for name, latency in cols.items():
-        if name not in ("embedded", "sqlite-fts5"):
-            ratio = latency.p95 / report.fts5.p95 if report.fts5.p95 else float("nan")
-            lines.append(f"p95 ratio {name} / sqlite-fts5 in-process: {ratio:.2f}")
+        lines.append(f"{p:<12}" + "".join(f"{getattr(v, p):>{width}.2f}" for v in cols.values()))
+    ratio = report.embedded.p95 / report.fts5.p95 if report.fts5.p95 else float("nan")
+    lines.append(f"p95 ratio embedded / sqlite-fts5, in-process side by side: {ratio:.2f}")
+    bases = [(name, cols[name]) for name in baselines] or [("sqlite-fts5", report.fts5)]
+    for name, latency in (extra or {}).items():
+        if name in baselines:
+            continue
+        for base_name, base in bases:
+            ratio = latency.p95 / base.p95 if base.p95 else float("nan")
+            lines.append(f"p95 ratio {name} / {base_name}: {ratio:.2f}")
     if report.relevance:
         lines.append(f"{'relevance':<24}{'queries':>8}{'top-10':>9}{'mrr':>8}{'p95 ms':>9}")
         for row in report.relevance:

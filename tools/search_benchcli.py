@@ -15,11 +15,13 @@ import httpx
 
 from search.embedded import EmbeddedSearchEngine
 from tools.search_bench import (
+    FTS5Baseline,
     bench_queries,
     bench_tickets,
     format_bench,
     index_in_batches,
     measure_latency,
+    measure_side_by_side,
     run_bench,
 )
 
@@ -78,6 +80,8 @@ def run_bench_cli(docs: int, queries: int, relevance_docs: int = 20_000) -> str:
         index_in_batches(engine, tickets)
         engine.close()
         qs = bench_queries(tickets, queries)
+        fts = FTS5Baseline(base / "fts5-beside-http.sqlite")
+        fts.index(tickets)
         del tickets
         port = _free_port()
         server = _serve(data_dir, port)
@@ -102,14 +106,16 @@ def run_bench_cli(docs: int, queries: int, relevance_docs: int = 20_000) -> str:
                     r = client.get("/api/search", params={"q": q, "limit": 10})
                     r.raise_for_status()
 
-                for q in qs[:50]:  # warm-up
-                    http_query(q)
-                http = measure_latency(http_query, qs)
+                # Query by query in turn with FTS5, so that both see the machine as it is.
+                pair = measure_side_by_side({"http-api": http_query, "fts5": fts.query}, qs)
+                alone = measure_latency(fts.query, qs)  # and alone, with its caches to itself
                 server_mb = _peak_memory_mb(server.pid)
         finally:
+            fts.close()
             server.terminate()
             server.wait(timeout=30)
-    table = format_bench(report, {"http-api": http})
+    columns = {"http-api": pair["http-api"], "fts5 beside": pair["fts5"], "fts5 alone": alone}
+    table = format_bench(report, columns, baselines=["fts5 beside", "fts5 alone"])
     return (
         f"{table}\nAPI server peak memory (VmHWM): {server_mb:.0f} MB\n"
         f"machine: {os.cpu_count()} cores; {load_before} at start, {_load()} at end"
