@@ -521,12 +521,14 @@ class MeiliSearchEngine:
             typo_tolerance=self._settings.typo_tolerance,
             stop_words=frozenset(self._stop_words),
         )
-        docs = [(self._document(h), score) for h, score in ranked[:wanted]]
+        groups = page(
+            ranked, lambda h: str(h[0].get("solution", "")), req.offset, req.limit, req.collapse
+        )
         hits = [
-            build_hit(doc, score, matcher, req, copies=[c for c, _ in rest])
-            for (doc, score), *rest in page(
-                docs, lambda d: d[0].solution, req.offset, req.limit, req.collapse
+            build_hit(
+                self._document(h), score, matcher, req, copies=[self._document(c) for c, _ in rest]
             )
+            for (h, score), *rest in groups
         ]
         return SearchResponse(hits=hits, facets=facets, total=total, took_ms=_ms(started))
 

@@ -22,6 +22,7 @@ from tests.integration.test_search_contract import (  # the contract's test, on 
     CORPUS,
     SYNONYMS,
     test_a_wrong_first_letter_counts_as_two_typos,  # noqa: F401
+    test_collapse_lists_copies_under_the_best_and_counts_results,  # noqa: F401
     test_similar_finds_tickets_about_the_same_problem,  # noqa: F401
     test_verified_and_reused_only_break_ties,  # noqa: F401
 )
