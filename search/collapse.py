@@ -23,7 +23,8 @@ from search.analysis import words
 T = TypeVar("T")
 
 COLLAPSE_WINDOW: Final = 3
-"""Ranked tickets looked at per result wanted: copies of an answer are looked for among them."""
+"""Ranked tickets looked at per result wanted: copies of an answer are looked for among them
+(a window of the page's size, so a deep offset costs no more than the first page)."""
 SAME_JACCARD: Final = 0.8
 MIN_WORDS: Final = 8
 MIN_EXACT_WORDS: Final = 3
@@ -69,11 +70,13 @@ def collapse(hits: Sequence[T], solution_of: Callable[[T], str]) -> list[list[T]
 def page(
     ranked: Sequence[T], solution_of: Callable[[T], str], offset: int, limit: int, grouped: bool
 ) -> list[list[T]]:
-    """The requested page of ranked items, each with its copies after it: with `grouped`,
-    the groups of the first `COLLAPSE_WINDOW` × (offset + limit) items; else one per group."""
+    """The requested page of ranked items, each with its copies after it. `offset` counts
+    items; with `grouped`, the page is the first `limit` groups of the `COLLAPSE_WINDOW` ×
+    `limit` items from there (bounded whatever the offset), else one item per group."""
     if limit <= 0:
         return []
+    offset = max(0, offset)
     if not grouped:
         return [[item] for item in ranked[offset : offset + limit]]
-    window = ranked[: (max(0, offset) + limit) * COLLAPSE_WINDOW]
-    return collapse(window, solution_of)[offset : offset + limit]
+    window = ranked[offset : offset + limit * COLLAPSE_WINDOW]
+    return collapse(window, solution_of)[:limit]

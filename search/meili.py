@@ -503,9 +503,9 @@ class MeiliSearchEngine:
         filters = filter_expression(req.filters)
         query_words = remove_stop_words(words(req.q)[:MAX_QUERY_WORDS], self._stop_words)
         units = expand_synonyms(query_words, self._synonyms)
-        wanted = max(0, req.offset) + max(0, req.limit)
-        if req.collapse:  # tickets to look at for copies of each result wanted
-            wanted *= COLLAPSE_WINDOW
+        # With collapse, 3 tickets are looked at for copies per result wanted.
+        per_result = COLLAPSE_WINDOW if req.collapse else 1
+        wanted = max(0, req.offset) + max(0, req.limit) * per_result
         fetch = min(MAX_TOTAL_HITS, wanted + EXTRA_FETCHED)
         try:
             if not units:

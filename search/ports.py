@@ -94,8 +94,9 @@ class SearchRequest(msgspec.Struct, kw_only=True):
     """`frequency`, `last` or `all`; empty: the index's setting."""
     collapse: bool = False
     """Copies of one answer (`search.collapse`) come as the `copies` of the best of them, not
-    as hits of their own; `limit` and `offset` then count these results. Only the shown hits
-    are highlighted and cropped."""
+    as hits of their own: `limit` then counts these results, looked for among 3 × `limit`
+    tickets from `offset` (which still counts tickets). Only the shown hits are highlighted
+    and cropped."""
 
 
 class SimilarRequest(msgspec.Struct, kw_only=True):

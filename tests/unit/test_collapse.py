@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.collapse import collapse, normalised_words, same_solution
+from search.collapse import COLLAPSE_WINDOW, collapse, normalised_words, page, same_solution
 
 LOGO = (
     "Panie Kowalski, w Konfiguracji → Wydruki → Faktura proszę wskazać plik logo "
@@ -60,3 +60,17 @@ def test_polish_plurals_of_the_collapsed_count() -> None:
     }
     assert count_text("en", "search.same_solution", 1) == "and 1 similar ticket"
     assert count_text("en", "search.same_solution", 3) == "and 3 similar tickets"
+
+
+def test_a_deep_page_collapses_a_window_of_its_own_size_only() -> None:
+    ranked = [f"Zrobić kopię bazy i odtworzyć ją na serwerze numer {i}." for i in range(10_000)]
+    read: list[str] = []
+
+    def solution_of(item: str) -> str:
+        read.append(item)
+        return item
+
+    groups = page(ranked, solution_of, 9_990, 5, grouped=True)
+    assert len(read) <= 5 * COLLAPSE_WINDOW  # not the 10 000 before it
+    assert groups == [ranked[9_990:]]  # numbers masked: one answer, its copies after it
+    assert page(ranked, solution_of, 0, 3, grouped=False) == [[r] for r in ranked[:3]]

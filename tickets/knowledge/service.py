@@ -102,7 +102,7 @@ def knowledge_search(
 ) -> SearchResult:
     """The search the API and the UI both run: words, filters, the standard facets, a page of
     `limit` different solutions (the engine collapses copies into each; `offset` counts
-    those results)."""
+    tickets)."""
     req = SearchRequest(
         q=q[:MAX_QUERY_CHARS],
         filters=dict(filters),
