@@ -143,22 +143,16 @@ class Latency(msgspec.Struct, frozen=True):
 
 def measure_latency(query: Callable[[str], object], queries: Sequence[str]) -> Latency:
     """Time `query(q)` for every q (one warm-up pass over the first 50 first)."""
-    for q in queries[:50]:
-        query(q)
-    times = []
-    for q in queries:
-        t0 = time.perf_counter()
-        query(q)
-        times.append((time.perf_counter() - t0) * 1000)
-    return _latency(times)
+    return measure_side_by_side({"": query}, queries)[""]
 
 
 def measure_side_by_side(
     runs: Mapping[str, Callable[[str], object]], queries: Sequence[str]
 ) -> dict[str, Latency]:
-    """`measure_latency` for several ways of answering, query by query in turn (the order
-    rotating), so a machine that slows down for a while slows all of them alike: the ratio of
-    two columns then holds from run to run, where two passes one after the other drift."""
+    """Time several ways of answering, query by query in turn (the order rotating), after one
+    warm-up pass over the first 50: a machine that slows down for a while slows all of them
+    alike, so the ratio of two columns holds from run to run, where two passes one after the
+    other drift."""
     names = list(runs)
     for q in queries[:50]:
         for name in names:

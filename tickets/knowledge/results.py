@@ -61,10 +61,16 @@ def engine_hit(hit: SearchHit, copies: Sequence[SearchHit] = ()) -> Hit:
     return Hit(**fields, same_solution=same)
 
 
-def to_result(response: SearchResponse, *, limit: int | None = None) -> SearchResult:
-    """The engine's hits with the same solution collapsed into the best of them (a no-op on
-    hits the engine collapsed already); at most `limit` of those (all when None)."""
-    groups = collapse(response.hits, lambda h: h.solution)[:limit]
+def to_result(
+    response: SearchResponse, *, limit: int | None = None, collapsed: bool = False
+) -> SearchResult:
+    """The engine's hits with the same solution collapsed into the best of them, unless the
+    engine did (`collapsed`: each hit carries its copies); at most `limit` of those (all
+    when None)."""
+    if collapsed:
+        groups = [[h] for h in response.hits[:limit]]
+    else:
+        groups = collapse(response.hits, lambda h: h.solution)[:limit]
     return SearchResult(
         hits=[engine_hit(h, copies) for h, *copies in groups],
         facets=response.facets,

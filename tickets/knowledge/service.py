@@ -88,7 +88,7 @@ def run_search(
     if req.q.strip() and req.offset == 0:  # a next page is not a new search
         user_id = actor.user_id if actor is not None else None
         runtime.search_log.record(user_id, req.q, response.total)
-    return to_result(response, limit=limit)
+    return to_result(response, limit=limit, collapsed=req.collapse)
 
 
 def knowledge_search(
