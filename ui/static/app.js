@@ -46,6 +46,15 @@
   const paintLabel = document.getElementById("paint-time");
   let selected = -1;
   let lastInputAt = 0;
+  // Beside the hits (wide screens) the filters are always open; on a phone they are folded
+  // under "Filtry" unless the consultant opened them, which the next keystroke's list keeps.
+  const wide = window.matchMedia("(min-width: 760px)");
+  let facetsOpen = false;
+
+  function fitFacets() {
+    const lists = results && results.querySelector("[data-facet-lists]");
+    if (lists) lists.open = wide.matches || facetsOpen;
+  }
 
   function hits() {
     return results ? Array.from(results.querySelectorAll(".hit")) : [];
@@ -78,6 +87,7 @@
     }
     if (html === null) return;
     results.innerHTML = html;
+    fitFacets();
     selected = -1;
     history.replaceState(null, "", "/" + (params.toString() ? "?" + params.toString() : ""));
     afterPaint(() => {
@@ -128,6 +138,12 @@
         runSearch();
       }
     });
+    // "toggle" does not bubble: listened for on the way down
+    results.addEventListener("toggle", (event) => {
+      if (!wide.matches && event.target.matches("[data-facet-lists]")) facetsOpen = event.target.open;
+    }, true);
+    wide.addEventListener("change", fitFacets);
+    fitFacets();
     if (box.value) box.setSelectionRange(box.value.length, box.value.length);
   }
 

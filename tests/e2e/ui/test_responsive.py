@@ -184,10 +184,23 @@ def test_on_a_phone_side_cards_stack_and_actions_fit(
 
     screen.goto(f"{ui_server.url}/?q=faktura")
     screen.locator(".hit").first.wait_for()
-    facets = screen.locator(".facets").bounding_box()
     hits = screen.locator("ol.hits").bounding_box()
-    assert facets is not None and hits is not None
+    assert hits is not None
     assert hits["x"] + hits["width"] <= PHONE["width"]
+    # The filters are folded under "Filtry": the first hit is on the first screen, and a tap
+    # opens them; the next keystroke's list keeps them open.
+    assert hits["y"] < PHONE["height"] / 2, hits
+    assert not screen.locator(".facets button.facet").first.is_visible()
+    screen.click(".facet-lists > summary")
+    screen.locator(".facets button.facet").first.wait_for()
+    screen.locator("#q").press("End")
+    screen.locator("#q").press_sequentially(" ksef", delay=30)
+    screen.wait_for_function(
+        """() => location.search.includes('ksef')
+            && document.querySelector('.facet-lists').open
+            && document.querySelector('.facets button.facet') !== null"""
+    )
+    assert screen.locator(".facets").bounding_box() is not None
     screenshot(screen, "search-phone")
 
 
@@ -201,3 +214,13 @@ def test_on_a_desktop_the_side_cards_sit_beside_the_content(
     assert content is not None and side is not None
     assert side["x"] >= content["x"] + content["width"], "the side cards should be a column"
     assert abs(side["y"] - content["y"]) < 2
+
+    screen.goto(f"{ui_server.url}/?q=faktura")
+    screen.locator(".hit").first.wait_for()
+    # Beside the hits the filters are open and have no "Filtry" fold to tap.
+    assert screen.locator(".facets button.facet").first.is_visible()
+    assert not screen.locator(".facet-lists > summary").is_visible()
+    facets = screen.locator(".facets").bounding_box()
+    hits = screen.locator("ol.hits").bounding_box()
+    assert facets is not None and hits is not None
+    assert hits["x"] >= facets["x"] + facets["width"]
