@@ -36,6 +36,8 @@ def test_copies_collapse_into_one_expandable_result(page: Any, ui_server: Server
     page.locator("#q").press_sequentially("zorbiksowa", delay=30)
     page.wait_for_selector(".hit .same-solution")
     assert page.locator(".hit").count() == 2
+    # Two answers standing for the six tickets found, not "6 wyników" over two cards.
+    assert page.locator(".total").inner_text().startswith("2 wyniki (6 zgłoszeń) · ")
     summary = page.locator(".hit .same-solution summary")
     assert summary.inner_text() == "i 4 podobne zgłoszenia"
     copies = page.locator(".hit .same-solution li a")
