@@ -34,6 +34,8 @@ def test_copies_collapse_into_one_expandable_result(page: Any, ui_server: Server
 
     login(page, ui_server.url)
     page.locator("#q").press_sequentially("zorbiksowa", delay=30)
+    # The list of the whole word, not of a prefix typed on the way ("zo" folds copies too).
+    page.wait_for_function("(q) => location.search === '?q=' + q", arg="zorbiksowa")
     page.wait_for_selector(".hit .same-solution")
     assert page.locator(".hit").count() == 2
     # Two answers standing for the six tickets found, not "6 wyników" over two cards.
