@@ -635,13 +635,23 @@ class _Engine:
             "createdDate": "2014-10-27T15:37:24.873Z",
         }
 
-    async def deliver(self, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """POST the payloads, in order, to the hook URL; record every answer."""
-        url, secret = self.s.hook_url, self.s.hook_secret
+    def subscription(self) -> tuple[str | None, str | None, str]:
+        """The service hook in effect now: URL, secret and how the secret is sent."""
+        return self.s.hook_url, self.s.hook_secret, self.s.hook_auth
+
+    async def deliver(
+        self,
+        payloads: list[dict[str, Any]],
+        subscription: tuple[str | None, str | None, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """POST the payloads, in order, to the hook URL; record every answer. A hook sent after
+        its response (`subscription` taken when the event happened) goes where the service hook
+        pointed then, as Azure DevOps sends an event to the subscriptions it had."""
+        url, secret, auth = subscription or self.subscription()
         if not url:
             return []
         headers = {"Content-Type": "application/json; charset=utf-8"}
-        if secret is not None and self.s.hook_auth == "header":
+        if secret is not None and auth == "header":
             headers["X-Sedno-Secret"] = secret
         elif secret is not None:
             token = base64.b64encode(f"azure-devops:{secret}".encode()).decode()
@@ -848,7 +858,7 @@ def create_standin_app(
             response = _json(200, engine.render(item))
             if changed and state.hook_url:
                 response.background = BackgroundTask(
-                    engine.deliver, [engine.hook_payload(item, item.rev)]
+                    engine.deliver, [engine.hook_payload(item, item.rev)], engine.subscription()
                 )
             return response
 

@@ -3,8 +3,10 @@ a real SMTP server (aiosmtpd), real SQLite and PostgreSQL. Nothing is patched.""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from api.app import create_app
 from api.container import Container
 from intake.mailer import make_send_mail_handler
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin, _free_port
+from tests.services.apps import container_of
 from tests.services.smtp import SmtpServer, smtp_server
 from tickets.accounts.auth import create_user
 from tickets.core.attachments import BlobStore
@@ -33,6 +36,9 @@ from tickets.notices.rules import lead_wants_mail
 from tickets.notifications import service as notifications
 
 SECRET = "hook-secret-for-tests"
+"""Each test's desk has its own secret (`SECRET` and a suffix): a hook the stand-in sends late,
+after the test that caused it (a response held back by a fault), is refused by the next test's
+desk, which shares the app and its URL."""
 PUBLIC_URL = "http://sedno.test"
 MODULE = "Kadry Płace"
 AREA = "Sedno\\Kadry Płace"
@@ -49,6 +55,7 @@ class ServedApp:
     """An ASGI app under uvicorn on a free loopback port."""
 
     def __init__(self, app: Any) -> None:
+        self.app = app
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
@@ -183,10 +190,35 @@ def standin() -> Iterator[ServedStandin]:
     served.stop()
 
 
+@pytest.fixture(scope="module")
+def served_app(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedApp]:
+    """One app under uvicorn per module: building it (the signature models of every handler,
+    the OpenAPI document) costs about a second of CPU, more than most tests here. Each test
+    puts its own container in (`env`); the app keeps no state of a test
+    (`tests.services.apps`)."""
+    root = tmp_path_factory.mktemp("handoff-app")
+    shutil.copyfile(sqlite_template, root / "sedno.db")
+    placeholder = Database(f"sqlite:///{root / 'sedno.db'}")
+    settings = load_settings(
+        {"SEDNO_DATA_DIR": str(root / "data"), "SEDNO_DATABASE_URL": placeholder.url}
+    )
+    app = create_app(settings, container=container_of(settings, placeholder), run_workers=False)
+    try:
+        with ServedApp(app) as served:
+            yield served
+    finally:
+        placeholder.dispose()
+
+
 @pytest.fixture
-def env(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Env]:
+def env(
+    db: Database, tmp_path: Path, standin: ServedStandin, served_app: ServedApp
+) -> Iterator[Env]:
     standin.reset()
     forget_retry_after()  # every test starts with a fresh organisation
+    secret = f"{SECRET}-{uuid.uuid4().hex}"
     with smtp_server() as smtp:
         settings = load_settings(
             {
@@ -198,7 +230,7 @@ def env(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Env]:
                 "SEDNO_DEVOPS_URL": standin.org_url,
                 "SEDNO_DEVOPS_PROJECT": "Sedno",
                 "SEDNO_DEVOPS_PAT": STANDIN_PAT,
-                "SEDNO_DEVOPS_WEBHOOK_SECRET": SECRET,
+                "SEDNO_DEVOPS_WEBHOOK_SECRET": secret,
             }
         )
         container = Container(
@@ -230,11 +262,11 @@ def env(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Env]:
                 ],
             )
             ids = (consultant.id, second.id)
-        app = create_app(settings, container=container, run_workers=False)
-        with ServedApp(app) as served_app:
+        served_app.app.state.container = container
+        try:
             hook_url = f"{served_app.url}/api/devops/webhook"
             standin.admin.post(
-                "/_standin/config", json={"hook_url": hook_url, "hook_secret": SECRET}
+                "/_standin/config", json={"hook_url": hook_url, "hook_secret": secret}
             ).raise_for_status()
             yield Env(
                 db=db,
@@ -247,6 +279,8 @@ def env(db: Database, tmp_path: Path, standin: ServedStandin) -> Iterator[Env]:
                 consultant_id=ids[0],
                 second_line_id=ids[1],
             )
+        finally:
+            container.close()  # its buffered search log written, as a replica's shutdown would
 
 
 def _mails_to(env: Env, address: str) -> list[Any]:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_handoff import Env, env, standin
+from tests.integration.test_handoff import Env, env, served_app, standin
 from tickets.handoff import service as handoff
 from tickets.handoff.azure_devops import ticket_tag
 
-__all__ = ["env", "standin"]
+__all__ = ["env", "served_app", "standin"]
 
 FAULTS: dict[str, dict[str, Any]] = {
     "429 with Retry-After": {"mode": "rate_limit", "retry_after": 0.3, "count": 2},

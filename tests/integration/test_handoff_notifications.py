@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.test_handoff import Env, env, standin
+from tests.integration.test_handoff import Env, env, served_app, standin
 from tickets.core.orm import UserRow
 from tickets.core.schemas import TicketPatch
 from tickets.core.services import update_ticket
@@ -17,7 +17,7 @@ from tickets.directory.service import (
     create_partner,
 )
 
-__all__ = ["env", "standin"]
+__all__ = ["env", "served_app", "standin"]
 
 
 def _mails_to(env: Env, address: str) -> list[Any]:
