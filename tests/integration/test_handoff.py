@@ -3,7 +3,6 @@ a real SMTP server (aiosmtpd), real SQLite and PostgreSQL. Nothing is patched.""
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 import uuid
@@ -16,11 +15,10 @@ import pytest
 import uvicorn
 from sqlalchemy import func, select
 
-from api.app import create_app
 from api.container import Container
 from intake.mailer import make_send_mail_handler
 from tests.integration.test_devops_contract import STANDIN_PAT, ServedStandin, _free_port
-from tests.services.apps import container_of
+from tests.services.apps import shared_app
 from tests.services.smtp import SmtpServer, smtp_server
 from tickets.accounts.auth import create_user
 from tickets.core.attachments import BlobStore
@@ -29,7 +27,7 @@ from tickets.core.orm import TicketHistoryRow, TicketRow
 from tickets.core.outbox import OutboxJobRow, OutboxWorker, retry_now
 from tickets.core.schemas import Actor, TicketCreate
 from tickets.core.services import create_ticket, transition_ticket
-from tickets.core.settings import load_settings
+from tickets.core.settings import Settings, load_settings
 from tickets.handoff import service as handoff
 from tickets.handoff.azure_devops import forget_retry_after, ticket_tag
 from tickets.notices.rules import lead_wants_mail
@@ -198,18 +196,13 @@ def served_app(
     the OpenAPI document) costs about a second of CPU, more than most tests here. Each test
     puts its own container in (`env`); the app keeps no state of a test
     (`tests.services.apps`)."""
+
+    def settings_for(data: Path, db: Database) -> Settings:
+        return load_settings({"SEDNO_DATA_DIR": str(data), "SEDNO_DATABASE_URL": db.url})
+
     root = tmp_path_factory.mktemp("handoff-app")
-    shutil.copyfile(sqlite_template, root / "sedno.db")
-    placeholder = Database(f"sqlite:///{root / 'sedno.db'}")
-    settings = load_settings(
-        {"SEDNO_DATA_DIR": str(root / "data"), "SEDNO_DATABASE_URL": placeholder.url}
-    )
-    app = create_app(settings, container=container_of(settings, placeholder), run_workers=False)
-    try:
-        with ServedApp(app) as served:
-            yield served
-    finally:
-        placeholder.dispose()
+    with shared_app(sqlite_template, root, settings_for) as app, ServedApp(app) as served:
+        yield served
 
 
 @pytest.fixture

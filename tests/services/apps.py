@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
@@ -30,20 +31,25 @@ Scope = Literal["session", "package", "module"]
 
 
 @contextmanager
-def started_app(
-    sqlite_template: Path, root: Path, settings_for: SettingsFor
-) -> Iterator[TestClient]:  # type: ignore[type-arg]
-    """A started app (its start-up hooks run) over a throwaway copy of the schema template;
-    tests put their own container in with `serving`."""
+def shared_app(sqlite_template: Path, root: Path, settings_for: SettingsFor) -> Iterator[Litestar]:
+    """An app over a throwaway copy of the schema template, not started; tests put their own
+    container in (`serving`, or `app.state.container` under uvicorn)."""
     shutil.copyfile(sqlite_template, root / "sedno.db")  # the template itself stays untouched
     db = Database(f"sqlite:///{root / 'sedno.db'}")
     settings = settings_for(root / "data", db)
-    app = create_app(settings, container=container_of(settings, db), run_workers=False)
     try:
-        with TestClient(app) as client:
-            yield client
+        yield create_app(settings, container=container_of(settings, db), run_workers=False)
     finally:
         db.dispose()
+
+
+@contextmanager
+def started_app(
+    sqlite_template: Path, root: Path, settings_for: SettingsFor
+) -> Iterator[TestClient]:  # type: ignore[type-arg]
+    """A started `shared_app` (its start-up hooks run)."""
+    with shared_app(sqlite_template, root, settings_for) as app, TestClient(app) as client:
+        yield client
 
 
 def app_fixture(settings_for: SettingsFor, scope: Scope = "module") -> Any:
