@@ -29,11 +29,12 @@ TEXT_FIELD = {
 """Searchable attribute → its own tantivy field (BM25 per field, weighted by attribute order)."""
 ANALYZER = "sedno_fold"
 """Tantivy's own folding analyzer, registered on every open (tantivy does not persist it)."""
-ALL_FIELD = "all"
-"""Every searchable field in one: one typo/prefix automaton per word instead of one per field."""
 TYPO_FIELD = "typo"
-"""Every distinct word of the searchable fields as `typo_key` (`f|faktura`): the typo automaton
-runs here, so a wrong first letter costs two typos, as in Meilisearch."""
+"""Every distinct word of the searchable fields as `typo_key` (`f|faktura`): the combined field.
+A word's exact match in any field is one term here, its prefix one prefix and its typos one
+automaton, where a wrong first letter costs two typos, as in Meilisearch. `typo_key` is one to
+one, so this field also answers what a field of the plain words would (there was one: it was
+a fifth of tantivy's indexing work)."""
 STEM_TITLE_FIELD = "stem_title"
 STEM_BODY_FIELD = "stem_body"
 STEM_ALL_FIELD = "stem_all"
@@ -77,28 +78,6 @@ _raw_words = _raw_words_analyzer().analyze
 _folded_words = analyzer().analyze
 
 
-class _TypoKeyCache(dict[str, str]):
-    """The `typo_key`s of one chunk's folded words (`Fakturą,` → `f|faktura`), computed once."""
-
-    def __missing__(self, chunk: str) -> str:
-        if len(self) >= STEM_CACHE_SIZE:
-            self.clear()
-        keys = self[chunk] = " ".join(typo_key(w) for w in _folded_words(chunk))
-        return keys
-
-
-class _SpellingCache(dict[str, str]):
-    """The words of one chunk that have diacritics (`Fakturą,` → `fakturą`), computed once."""
-
-    def __missing__(self, chunk: str) -> str:
-        if len(self) >= STEM_CACHE_SIZE:
-            self.clear()
-        found = self[chunk] = (
-            "" if chunk.isascii() else " ".join(w for w in _raw_words(chunk) if not w.isascii())
-        )
-        return found
-
-
 class StemCache(dict[str, str]):
     """Lemmas of one whitespace-separated chunk of text (`Fakturze,` → `faktura`), computed once.
 
@@ -112,8 +91,7 @@ class StemCache(dict[str, str]):
     def __init__(self, max_size: int = STEM_CACHE_SIZE) -> None:
         super().__init__()
         self.max_size = max_size
-        self._spellings = _SpellingCache()
-        self._typo_keys = _TypoKeyCache()
+        self.derived = _ChunkKeys(self)
 
     def __missing__(self, chunk: str) -> str:
         if len(self) >= self.max_size:
@@ -129,10 +107,6 @@ class StemCache(dict[str, str]):
         """`stems_of` the text these whitespace-separated chunks make up."""
         return " ".join(map(self.__getitem__, chunks))
 
-    def typo_keys_of_chunks(self, chunks: Iterable[str]) -> str:
-        """The `typo_key`s of the words of these chunks, space-separated."""
-        return " ".join(map(self._typo_keys.__getitem__, chunks))
-
     def spellings_of(self, text: str) -> str:
         """The words of `text` that have diacritics, lowercase, space-separated."""
         if text.isascii():
@@ -141,7 +115,31 @@ class StemCache(dict[str, str]):
 
     def spellings_of_chunks(self, chunks: Iterable[str]) -> str:
         """`spellings_of` the text these chunks make up."""
-        return " ".join(filter(None, map(self._spellings.__getitem__, chunks)))
+        return " ".join(filter(None, [self.derived[c][2] for c in chunks]))
+
+
+class _ChunkKeys(dict[str, tuple[str, str, str]]):
+    """What the match-only fields need of one chunk, computed once: its lemmas, the
+    `typo_key`s of its folded words (`Fakturą,` → `f|faktura`) and its words that have
+    diacritics (`Fakturą,` → `fakturą`, empty for ASCII). One look-up per distinct chunk feeds
+    three fields, where three caches cost three."""
+
+    def __init__(self, stems: StemCache) -> None:
+        super().__init__()
+        self._stems = stems
+
+    def __missing__(self, chunk: str) -> tuple[str, str, str]:
+        if len(self) >= self._stems.max_size:
+            self.clear()
+        spellings = (
+            "" if chunk.isascii() else " ".join(w for w in _raw_words(chunk) if not w.isascii())
+        )
+        keys = self[chunk] = (
+            self._stems[chunk],
+            " ".join(typo_key(w) for w in _folded_words(chunk)),
+            spellings,
+        )
+        return keys
 
 
 def schema() -> tantivy.Schema:
@@ -150,7 +148,6 @@ def schema() -> tantivy.Schema:
     # No positions: nothing runs phrase queries, and BM25 needs only frequencies.
     for name in TEXT_FIELD.values():
         sb.add_text_field(name, tokenizer_name=ANALYZER, index_option="freq")
-    sb.add_text_field(ALL_FIELD, tokenizer_name=ANALYZER, index_option="basic")
     for name in (STEM_TITLE_FIELD, STEM_BODY_FIELD):
         sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
     sb.add_text_field(STEM_ALL_FIELD, tokenizer_name="whitespace", index_option="basic")
@@ -189,19 +186,20 @@ def to_tantivy(
     body_chunks = doc.description.split() + doc.solution.split()
     add(STEM_TITLE_FIELD, stems.stems_of_chunks(title_chunks))
     add(STEM_BODY_FIELD, stems.stems_of_chunks(body_chunks))
-    # The combined fields keep no frequencies and no query scores them (they only match): each
-    # distinct chunk once gives the same postings for less work, ours and tantivy's.
-    distinct = dict.fromkeys(title_chunks)
-    distinct.update(dict.fromkeys(body_chunks))
-    add(STEM_ALL_FIELD, stems.stems_of_chunks(distinct))
-    if kb:
+    # The match-only fields keep no frequencies and no query scores them: each distinct chunk
+    # once gives the same postings for less work, ours and tantivy's.
+    distinct = dict.fromkeys(title_chunks + body_chunks)
+    if kb:  # the links' lemmas are not searched: they stay out of stem_all
+        add(STEM_ALL_FIELD, stems.stems_of_chunks(distinct))
         distinct.update(dict.fromkeys(kb.split()))
     if distinct:
-        add(ALL_FIELD, " ".join(distinct))
-        add(TYPO_FIELD, stems.typo_keys_of_chunks(distinct))
-        spellings = stems.spellings_of_chunks(distinct)
-        if spellings:
-            add(SPELLING_FIELD, spellings)
+        lemmas, typos, spellings = zip(*map(stems.derived.__getitem__, distinct), strict=True)
+        if not kb:
+            add(STEM_ALL_FIELD, " ".join(lemmas))
+        add(TYPO_FIELD, " ".join(typos))
+        spelled = " ".join(filter(None, spellings))
+        if spelled:
+            add(SPELLING_FIELD, spelled)
     for name, value in (
         ("f_product", doc.product),
         ("f_module", doc.module),

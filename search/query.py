@@ -23,7 +23,6 @@ from search.analysis import (
     words,
 )
 from search.layout import (
-    ALL_FIELD,
     STEM_ALL_FIELD,
     STEM_BODY_FIELD,
     STEM_TITLE_FIELD,
@@ -155,7 +154,8 @@ class QueryBuilder:
         word's document frequency when that is known for free, else a count."""
         unit = units[i]
         if not filters and i != len(units) - 1 and len(unit.words) == 1 and not unit.phrase:
-            known = int(searcher.doc_freq(ALL_FIELD, unit.words[0])) if self._use_all_field else 0
+            key = typo_key(unit.words[0])
+            known = int(searcher.doc_freq(TYPO_FIELD, key)) if self._use_all_field else 0
             if known:
                 return known
         query = self.matching(units, lemma_sets, filters, [i])
@@ -222,7 +222,7 @@ class QueryBuilder:
             for field, fw in self._field_weights.items()
         ]
         if budget or prefix:
-            near = self._near(ALL_FIELD, word, budget, prefix=prefix)
+            near = self._near(TYPO_FIELD, word, budget, prefix=prefix)
             clauses.append((Occur.Should, Q.const_score_query(near, TYPO_BOOST * self._low_weight)))
         clauses.extend(self._stem_clauses(lemmas))
         return Q.boolean_query(clauses)
@@ -243,16 +243,16 @@ class QueryBuilder:
     def _near(self, field: str, word: str, budget: int, *, prefix: bool) -> Any:
         """The typo/prefix automaton of `word` in `field`, typos counted as Meilisearch does.
 
-        With typos the automaton runs on the typo field's keys (`layout.TYPO_FIELD`), where a
-        wrong first letter costs one more; in one field of several that field must also hold
-        the word within the plain distance (a rare other word elsewhere may then let a wrong
-        first letter through; the combined field, the default, is exact).
+        `field` is `TYPO_FIELD` for every searchable field at once (the default; exact). With
+        typos the automaton runs on the typo field's keys, where a wrong first letter costs one
+        more; in one field of several that field must also hold the word within the plain
+        distance (a rare other word elsewhere may then let a wrong first letter through).
         """
+        keyed = Q.fuzzy_term_query(self._schema, TYPO_FIELD, typo_key(word), budget, True, prefix)
+        if field == TYPO_FIELD:
+            return keyed
         if not budget:
             return Q.fuzzy_term_query(self._schema, field, word, 0, True, prefix)
-        keyed = Q.fuzzy_term_query(self._schema, TYPO_FIELD, typo_key(word), budget, True, prefix)
-        if field == ALL_FIELD:
-            return keyed
         plain = Q.fuzzy_term_query(self._schema, field, word, budget, True, prefix)
         return Q.boolean_query([(Occur.Must, plain), (Occur.Must, keyed)])
 
@@ -270,9 +270,9 @@ class QueryBuilder:
         # A typo or prefix automaton also accepts the exact word, so it covers the exact
         # clauses; a prefix with typos covers the typo clause too.
         if budget or prefix:
-            direct = self._near(ALL_FIELD, word, budget, prefix=prefix)
+            direct = self._near(TYPO_FIELD, word, budget, prefix=prefix)
         else:
-            direct = Q.term_query(self._schema, ALL_FIELD, word)
+            direct = Q.term_query(self._schema, TYPO_FIELD, typo_key(word))
         return Q.boolean_query([(Occur.Should, direct), *self._stem_clauses(lemmas)])
 
     # -- synonym units ------------------------------------------------------------------------
@@ -292,7 +292,7 @@ class QueryBuilder:
         if not self._use_all_field:
             return self._exact_phrase_query(phrase)
         return Q.boolean_query(
-            [(Occur.Must, Q.term_query(self._schema, ALL_FIELD, word)) for word in phrase]
+            [(Occur.Must, Q.term_query(self._schema, TYPO_FIELD, typo_key(w))) for w in phrase]
         )
 
     def _unit_query(self, unit: QueryUnit, lemmas: Lemmas, *, is_last: bool) -> Any:

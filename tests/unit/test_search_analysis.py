@@ -141,12 +141,15 @@ def test_quick_typo_rejects_never_change_the_answer() -> None:
 def test_the_typo_keys_distance_is_meilisearchs_typo_count() -> None:
     # The embedded engine runs tantivy's plain typo automaton on `typo_key`s: the distance
     # between two keys must be Meilisearch's count for every pair of words, and a prefix of
-    # a key past its mark must be the key of the word's prefix.
+    # a key past its mark must be the key of the word's prefix. The typo field is also the
+    # combined field of exact and prefix matches, so keys are one to one and keep prefixes.
     rnd = random.Random(7)
     for _ in range(3000):
         a = "".join(rnd.choices("abc", k=rnd.randint(1, 8)))
         b = "".join(rnd.choices("abc", k=rnd.randint(1, 9)))
         assert edit_distance(typo_key(a), typo_key(b)) == typo_count(a, b) == _meili_typos(a, b)
+        assert (typo_key(a) == typo_key(b)) == (a == b)
+        assert typo_key(a).startswith(typo_key(b)) == a.startswith(b)
         for n in range(1, len(b) + 1):
             assert typo_key(b)[: n + 2] == typo_key(b[:n])
     assert not matches_with_typos("korekta", "porekta"), "5-8 letters: never the first letter"
