@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import msgspec
@@ -28,7 +29,14 @@ def definitions_page(
 ) -> Template:
     with container.db.read() as s:
         definitions = defs.list_definitions(s)
-    return page(request, "definitions.html", actor=actor, definitions=definitions, saved=saved)
+    return page(
+        request,
+        "definitions.html",
+        actor=actor,
+        definitions=definitions,
+        saved=saved,
+        year=dt.date.today().year,
+    )
 
 
 def _label(form: dict[str, str], key: str, current: str) -> str:

@@ -251,6 +251,12 @@ def test_definitions_are_edited_only_by_an_administrator(page: Any, ui_server: S
     login(page, ui_server.url, "konsultant")
     page.goto(f"{ui_server.url}/definitions")
     assert page.locator("#def-ZS input").count() == 0
+    # A consultant reads the process in words: states, kinds and numbers, no internal codes.
+    zs = page.locator("#def-ZS").inner_text()
+    assert "Rodzaj: zadanie" in zs and re.search(r"Numeracja: ZS/\d{4}/1, ZS/\d{4}/2", zs), zs
+    assert "Analizowany, W realizacji, Anulowany" in zs, zs
+    assert not re.search(r"in_progress|analysing|reported|cancelled|\{year\}|\btask\b", zs), zs
+    assert "Rodzaj: zdarzenie" in page.locator("#def-ZT").inner_text()
     token = page.locator("input[name=_csrf_token]").first.get_attribute("value")
     refused = page.request.post(
         f"{ui_server.url}/definitions/ZS",
