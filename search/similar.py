@@ -318,19 +318,20 @@ def bm25f(
     """BM25F (Robertson, Zaragoza & Taylor 2004; the REP variant of Sun et al. 2011): each
     field's term frequency normalised by its own length and weighted, summed over fields, and
     saturated once; query terms weigh 1 + log(count)."""
+    # Per field, only the terms it shares with the query; then the query's terms in order (so
+    # the sum is the one a loop over every query term and field would make).
+    tf: dict[str, float] = {}
+    for weight, counts, b, length, avg in zip(
+        BM25F_WEIGHTS, doc.counts, BM25F_B, doc.lengths, average_lengths, strict=True
+    ):
+        norm = 1.0 - b + b * (length / avg if avg else 0.0)
+        for term in query.keys() & counts.keys():
+            tf[term] = tf.get(term, 0.0) + weight * counts[term] / norm
     score = 0.0
-    norms = [
-        1.0 - b + b * (length / avg if avg else 0.0)
-        for b, length, avg in zip(BM25F_B, doc.lengths, average_lengths, strict=True)
-    ]
     for term, count in query.items():
-        tf = 0.0
-        for weight, counts, norm in zip(BM25F_WEIGHTS, doc.counts, norms, strict=True):
-            n = counts.get(term)
-            if n:
-                tf += weight * n / norm
-        if tf:
-            score += idf(term) * tf / (BM25F_K1 + tf) * (1.0 + math.log(count))
+        t = tf.get(term)
+        if t:
+            score += idf(term) * t / (BM25F_K1 + t) * (1.0 + math.log(count))
     return score
 
 
