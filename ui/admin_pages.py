@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import msgspec
@@ -12,8 +11,10 @@ from litestar.response import Redirect, Template
 
 from api.deps import ActorDep, ContainerDep, require
 from tickets.core import definitions as defs
+from tickets.core.db import desk_zone, utcnow
 from tickets.domain.definitions import Definition, StateDef
 from tickets.domain.errors import ValidationFailed
+from tickets.domain.numbering import numbering_year
 from tickets.handoff import service as handoff
 from ui.web import page
 
@@ -29,13 +30,14 @@ def definitions_page(
 ) -> Template:
     with container.db.read() as s:
         definitions = defs.list_definitions(s)
+        year = numbering_year(utcnow(), desk_zone(s))  # the year new tickets are numbered in
     return page(
         request,
         "definitions.html",
         actor=actor,
         definitions=definitions,
         saved=saved,
-        year=dt.date.today().year,
+        year=year,
     )
 
 
