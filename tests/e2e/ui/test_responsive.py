@@ -150,6 +150,24 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(
     assert wide == []
 
 
+def _boxes(page: Any, *selectors: str) -> list[dict[str, float]]:
+    """The boxes of the first element of each selector, taken in one moment once fonts and
+    layout have settled: two separate `bounding_box` calls can straddle a reflow (a box that
+    moved between them once put two cards of one grid row 8 px apart)."""
+    boxes: list[dict[str, float]] = page.evaluate(
+        """async (selectors) => {
+            await document.fonts.ready;
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+            return selectors.map(sel => {
+                const r = document.querySelector(sel).getBoundingClientRect();
+                return {x: r.x, y: r.y, width: r.width, height: r.height};
+            });
+        }""",
+        list(selectors),
+    )
+    return boxes
+
+
 def _inside_screen(page: Any, selector: str) -> None:
     box = page.locator(selector).first.bounding_box()
     assert box is not None, selector
@@ -162,9 +180,7 @@ def test_on_a_phone_side_cards_stack_and_actions_fit(
     screen: Any, ui_server: Server, seeded: Seeded
 ) -> None:
     screen.goto(f"{ui_server.url}/tickets/{seeded.ticket_id}")
-    content = screen.locator(".ticket-main, .ticket-layout > div").first.bounding_box()
-    side = screen.locator(".ticket-side").bounding_box()
-    assert content is not None and side is not None
+    content, side = _boxes(screen, ".ticket-layout > div", ".ticket-side")
     assert side["y"] >= content["y"] + content["height"] - 1, "side cards cover the fields"
     assert side["width"] >= content["width"] - 1
     screenshot(screen, "ticket-phone")
@@ -209,9 +225,7 @@ def test_on_a_desktop_the_side_cards_sit_beside_the_content(
     screen: Any, ui_server: Server, seeded: Seeded
 ) -> None:
     screen.goto(f"{ui_server.url}/tickets/{seeded.ticket_id}")
-    content = screen.locator(".ticket-layout > div").first.bounding_box()
-    side = screen.locator(".ticket-side").bounding_box()
-    assert content is not None and side is not None
+    content, side = _boxes(screen, ".ticket-layout > div", ".ticket-side")
     assert side["x"] >= content["x"] + content["width"], "the side cards should be a column"
     assert abs(side["y"] - content["y"]) < 2
 
