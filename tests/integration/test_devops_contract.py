@@ -428,9 +428,10 @@ def test_missing_suppress_header_gives_the_sign_in_page(served: ServedStandin) -
 class HookReceiver:
     """A tiny Sedno-like webhook endpoint: checks the secret, keeps what arrived."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, answer_after: float = 0.0) -> None:
         self.received: list[dict[str, Any]] = []
         self.lock = threading.Lock()
+        self.answered = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -444,9 +445,11 @@ class HookReceiver:
                 if ok:
                     with receiver.lock:
                         receiver.received.append(json.loads(body))
+                time.sleep(answer_after)
                 self.send_response(200 if ok else 401)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                receiver.answered.set()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -532,6 +535,29 @@ def test_updates_through_the_api_fire_hooks_with_the_header_secret(
     update = parse_workitem_updated(received[0])
     assert (update.work_item_id, update.rev, update.new_state) == (item.id, 2, None)
     assert "System.CommentCount" in update.changed_fields
+
+
+def test_a_reset_leaves_out_the_answer_of_a_hook_still_in_flight(served: ServedStandin) -> None:
+    # The hook log of a new era stays empty although a hook sent before the reset is answered
+    # after it (before: that answer landed in the new log, and the next test saw [200, 401]).
+    slow = HookReceiver(HOOK_SECRET, answer_after=0.4)
+    try:
+        served.admin.post(
+            "/_standin/config", json={"hook_url": slow.url, "hook_secret": HOOK_SECRET}
+        ).raise_for_status()
+        with _standin_client(served) as client:
+            item = client.create_work_item(_spec("ZS/2026/91"))
+            # An update through the API answers first and sends its hook after.
+            client.add_comment(item.id, item.rev, "Sprawdzone")
+        assert len(slow.wait_for(1)) == 1
+        served.reset()
+        assert slow.answered.wait(10)
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            assert served.hooks() == []
+            time.sleep(0.05)
+    finally:
+        slow.close()
 
 
 def test_a_wrong_hook_secret_is_refused_and_logged(
