@@ -24,6 +24,7 @@ from tickets.core.schemas import Actor
 from tickets.curation import service as curation
 from tickets.curation import weeks
 from tickets.domain.errors import DomainError, ValidationFailed
+from tickets.knowledge.service import MAX_QUERY_CHARS
 from ui import i18n
 from ui.web import language, page, require_role_page
 
@@ -50,7 +51,10 @@ def _problem_text(request: Request[Any, Any, Any], exc: Exception) -> str:
 
 
 def _back(path: str, **query: str) -> Redirect:
-    return Redirect(f"{path}?{urllib.parse.urlencode(query)}", status_code=303)
+    """Back to the page, keeping its filter: the search's own length (a longer `q` is cut there
+    too), so a pasted page of text does not become a `Location` header no client takes."""
+    kept = {k: v[:MAX_QUERY_CHARS] for k, v in query.items()}
+    return Redirect(f"{path}?{urllib.parse.urlencode(kept)}", status_code=303)
 
 
 # ---------------------------------------------------------------- the keyword dictionary

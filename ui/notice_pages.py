@@ -18,7 +18,7 @@ from tickets.notices import consult as consultation
 from tickets.notices import inbox, optout, rules
 from tickets.projects import service as projects
 from ui import i18n
-from ui.web import language, page
+from ui.web import language, page, safe_next
 
 MATRIX_PATH: Final = "/admin/notifications"
 GRID_RECIPIENTS: Final = ("lead", "second_line", "watchers", "assigner")
@@ -49,7 +49,7 @@ def notices_mark_read(
     raw = str(data.get("id") or "")
     with container.db.transaction() as s:
         inbox.mark_read(s, actor.user_id or -1, int(raw) if raw.isdigit() else None)
-    target = str(data.get("next") or "")
+    target = safe_next(str(data.get("next") or ""), "/notifications")
     return Redirect(target if target.startswith("/tickets/") else "/notifications")
 
 

@@ -145,9 +145,21 @@ def language(request: Request[Any, Any, Any]) -> str:
     return lang if lang in i18n.LANGUAGES else "pl"
 
 
+MAX_NEXT_CHARS: Final = 2000
+"""The longest local path a redirect goes back to (the login form's `next` is capped the same);
+a longer one would make a `Location` header that proxies and HTTP clients refuse."""
+
+
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only a local path may follow a login or a language switch (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a local path of at most `MAX_NEXT_CHARS` may follow a login or a language switch
+    (no open redirect, no oversized `Location`)."""
+    if (
+        not target
+        or len(target) > MAX_NEXT_CHARS
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+    ):
         return default
     return target
 

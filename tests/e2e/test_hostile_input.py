@@ -424,3 +424,51 @@ def test_error_texts_name_the_field_and_its_real_size(api: Api) -> None:
         upload, content=b"x" * too_big, headers={**api.h(), "Content-Type": "multipart/form-data"}
     )
     assert r.status_code == 413 and str(too_big) in r.json()["detail"]
+
+
+# 11. A long value a redirect would echo never makes an oversized Location -----------------------
+
+LOCATION_LIMIT = 8 * 1024
+"""What proxies take by default for one header line (nginx's `large_client_header_buffers`)."""
+
+
+def _curator_session(api: Api) -> tuple[TestClient[Any], str]:
+    with api.container.db.transaction() as s:
+        create_user(s, login="kasia", name="Kasia", role="curator", password="kasia-haslo-12")
+    assert _login(api.client, "kasia", "kasia-haslo-12").status_code == 303
+    csrf = re.search(r'name="_csrf_token" value="([^"]+)"', api.client.get("/").text)
+    assert csrf
+    return api.client, csrf.group(1)
+
+
+def test_redirects_do_not_echo_a_long_value_into_the_location_header(api: Api) -> None:
+    long_path = "/tickets?q=" + "faktura%20" * 1000
+    r = api.client.get(f"/lang/en?next={long_path}", follow_redirects=False)
+    assert (r.status_code, r.headers["location"]) == (302, "/")
+    api.client.cookies.clear()
+    r = api.client.get(long_path, follow_redirects=False)  # not logged in: to the login page
+    assert r.status_code in (302, 303) and r.headers["location"] == "/login?next=/"
+    client, csrf = _curator_session(api)
+    added = client.post(
+        "/curation/keywords",
+        data={"_csrf_token": csrf, "name": "KSeF", "synonyms": "e-faktura"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303, added.text
+    keyword_id = re.search(r"/curation/keywords/(\d+)", client.get(added.headers["location"]).text)
+    assert keyword_id
+    # The list's filter goes back with the saved change, cut to the search's length.
+    r = client.post(
+        f"/curation/keywords/{keyword_id.group(1)}",
+        data={"_csrf_token": csrf, "name": "KSeF", "synonyms": "e-faktura", "q": "ksef " * 40_000},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert len(r.headers["location"]) < LOCATION_LIMIT
+    assert r.headers["location"].startswith("/curation/keywords?saved=edited&q=ksef+ksef")
+    r = client.post(
+        "/notifications/read",
+        data={"_csrf_token": csrf, "next": "/tickets/" + "1" * 100_000},
+        follow_redirects=False,
+    )
+    assert r.status_code in (302, 303) and r.headers["location"] == "/notifications"
