@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from tests.e2e.ui.conftest import PHONE, Server, login, no_sideways_scroll, screenshot, sized_tab
@@ -83,9 +84,15 @@ def phone(browser: Any, ui_server: Server) -> Iterator[Any]:
 
 
 def _saved(page: Any, action: Callable[[], None], message: str = "Zapisano termin") -> None:
-    """Do `action`; the planner reloads with the message in its status line."""
-    with page.expect_navigation():
-        action()
+    """Do `action`; the planner reloads with the message in its status line (a refusal shows
+    in that line instead, and is what a failure then says)."""
+    try:
+        with page.expect_navigation():
+            action()
+    except PlaywrightTimeout as exc:
+        raise AssertionError(
+            f"no reload; status: {page.locator('#planner-status').inner_text()!r}"
+        ) from exc
     page.locator("#planner-status", has_text=message).wait_for()
 
 
@@ -225,6 +232,7 @@ def test_the_to_do_page_on_a_phone_lists_the_day_and_checks_off(
         )  # fmt: skip
         appointment_id = row.id
     login(phone, ui_server.url)
+    phone.click("#menu-toggle")  # on a phone the page links fold behind the menu button
     phone.click("nav >> text=Moje zadania")
     phone.goto(f"{ui_server.url}/todo?date={TUESDAY}")
     item = phone.locator(f"#appointment-{appointment_id}")
