@@ -39,6 +39,20 @@
     requestAnimationFrame(() => setTimeout(callback, 0));
   }
 
+  // ---------------------------------------------------------------- top bar on a phone
+  // The page links fold behind a menu button on a narrow screen (CSS decides the width);
+  // without this script the button stays hidden and the links stay shown.
+  const menuToggle = document.getElementById("menu-toggle");
+  const topbar = menuToggle && menuToggle.closest(".topbar");
+  if (topbar) {
+    topbar.classList.add("collapsible");
+    menuToggle.hidden = false;
+    menuToggle.addEventListener("click", () => {
+      const open = topbar.classList.toggle("open");
+      menuToggle.setAttribute("aria-expanded", String(open));
+    });
+  }
+
   // ---------------------------------------------------------------- search page
   const form = document.getElementById("search-form");
   const box = document.getElementById("q");

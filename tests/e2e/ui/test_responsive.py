@@ -220,6 +220,30 @@ def test_on_a_phone_side_cards_stack_and_actions_fit(
     screenshot(screen, "search-phone")
 
 
+@pytest.mark.parametrize("screen", [(PHONE["width"], PHONE["height"])], indirect=True)
+def test_on_a_phone_the_page_links_fold_behind_the_menu_button(
+    screen: Any, ui_server: Server
+) -> None:
+    # Unfolded, the eleven links of an administrator took three more rows of the top bar
+    # (190 px of 844) and pushed the search box to a quarter of the screen.
+    screen.goto(f"{ui_server.url}/")
+    toggle = screen.locator("#menu-toggle")
+    assert toggle.inner_text() == "Menu" and toggle.get_attribute("aria-expanded") == "false"
+    assert not screen.locator("#main-nav").is_visible()
+    header, search = _boxes(screen, "header.topbar", "#q")
+    assert header["height"] <= 120, header
+    assert search["y"] + search["height"] <= PHONE["height"] / 5, search
+    screenshot(screen, "menu-closed-phone")
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert screen.locator("#main-nav a").count() >= 10
+    no_sideways_scroll(screen)
+    screenshot(screen, "menu-open-phone")
+    screen.locator("#main-nav a[href='/queue']").click()
+    screen.wait_for_url("**/queue")
+    assert not screen.locator("#main-nav").is_visible()  # a new page starts folded
+
+
 @pytest.mark.parametrize("screen", [(VIEWPORT["width"], VIEWPORT["height"])], indirect=True)
 def test_on_a_desktop_the_side_cards_sit_beside_the_content(
     screen: Any, ui_server: Server, seeded: Seeded
@@ -227,6 +251,9 @@ def test_on_a_desktop_the_side_cards_sit_beside_the_content(
     screen.goto(f"{ui_server.url}/tickets/{seeded.ticket_id}")
     content, side = _boxes(screen, ".ticket-layout > div", ".ticket-side")
     assert side["x"] >= content["x"] + content["width"], "the side cards should be a column"
+    # The page links stay in the top bar; there is no menu button to press.
+    assert screen.locator("#main-nav").is_visible()
+    assert not screen.locator("#menu-toggle").is_visible()
     assert abs(side["y"] - content["y"]) < 2
 
     screen.goto(f"{ui_server.url}/?q=faktura")

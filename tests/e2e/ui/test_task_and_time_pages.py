@@ -143,6 +143,8 @@ def test_the_time_report_page_for_a_curator(
     login(page, ui_server.url, "kurator")
     link = page.locator("#main-nav a[href='/reports/time']")
     assert link.inner_text() == "Czas i koszty"
+    if viewport:  # on a phone the page links fold behind the menu button
+        page.click("#menu-toggle")
     link.click()
     page.wait_for_url("**/reports/time")
     assert page.locator("h1").inner_text() == "Czas i koszty"
