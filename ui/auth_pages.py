@@ -18,7 +18,7 @@ from tickets.accounts.login import Credentials, log_in, login_delay
 from tickets.accounts.login_limits import TooManyAttempts
 from tickets.accounts.sessions import close_session
 from ui import i18n
-from ui.web import LANG_COOKIE, current_actor, page, safe_next
+from ui.web import LANG_COOKIE, MAX_NEXT_CHARS, current_actor, page, safe_next
 
 SESSION_MAX_AGE = 12 * 3600
 
@@ -27,7 +27,7 @@ class LoginForm(msgspec.Struct, kw_only=True):
     login: Annotated[str, Meta(max_length=100)] = ""
     password: Annotated[str, Meta(max_length=200)] = ""
     token: Annotated[str, Meta(max_length=200)] = ""
-    next: Annotated[str, Meta(max_length=2000)] = "/"
+    next: Annotated[str, Meta(max_length=MAX_NEXT_CHARS)] = "/"
 
 
 @get("/login", sync_to_thread=True)

@@ -146,7 +146,7 @@ def language(request: Request[Any, Any, Any]) -> str:
 
 
 MAX_NEXT_CHARS: Final = 2000
-"""The longest local path a redirect goes back to (the login form's `next` is capped the same);
+"""The longest local path a redirect goes back to (the login form's `next` takes no longer one);
 a longer one would make a `Location` header that proxies and HTTP clients refuse."""
 
 
