@@ -47,9 +47,11 @@ PRIOR_PATH: Final = Path(__file__).resolve().parent / "data" / "spam_prior.npz"
 _TEXT_LIMIT: Final = 10_000
 _CHAR_LIMIT: Final = 2_000
 _URL: Final = re.compile(r"https?://([^/\s\"'<>]+)", re.IGNORECASE)
-_FORMAT_VERSION: Final = 3
-"""3: compact npz of the weights, source-neutral features and SpamAssassin rule hits (2 pickled
-an SGDClassifier over 1.4 M buckets; 1 three HashingVectorizers)."""
+_FORMAT_VERSION: Final = 4
+"""4: as 3, with how term counts are weighed (sublinear or raw) stored in the header; 3:
+compact npz of the weights, source-neutral features and SpamAssassin rule hits, raw counts
+(still read); 2 pickled an SGDClassifier over 1.4 M buckets; 1 three HashingVectorizers."""
+_READABLE_VERSIONS: Final = (3, 4)
 
 # Words on the UTF-8 bytes: any non-ASCII byte counts as a letter, so Polish words stay whole
 # and no token needs encoding before it is hashed.
@@ -167,9 +169,17 @@ def _rule_keys(rules: Sequence[str]) -> _U64:
     return _crc_keys([r.encode("ascii", "replace") for r in source_neutral_rules(rules)])
 
 
-def mail_features(mail: ParsedMail, rules: Sequence[str] = ()) -> tuple[_I64, _F64]:
-    """(sorted bucket indices, values) of one mail and its SpamAssassin rule hits: counts,
-    L2-normalised and weighted per block."""
+def mail_features(
+    mail: ParsedMail, rules: Sequence[str] = (), *, sublinear: bool = True
+) -> tuple[_I64, _F64]:
+    """(sorted bucket indices, values) of one mail and its SpamAssassin rule hits: counts
+    (as 1 + log(count) when `sublinear`), L2-normalised and weighted per block.
+
+    Sublinear counts keep a word a newsletter or a long thread repeats twenty times from
+    outweighing the rest of the mail: raw counts taught the model that a mail saying "our",
+    "please" and "price" often is spam, which is the register of business mail, not of spam
+    (docs/benchmarks.md, issue 13).
+    """
     indices = np.concatenate(
         (
             _bucketed(_word_keys(mail), 0),
@@ -180,6 +190,8 @@ def mail_features(mail: ParsedMail, rules: Sequence[str] = ()) -> tuple[_I64, _F
     )
     unique, counts = np.unique(indices, return_counts=True)
     values = counts.astype(np.float64)
+    if sublinear:
+        values = 1.0 + np.log(values)
     blocks = np.searchsorted(np.asarray(_OFFSETS[1:]), unique, side="right")
     norms = np.sqrt(np.bincount(blocks, weights=values * values, minlength=len(_OFFSETS)))
     scale = np.asarray(_BLOCK_WEIGHTS) / np.where(norms > 0, norms, 1.0)
@@ -187,13 +199,16 @@ def mail_features(mail: ParsedMail, rules: Sequence[str] = ()) -> tuple[_I64, _F
 
 
 def features_matrix(
-    mails: Sequence[ParsedMail], rules: Sequence[Sequence[str]] | None = None
+    mails: Sequence[ParsedMail],
+    rules: Sequence[Sequence[str]] | None = None,
+    *,
+    sublinear: bool = True,
 ) -> sp.csr_matrix:
     """The feature rows of a batch, for learning."""
     import scipy.sparse as sp
 
     hits = rules if rules is not None else [()] * len(mails)
-    rows = [mail_features(m, r) for m, r in zip(mails, hits, strict=True)]
+    rows = [mail_features(m, r, sublinear=sublinear) for m, r in zip(mails, hits, strict=True)]
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(r[0]) for r in rows], out=indptr[1:])
     if rows:
@@ -233,7 +248,9 @@ class SpamModel:
     """Probability from which a mail counts as spam (see docs/benchmarks.md for how it was
     chosen and what it gives on mail from other sources and periods)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, sublinear: bool = True) -> None:
+        self.sublinear = sublinear
+        """Whether term counts are weighed sublinearly (models stored before format 4: no)."""
         self._coef: _F64 = np.zeros(N_FEATURES)
         self._intercept = 0.0
         self._steps = 1.0
@@ -262,7 +279,7 @@ class SpamModel:
             raise ValueError("mails and labels differ in length")
         if not mails:
             return
-        features = features_matrix(mails, rules)
+        features = features_matrix(mails, rules, sublinear=self.sublinear)
         targets = np.asarray(labels, dtype=np.int64)
         rng = np.random.default_rng(0)
         classifier = self._learner()
@@ -292,7 +309,7 @@ class SpamModel:
         """Probability in 0..1 that the mail is spam; 0.5 until both classes were seen."""
         if not self.trained:
             return 0.5
-        indices, values = mail_features(mail, rules)
+        indices, values = mail_features(mail, rules, sublinear=self.sublinear)
         # The logistic model's probability, computed directly: predict_proba's input checks
         # cost more than the product itself.
         margin = float(self._coef[indices] @ values) + self._intercept
@@ -318,7 +335,9 @@ class SpamModel:
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
-            header=np.asarray([_FORMAT_VERSION, N_FEATURES, self.n_spam, self.n_ham]),
+            header=np.asarray(
+                [_FORMAT_VERSION, N_FEATURES, self.n_spam, self.n_ham, int(self.sublinear)]
+            ),
             # Gaps between sorted indices are small numbers: they compress far better.
             index_gaps=np.diff(kept, prepend=0).astype(np.uint32),
             values=coef[kept].astype(np.float16 if compact else np.float32),
@@ -330,8 +349,9 @@ class SpamModel:
     def from_bytes(cls, data: bytes) -> SpamModel:
         """Load a model stored with `to_bytes`.
 
-        Raises ValueError for anything else, a model of an older format included (its
-        features differ: it cannot be used, only replaced).
+        Format 3 (raw counts) is read as it was stored, so a mailbox's learned model keeps
+        its verdicts. Raises ValueError for anything else, a model of an older format
+        included (its features differ: it cannot be used, only replaced).
         """
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as stored:
@@ -341,10 +361,10 @@ class SpamModel:
                 intercept, steps = (float(v) for v in stored["intercept"])
         except Exception as exc:  # an older format was a zlib-compressed pickle
             raise ValueError(f"not a stored SpamModel: {type(exc).__name__}: {exc}") from exc
-        version, n_features, n_spam, n_ham = (int(v) for v in header)
-        if version != _FORMAT_VERSION or n_features != N_FEATURES:
+        version, n_features, n_spam, n_ham = (int(v) for v in header[:4])
+        if version not in _READABLE_VERSIONS or n_features != N_FEATURES:
             raise ValueError(f"stored SpamModel format {version}, not {_FORMAT_VERSION}")
-        model = cls()
+        model = cls(sublinear=version >= 4 and bool(header[4]))
         model.n_spam, model.n_ham = n_spam, n_ham
         if model.trained:
             model._coef[indices] = values

@@ -55,6 +55,7 @@ def test_splits_print_cross_source_and_time_with_the_worst_case_last() -> None:
         "source spamassassin -> enron",
         "source enron -> spamassassin",
         "time older -> newer",
+        "time older -> newer, spamassassin only",
     ]
     last = [float(v) for v in out.getvalue().strip().splitlines()[-1].split()]
     assert last == pytest.approx(list(worst_case([r for _, r in splits])), abs=1e-4)
@@ -63,3 +64,6 @@ def test_splits_print_cross_source_and_time_with_the_worst_case_last() -> None:
     assert by_name["source spamassassin -> enron"].n_test_ham == 4800
     time_split = by_name["time older -> newer"]
     assert time_split.recall >= 0.9 and time_split.false_positive_rate <= 0.005, out.getvalue()
+    one_corpus = by_name["time older -> newer, spamassassin only"]
+    assert (one_corpus.n_train_ham, one_corpus.n_test_ham) == (1750, 750)
+    assert one_corpus.recall >= 0.95 and one_corpus.false_positive_rate <= 0.005, out.getvalue()

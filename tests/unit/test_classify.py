@@ -203,6 +203,48 @@ def test_model_round_trips_through_bytes() -> None:
         SpamModel.from_bytes(zlib.compress(pickle.dumps({"version": 0, "model": None})))
 
 
+def test_repeated_words_weigh_sublinearly() -> None:
+    from intake.spam import mail_features
+
+    once = simple("Subject: Oferta\n", "price please contact our office")
+    often = simple("Subject: Oferta\n", "price please contact our office " + "price " * 20)
+    idx_once, val_once = mail_features(once)
+    idx_often, val_often = mail_features(often)
+    raw_often = dict(zip(*mail_features(often, sublinear=False), strict=True))
+    sub_often = dict(zip(idx_often, val_often, strict=True))
+    shared = dict(zip(idx_once, val_once, strict=True))
+    # "price" (21 times) leads both ways, but sublinearly it leaves the other words of the
+    # mail much of their weight; raw counts all but erase them.
+    others = [i for i in shared if i in sub_often and sub_often[i] < max(sub_often.values())]
+    assert others
+    assert min(sub_often[i] for i in others) > 3 * min(raw_often[i] for i in others)
+
+
+def test_a_stored_model_of_format_3_keeps_raw_counts() -> None:
+    import io
+
+    import numpy as np
+
+    model = _trained()
+    data = io.BytesIO(model.to_bytes())
+    with np.load(data) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    assert model.sublinear and int(arrays["header"][0]) == 4
+    # A model a mailbox learned before format 4: four header fields, weights over raw counts.
+    arrays["header"] = arrays["header"][:4].copy()
+    arrays["header"][0] = 3
+    old = io.BytesIO()
+    np.savez_compressed(old, **arrays)
+    loaded = SpamModel.from_bytes(old.getvalue())
+    assert not loaded.sublinear
+    mail = _spam(5)
+    raw = SpamModel(sublinear=False)
+    raw._coef, raw._intercept = model._coef, model._intercept
+    raw.n_spam, raw.n_ham = model.n_spam, model.n_ham
+    assert loaded.spam_probability(mail) == pytest.approx(raw.spam_probability(mail), abs=1e-3)
+    assert SpamModel.from_bytes(model.to_bytes()).sublinear
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
