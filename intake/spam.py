@@ -7,10 +7,10 @@ and SpamAssassin's rule hits when spamd answered. Nothing that only some sources
 sender's domain, X-Mailer, Received, the recipient count) is a feature: a model that learns
 those learns the corpus it was trained on, not spam. Each token is hashed with CRC-32 (one C
 call per word) or, for character n-grams, arithmetically over the code points with numpy,
-then spread into its block's buckets by a 64-bit mixer; each block is L2-normalised and
-weighted. A hashed `SGDClassifier` with logistic loss learns incrementally through
-`partial_fit`, so every queue decision is one cheap update, and scoring one mail is a dot
-product over its buckets.
+then spread into its block's buckets by a 64-bit mixer; a bucket's count weighs
+1 + log(count), and each block is L2-normalised and weighted. A hashed `SGDClassifier` with
+logistic loss learns incrementally through `partial_fit`, so every queue decision is one
+cheap update, and scoring one mail is a dot product over its buckets.
 
 A new installation starts from the shipped prior (`intake/data/spam_prior.npz`, built by
 `sedno intake build-prior` from public corpora): the first mail is already judged, and the
