@@ -361,9 +361,16 @@ class SpamModel:
                 intercept, steps = (float(v) for v in stored["intercept"])
         except Exception as exc:  # an older format was a zlib-compressed pickle
             raise ValueError(f"not a stored SpamModel: {type(exc).__name__}: {exc}") from exc
+        if len(header) < 4:
+            raise ValueError(f"stored SpamModel header has {len(header)} fields")
         version, n_features, n_spam, n_ham = (int(v) for v in header[:4])
         if version not in _READABLE_VERSIONS or n_features != N_FEATURES:
-            raise ValueError(f"stored SpamModel format {version}, not {_FORMAT_VERSION}")
+            raise ValueError(
+                f"stored SpamModel format {version} over {n_features} buckets, "
+                f"not {_FORMAT_VERSION} over {N_FEATURES}"
+            )
+        if version >= 4 and len(header) < 5:
+            raise ValueError("stored SpamModel of format 4 without its count weighting")
         model = cls(sublinear=version >= 4 and bool(header[4]))
         model.n_spam, model.n_ham = n_spam, n_ham
         if model.trained:

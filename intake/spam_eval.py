@@ -4,8 +4,8 @@ Beside the four-folder run (`--train-ham … --test-spam …`), `run_splits` che
 classifier generalises: by source (train on the SpamAssassin corpus, test on Enron business
 mail, and the other way round) and by time (train on the older 70 % of every folder, test on
 the newer 30 %; and the same within the SpamAssassin corpus alone, the shape of a run that
-trains on one period of a corpus and is judged on a later one). Spam comes from one public corpus only, so in the source splits it is split
-by a hash of the file name. Every split trains a fresh model: the shipped prior saw all of
+trains on one period of a corpus and is judged on a later one). Spam comes from one public
+corpus only, so in the source splits it is split by a hash of the file name. Every split trains a fresh model: the shipped prior saw all of
 this mail and would flatter itself.
 """
 
