@@ -89,7 +89,7 @@ def answer_link_submit(
                          reason=str(data.get("reason") or ""))  # fmt: skip
     if shown.status_code != 200:
         return shown
-    return Redirect(f"{links.ANSWER_PATH}?a={a}&d={d}&e={e}&s={s}")
+    return Redirect(f"{links.ANSWER_PATH}?a={a}&d={d}&e={e}&s={s}", status_code=303)
 
 
 @post("/tickets/{ticket_id:int}/assignment/answer", sync_to_thread=True, status_code=303)
@@ -105,7 +105,7 @@ def ticket_assignment_answer(
         raise ValidationFailed("answer", "confirmed or rejected")
     with container.db.transaction() as s:
         answer_current(s, actor, ticket_id, answer, str(data.get("reason") or ""), utcnow())  # type: ignore[arg-type]
-    return Redirect(f"/tickets/{ticket_id}")
+    return Redirect(f"/tickets/{ticket_id}", status_code=303)
 
 
 PAGES: list[Any] = [answer_link_page, answer_link_submit, ticket_assignment_answer]

@@ -50,7 +50,7 @@ def notices_mark_read(
     with container.db.transaction() as s:
         inbox.mark_read(s, actor.user_id or -1, int(raw) if raw.isdigit() else None)
     target = safe_next(str(data.get("next") or ""), "/notifications")
-    return Redirect(target if target.startswith("/tickets/") else "/notifications")
+    return Redirect(target if target.startswith("/tickets/") else "/notifications", status_code=303)
 
 
 def _grid(matrix: rules.RuleMatrix) -> set[str]:
@@ -96,7 +96,7 @@ def matrix_save(
             if event in rules.EVENTS and recipient in GRID_RECIPIENTS and channel in rules.CHANNELS:
                 grid.append(rules.Rule(event=event, recipient=recipient, channel=channel))  # type: ignore[arg-type]
         rules.put_rules(s, kept + grid, actor.user_id)
-    return Redirect(f"{MATRIX_PATH}?saved=1")
+    return Redirect(f"{MATRIX_PATH}?saved=1", status_code=303)
 
 
 @get(optout.OPT_OUT_PATH, sync_to_thread=True)
@@ -124,7 +124,7 @@ def opt_out_save(container: ContainerDep, data: URLEncodedBody[dict[str, str]]) 
     with container.db.transaction() as session:
         optout.set_opt_out(session, address, out)
     link = optout.opt_out_url("", container.settings.secret_key, address)
-    return Redirect(f"{link}&done={'out' if out else 'in'}")
+    return Redirect(f"{link}&done={'out' if out else 'in'}", status_code=303)
 
 
 @post("/tickets/{ticket_id:int}/consult", sync_to_thread=True, status_code=303)
@@ -143,7 +143,7 @@ def ticket_consult(
             consultation.answer_consultation(s, actor, ticket_id, text)
         else:
             consultation.consult(s, actor, ticket_id, text)
-    return Redirect(f"/tickets/{ticket_id}")
+    return Redirect(f"/tickets/{ticket_id}", status_code=303)
 
 
 @get("/projects", sync_to_thread=True)
