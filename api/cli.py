@@ -335,6 +335,11 @@ _FOLDER = click.Path(exists=True, file_okay=False, path_type=Path)
     default=None,
     help="spamd's verdicts kept by `sedno intake spam-rules` (with --splits).",
 )
+@click.option(
+    "--feedback",
+    is_flag=True,
+    help="Learn each test mail's label after scoring it, as the queue's decisions teach it.",
+)
 def spam_eval(
     train_ham: Path | None,
     train_spam: Path | None,
@@ -343,6 +348,7 @@ def spam_eval(
     splits: Path | None,
     spamd: str | None,
     rules: Path | None,
+    feedback: bool,
 ) -> None:
     """Train the classifier and score the test folders; last line `precision recall f1 fpr`
     (with --splits: the worst case over the splits)."""
@@ -358,12 +364,12 @@ def spam_eval(
         from intake.spam_rule_cache import load_rule_cache
 
         verdicts = load_rule_cache(rules) if rules is not None else None
-        print_splits(run_splits(splits, client, verdicts=verdicts))
+        print_splits(run_splits(splits, client, verdicts=verdicts, feedback=feedback))
         return
     if None in (train_ham, train_spam, test_ham, test_spam):
         raise click.UsageError("give --splits DIR, or all of --train-ham/--train-spam/--test-*")
     assert train_ham and train_spam and test_ham and test_spam
-    spam_main(train_ham, train_spam, test_ham, test_spam, spamd=client)
+    spam_main(train_ham, train_spam, test_ham, test_spam, spamd=client, feedback=feedback)
 
 
 @intake.command(name="spam-rules")

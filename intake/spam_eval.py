@@ -5,8 +5,12 @@ classifier generalises: by source (train on the SpamAssassin corpus, test on Enr
 mail, and the other way round) and by time (train on the older 70 % of every folder, test on
 the newer 30 %; and the same within the SpamAssassin corpus alone, the shape of a run that
 trains on one period of a corpus and is judged on a later one). Spam comes from one public
-corpus only, so in the source splits it is split by a hash of the file name. Every split trains a fresh model: the shipped prior saw all of
-this mail and would flatter itself.
+corpus only, so in the source splits it is split by a hash of the file name. Every split
+trains a fresh model: the shipped prior saw all of this mail and would flatter itself.
+
+With `feedback`, the test mail comes in a mailbox's order and the model learns each mail's
+label after scoring it, as the queue's decisions teach it (the TREC spam track's online
+setting): what a desk sees once its consultants accept and drop.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ _EVAL_DOMAIN = "sedno-eval.invalid"
 _TRAIN_SHARE = 0.7
 DROP_THRESHOLD = 0.9
 """The default `spam_drop_threshold` of the intake settings: spam over it is auto-dropped."""
+_DECIDED = frozenset({"spam", "bulk", "ham"})
+"""Labels of the mail a consultant accepts or drops in the queue (the rest is automatic)."""
 _COMMERCIAL = re.compile(r"unsubscribe|newsletter|opt[ -]?out|wypisa[cć]|rezygnacj", re.I)
 
 
@@ -137,8 +143,16 @@ def evaluate(
     *,
     unparseable: int = 0,
     epochs: int = 5,
+    feedback: bool = False,
 ) -> SpamEvalReport:
-    """Train a fresh SpamModel on the training mail and score the test mail."""
+    """Train a fresh SpamModel on the training mail and score the test mail.
+
+    With `feedback`, the test mail comes as a mailbox gets it (`feedback_order`) and the
+    model learns each mail's right label once it has scored it, as the queue teaches it: a
+    consultant accepts or drops every mail labelled spam, bulk or ham, except spam over the
+    auto-drop threshold, which nobody decides. Automatic mail (bounces, auto-replies) is not
+    learned. Each mail is still scored before its label is learned.
+    """
     started = time.perf_counter()
     train = [*train_ham, *train_spam]
     model = SpamModel()
@@ -149,9 +163,21 @@ def evaluate(
         rules=[m.rules for m in train],
     )
     ctx = ClassifyContext(own_domain=_EVAL_DOMAIN, spam_model=model)
-    ham_verdicts = [(m, _verdict(m, ctx)) for m in test_ham]
+    if feedback:
+        verdicts: dict[int, Classification] = {}  # by id(): names may repeat
+        for mail, is_spam in feedback_order(test_ham, test_spam):
+            verdict = verdicts[id(mail)] = _verdict(mail, ctx)
+            decided = verdict.label in _DECIDED and not (
+                verdict.label == "spam" and verdict.score > DROP_THRESHOLD
+            )
+            if decided:
+                model.learn(mail.mail, is_spam, mail.rules)
+        ham_verdicts = [(m, verdicts[id(m)]) for m in test_ham]
+        spam_labels = Counter(verdicts[id(m)].label for m in test_spam)
+    else:
+        ham_verdicts = [(m, _verdict(m, ctx)) for m in test_ham]
+        spam_labels = Counter(_verdict(m, ctx).label for m in test_spam)
     ham_labels = Counter(v.label for _, v in ham_verdicts)
-    spam_labels = Counter(_verdict(m, ctx).label for m in test_spam)
     commercial = [v.label for m, v in ham_verdicts if _looks_commercial(m.mail)]
     dropped = sum(v.label == "spam" and v.score > DROP_THRESHOLD for _, v in ham_verdicts)
 
@@ -182,6 +208,20 @@ def evaluate(
     )
 
 
+def feedback_order(
+    ham: Sequence[EvalMail], spam: Sequence[EvalMail]
+) -> list[tuple[EvalMail, bool]]:
+    """(mail, is_spam) in the order a mailbox would get them: each folder by its Date
+    header, the spam spread evenly among the ham."""
+
+    def placed(mails: Sequence[EvalMail], is_spam: bool) -> list[tuple[float, bool, EvalMail]]:
+        ordered = sorted(mails, key=lambda m: (m.mail.date or _EPOCH, m.name))
+        return [((i + 0.5) / len(ordered), is_spam, m) for i, m in enumerate(ordered)]
+
+    stream = sorted([*placed(ham, False), *placed(spam, True)], key=lambda t: (t[0], t[1]))
+    return [(mail, is_spam) for _, is_spam, mail in stream]
+
+
 def _looks_commercial(mail: ParsedMail) -> bool:
     return mail.list_unsubscribe is not None or bool(_COMMERCIAL.search(mail.text[-3000:]))
 
@@ -193,12 +233,13 @@ def run_spam_eval(
     test_spam: Path,
     epochs: int = 5,
     spamd: SpamdClient | None = None,
+    feedback: bool = False,
 ) -> SpamEvalReport:
     """Train a fresh SpamModel on the train folders and score the test folders."""
     loaded = [load_folder(f, spamd) for f in (train_ham, train_spam, test_ham, test_spam)]
     failed = sum(f for _, f in loaded)
     (a, _), (b, _), (c, _), (d, _) = loaded
-    return evaluate(a, b, c, d, unparseable=failed, epochs=epochs)
+    return evaluate(a, b, c, d, unparseable=failed, epochs=epochs, feedback=feedback)
 
 
 def _hash_share(name: str) -> float:
@@ -231,9 +272,11 @@ def run_splits(
     spamd: SpamdClient | None = None,
     epochs: int = 5,
     verdicts: Mapping[str, SpamdVerdict] | None = None,
+    feedback: bool = False,
 ) -> list[tuple[str, SpamEvalReport]]:
     """The cross-source and time splits over `corpora/spamassassin-dev/{ham,spam}` and
-    `corpora/enron-ham/ham` (with spamd's kept `verdicts`, see intake.spam_rule_cache)."""
+    `corpora/enron-ham/ham` (with spamd's kept `verdicts`, see intake.spam_rule_cache); with
+    `feedback`, the model learns each test mail after scoring it (see `evaluate`)."""
     sa_ham, f1 = load_folder(corpora / "spamassassin-dev" / "ham", spamd, verdicts)
     spam, f2 = load_folder(corpora / "spamassassin-dev" / "spam", spamd, verdicts)
     enron, f3 = load_folder(corpora / "enron-ham" / "ham", spamd, verdicts)
@@ -248,30 +291,26 @@ def run_splits(
     old_sa, new_sa = split_by_time(sa_ham)
     old_enron, new_enron = split_by_time(enron)
     old_spam, new_spam = split_by_time(spam)
+
+    def run(
+        train_ham: Sequence[EvalMail],
+        train_spam: Sequence[EvalMail],
+        test_ham: Sequence[EvalMail],
+        test_spam: Sequence[EvalMail],
+    ) -> SpamEvalReport:
+        return evaluate(
+            train_ham, train_spam, test_ham, test_spam,
+            unparseable=failed, epochs=epochs, feedback=feedback,
+        )  # fmt: skip
+
     return [
-        (
-            "source spamassassin -> enron",
-            evaluate(sa_ham, spam_train, enron, spam_test, unparseable=failed, epochs=epochs),
-        ),
-        (
-            "source enron -> spamassassin",
-            evaluate(enron, spam_train, sa_ham, spam_test, unparseable=failed, epochs=epochs),
-        ),
+        ("source spamassassin -> enron", run(sa_ham, spam_train, enron, spam_test)),
+        ("source enron -> spamassassin", run(enron, spam_train, sa_ham, spam_test)),
         (
             "time older -> newer",
-            evaluate(
-                [*old_sa, *old_enron],
-                old_spam,
-                [*new_sa, *new_enron],
-                new_spam,
-                unparseable=failed,
-                epochs=epochs,
-            ),
+            run([*old_sa, *old_enron], old_spam, [*new_sa, *new_enron], new_spam),
         ),
-        (
-            "time older -> newer, spamassassin only",
-            evaluate(old_sa, old_spam, new_sa, new_spam, unparseable=failed, epochs=epochs),
-        ),
+        ("time older -> newer, spamassassin only", run(old_sa, old_spam, new_sa, new_spam)),
     ]
 
 
@@ -350,8 +389,11 @@ def spam_eval_main(
     test_spam: Path,
     out: TextIO = sys.stdout,
     spamd: SpamdClient | None = None,
+    feedback: bool = False,
 ) -> SpamEvalReport:
     """Entry point for `sedno intake spam-eval`: run, print, return the report."""
-    report = run_spam_eval(train_ham, train_spam, test_ham, test_spam, spamd=spamd)
+    report = run_spam_eval(
+        train_ham, train_spam, test_ham, test_spam, spamd=spamd, feedback=feedback
+    )
     print_spam_eval(report, out)
     return report
