@@ -208,6 +208,14 @@ def evaluate(
     )
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _by_date(mail: EvalMail) -> tuple[dt.datetime, str]:
+    """Sort key: the Date header (mail without one counts as oldest), then the file name."""
+    return mail.mail.date or _EPOCH, mail.name
+
+
 def feedback_order(
     ham: Sequence[EvalMail], spam: Sequence[EvalMail]
 ) -> list[tuple[EvalMail, bool]]:
@@ -215,7 +223,7 @@ def feedback_order(
     header, the spam spread evenly among the ham."""
 
     def placed(mails: Sequence[EvalMail], is_spam: bool) -> list[tuple[float, bool, EvalMail]]:
-        ordered = sorted(mails, key=lambda m: (m.mail.date or _EPOCH, m.name))
+        ordered = sorted(mails, key=_by_date)
         return [((i + 0.5) / len(ordered), is_spam, m) for i, m in enumerate(ordered)]
 
     stream = sorted([*placed(ham, False), *placed(spam, True)], key=lambda t: (t[0], t[1]))
@@ -255,14 +263,11 @@ def split_by_hash(
     return train, test
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
 def split_by_time(
     mails: Sequence[EvalMail], train_share: float = _TRAIN_SHARE
 ) -> tuple[list[EvalMail], list[EvalMail]]:
     """(older, newer) by the Date header; mail without one counts as oldest."""
-    ordered = sorted(mails, key=lambda m: (m.mail.date or _EPOCH, m.name))
+    ordered = sorted(mails, key=_by_date)
     cut = int(len(ordered) * train_share)
     return ordered[:cut], ordered[cut:]
 
